@@ -1,0 +1,375 @@
+"""A customer's ledger and the tier decisions it drives (POLICY §3, §5, §7).
+
+Pure: no I/O, no clock. Every decision is a function of the customer's postings, in the order
+they arrive, and of the policy; time is event time. :func:`apply_posting` is the one way a
+posting changes a customer; :func:`expire_grace` is the periodic sweep's way to finish a
+downgrade when no posting comes.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+
+from streams.core.policy import DAY_MS, Policy
+from streams.core.postings import CREDITS, DEBITS, BadInput, Posting, TxnType
+from streams.core.tiers import Tier, classify
+
+# Deterministic ids: the same cause always gives the same id, so replays are recognisable.
+_ID_NAMESPACE = uuid.UUID("6f1c3b5e-4a6d-5d0b-9b43-2d1f6c0a7e11")
+# Day buckets for the churn peak follow the bank's calendar day (China Standard Time, UTC+8).
+_DAY_OFFSET_MS = 8 * 3_600_000
+
+
+def deterministic_id(*parts: str) -> str:
+    return str(uuid.uuid5(_ID_NAMESPACE, "|".join(parts)))
+
+
+def txn_fingerprint(txn_id: str) -> int:
+    """64 bits of the txn_id: enough to tell one customer's postings apart, small to keep."""
+    return int.from_bytes(hashlib.blake2b(txn_id.encode(), digest_size=8).digest(), "little")
+
+
+class Direction(enum.Enum):
+    INITIAL = "INITIAL"
+    UPGRADE = "UPGRADE"
+    DOWNGRADE = "DOWNGRADE"
+
+
+class SignalKind(enum.Enum):
+    """Internal events for the notifier (§5)."""
+
+    LARGE_DEPOSIT = "LARGE_DEPOSIT"
+    LARGE_WITHDRAWAL = "LARGE_WITHDRAWAL"
+    CHURN_RISK = "CHURN_RISK"
+    NEAR_UPGRADE = "NEAR_UPGRADE"
+
+
+class Outcome(enum.Enum):
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class TierDecision:
+    """A customer's tier was set or changed (the TierChange record)."""
+
+    change_id: str
+    customer_id: str
+    previous_tier: Tier | None
+    new_tier: Tier
+    direction: Direction
+    balance_fen: int  #: total CNY over all accounts right after the trigger
+    trigger_event_id: str  #: the posting's txn_id, or the grace-period expiry's id
+    event_time_ms: int
+    policy_version: str
+    by_snapshot: bool = False  #: triggered by a BALANCE_SNAPSHOT, not a real posting
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """Something about a customer that a manager should hear of (§5)."""
+
+    signal_id: str
+    kind: SignalKind
+    customer_id: str
+    tier: Tier
+    balance_fen: int
+    amount_fen: int  #: the posting's amount; for CHURN_RISK the peak; for NEAR_UPGRADE the bound
+    trigger_event_id: str
+    event_time_ms: int
+    branch_id: str | None = None
+
+
+@dataclass(slots=True)
+class Account:
+    balance_fen: int
+    last_event_ms: int  #: newest event time applied to this account
+
+
+@dataclass(slots=True)
+class CustomerState:
+    """Everything the rules remember about one customer."""
+
+    partition: int  #: the Kafka partition the customer's events arrive on
+    tier: Tier | None = None
+    accounts: dict[str, Account] = field(default_factory=dict)
+    clock_ms: int = 0  #: newest event time seen for the customer
+    #: postings and expiries applied; orders the balance rows written to PostgreSQL
+    version: int = 0
+    #: tier rank → event time since which the total has stayed below that tier's lower bound
+    below_since: dict[int, int] = field(default_factory=dict)
+    #: (bank day, highest total held that day), newest last, totals strictly falling
+    peaks: list[tuple[int, int]] = field(default_factory=list)
+    churn_risk: bool = False
+    near_upgrade: bool = False
+    #: txn fingerprint → event time, for postings newer than seen_floor_ms
+    seen: dict[int, int] = field(default_factory=dict)
+    #: the newest event time among forgotten ids: older postings cannot be checked
+    seen_floor_ms: int = 0
+    branch_id: str | None = None
+
+    @property
+    def total_fen(self) -> int:
+        return sum(a.balance_fen for a in self.accounts.values())
+
+
+@dataclass(slots=True)
+class Applied:
+    """What one posting did."""
+
+    outcome: Outcome
+    changes: list[TierDecision] = field(default_factory=list)
+    signals: list[Signal] = field(default_factory=list)
+    previous_total_fen: int = 0
+    total_fen: int = 0
+    inflow_fen: int = 0  #: credits (snapshots are not flows)
+    outflow_fen: int = 0  #: debits
+
+
+def apply_posting(
+    state: CustomerState | None, posting: Posting, policy: Policy, partition: int
+) -> tuple[CustomerState, Applied]:
+    """Apply one posting; raise :class:`BadInput` (state untouched) if it cannot be applied.
+
+    Order: due downgrades first (they happened at their deadline, before this posting), then
+    the posting, then this posting's tier decision and signals.
+    """
+    if state is None:
+        state = CustomerState(partition=partition)
+    fp = txn_fingerprint(posting.txn_id)
+    if fp in state.seen:
+        total = state.total_fen
+        return state, Applied(Outcome.DUPLICATE, previous_total_fen=total, total_fen=total)
+    if posting.event_time_ms <= state.seen_floor_ms:
+        raise BadInput(
+            "outside_dedup_window",
+            "posting is older than the ids this customer's dedup memory still holds; "
+            "reconcile with a BALANCE_SNAPSHOT",
+        )
+    account = state.accounts.get(posting.account_id)
+    if (
+        posting.txn_type is TxnType.BALANCE_SNAPSHOT
+        and account is not None
+        and posting.event_time_ms < account.last_event_ms
+    ):
+        raise BadInput(
+            "stale_snapshot", "snapshot is older than postings already applied to the account"
+        )
+
+    now = max(state.clock_ms, posting.event_time_ms)
+    applied = Applied(Outcome.PROCESSED)
+    applied.changes.extend(expire_grace(state, posting.customer_id, now, policy))
+
+    previous_total = state.total_fen
+    _record_peak(state, now, previous_total, policy)
+    if account is None:
+        account = state.accounts[posting.account_id] = Account(0, posting.event_time_ms)
+    if posting.txn_type is TxnType.BALANCE_SNAPSHOT:
+        account.balance_fen = posting.amount_fen
+    else:
+        account.balance_fen += posting.signed_fen
+        if posting.txn_type in CREDITS:
+            applied.inflow_fen = posting.amount_fen
+        elif posting.txn_type in DEBITS:
+            applied.outflow_fen = posting.amount_fen
+    account.last_event_ms = max(account.last_event_ms, posting.event_time_ms)
+    state.clock_ms = now
+    state.version += 1
+    if posting.branch_id:
+        state.branch_id = posting.branch_id
+    _remember(state, fp, posting.event_time_ms, policy)
+
+    total = state.total_fen
+    applied.previous_total_fen, applied.total_fen = previous_total, total
+    _record_peak(state, now, total, policy)
+    change = _decide_tier(state, posting, total, now, policy)
+    if change is not None:
+        applied.changes.append(change)
+    applied.signals.extend(_signals(state, posting, total, policy))
+    return state, applied
+
+
+def expire_grace(
+    state: CustomerState, customer_id: str, now_ms: int, policy: Policy
+) -> list[TierDecision]:
+    """§3 downgrades whose grace period ended at or before ``now_ms``, one per deadline.
+
+    Each downgrade is dated at its deadline and named after it, so it is the same decision
+    whether the customer's next posting or the partition's sweep finds it.
+    """
+    changes: list[TierDecision] = []
+    grace = policy.downgrade_grace_ms
+    while state.tier is not None and state.tier > Tier.ORDINARY:
+        since = state.below_since.get(state.tier)
+        if since is None or since + grace > now_ms:
+            break
+        deadline = since + grace
+        previous = state.tier
+        new = previous - 1
+        # Lower bounds left at the same moment expire together: one change, not several.
+        while new > Tier.ORDINARY and state.below_since.get(new) == since:
+            new -= 1
+        changes.append(
+            _change(
+                state,
+                customer_id,
+                Tier(new),
+                Direction.DOWNGRADE,
+                policy,
+                trigger=f"grace-expiry:{customer_id}:{previous.name}:{deadline}",
+                event_time_ms=deadline,
+            )
+        )
+        state.clock_ms = max(state.clock_ms, deadline)
+        state.version += 1
+    return changes
+
+
+def next_deadline(state: CustomerState, policy: Policy) -> int | None:
+    """When the pending downgrade of this customer falls due, if one is pending."""
+    if state.tier is None or state.tier is Tier.ORDINARY:
+        return None
+    since = state.below_since.get(state.tier)
+    return None if since is None else since + policy.downgrade_grace_ms
+
+
+def _change(
+    state: CustomerState,
+    customer_id: str,
+    new: Tier,
+    direction: Direction,
+    policy: Policy,
+    trigger: str,
+    event_time_ms: int,
+    by_snapshot: bool = False,
+) -> TierDecision:
+    previous = state.tier
+    state.tier = new
+    for rank in [r for r in state.below_since if r > new]:
+        del state.below_since[rank]
+    return TierDecision(
+        change_id=deterministic_id(
+            "tier-change", customer_id, trigger, previous.name if previous else "NONE", new.name
+        ),
+        customer_id=customer_id,
+        previous_tier=previous,
+        new_tier=new,
+        direction=direction,
+        balance_fen=state.total_fen,
+        trigger_event_id=trigger,
+        event_time_ms=event_time_ms,
+        policy_version=policy.version,
+        by_snapshot=by_snapshot,
+    )
+
+
+def _decide_tier(
+    state: CustomerState, posting: Posting, total: int, now: int, policy: Policy
+) -> TierDecision | None:
+    """§3: initial placement, immediate upgrade, downgrade only after the grace period."""
+    by_balance = classify(total, policy.lower_bounds_fen)
+    snapshot = posting.txn_type is TxnType.BALANCE_SNAPSHOT
+
+    def change(new: Tier, direction: Direction) -> TierDecision:
+        return _change(
+            state,
+            posting.customer_id,
+            new,
+            direction,
+            policy,
+            trigger=posting.txn_id,
+            event_time_ms=posting.event_time_ms,
+            by_snapshot=snapshot,
+        )
+
+    if state.tier is None:
+        return change(by_balance, Direction.INITIAL)
+    if by_balance > state.tier:
+        state.below_since.clear()
+        return change(by_balance, Direction.UPGRADE)
+    for rank in range(1, state.tier + 1):
+        if total < policy.lower_bound(Tier(rank)):
+            state.below_since.setdefault(rank, now)
+        else:
+            state.below_since.pop(rank, None)
+    if by_balance < state.tier and policy.downgrade_grace_ms == 0:
+        return change(by_balance, Direction.DOWNGRADE)
+    return None
+
+
+def _signals(state: CustomerState, posting: Posting, total: int, policy: Policy) -> list[Signal]:
+    """§5 moments worth a manager's attention, each once per crossing."""
+    assert state.tier is not None
+    signals: list[Signal] = []
+
+    def signal(kind: SignalKind, amount_fen: int) -> None:
+        signals.append(
+            Signal(
+                signal_id=deterministic_id(
+                    "signal", kind.value, posting.customer_id, posting.txn_id
+                ),
+                kind=kind,
+                customer_id=posting.customer_id,
+                tier=state.tier,  # type: ignore[arg-type]
+                balance_fen=total,
+                amount_fen=amount_fen,
+                trigger_event_id=posting.txn_id,
+                event_time_ms=posting.event_time_ms,
+                branch_id=state.branch_id,
+            )
+        )
+
+    if posting.txn_type in CREDITS and posting.amount_fen >= policy.large_deposit_fen:
+        signal(SignalKind.LARGE_DEPOSIT, posting.amount_fen)
+    if posting.txn_type in DEBITS and posting.amount_fen >= policy.large_withdrawal_fen:
+        signal(SignalKind.LARGE_WITHDRAWAL, posting.amount_fen)
+
+    peak = state.peaks[0][1] if state.peaks else 0
+    num, den = policy.churn_drop_ratio.as_integer_ratio()
+    at_risk = (
+        classify(peak, policy.lower_bounds_fen) >= policy.churn_min_tier
+        and max(total, 0) * den <= peak * num
+    )
+    if at_risk and not state.churn_risk:
+        signal(SignalKind.CHURN_RISK, peak)
+    state.churn_risk = at_risk
+
+    near = False
+    if state.tier < Tier.HIGH_END:
+        bound = policy.lower_bound(Tier(state.tier + 1))
+        num, den = policy.near_upgrade_ratio.as_integer_ratio()
+        near = total < bound and total * den >= bound * num
+        if near and not state.near_upgrade:
+            signal(SignalKind.NEAR_UPGRADE, bound)
+    state.near_upgrade = near
+    return signals
+
+
+def _record_peak(state: CustomerState, now_ms: int, total: int, policy: Policy) -> None:
+    """Keep the highest total of each bank day in the churn window, as a falling staircase."""
+    day = (now_ms + _DAY_OFFSET_MS) // DAY_MS
+    total = max(total, 0)
+    peaks = state.peaks
+    while peaks and peaks[-1][1] <= total:
+        peaks.pop()
+    if not peaks or peaks[-1][0] != day:
+        peaks.append((day, total))
+    oldest = day - policy.churn_peak_window_days
+    while peaks and peaks[0][0] < oldest:
+        peaks.pop(0)
+
+
+def _remember(state: CustomerState, fp: int, event_time_ms: int, policy: Policy) -> None:
+    """Remember an applied posting's id; forget the oldest past the horizon or the count."""
+    seen = state.seen
+    seen[fp] = event_time_ms
+    horizon = state.clock_ms - policy.dedup_horizon_ms
+    if len(seen) > policy.dedup_max_ids or min(seen.values()) < horizon:
+        keep = sorted(seen.items(), key=lambda item: item[1])
+        while keep and (len(keep) > policy.dedup_max_ids or keep[0][1] < horizon):
+            _, forgotten = keep.pop(0)
+            state.seen_floor_ms = max(state.seen_floor_ms, forgotten)
+        state.seen = dict(keep)

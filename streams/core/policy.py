@@ -1,0 +1,228 @@
+"""The tier policy: one versioned TOML file, validated on load (POLICY §3, §5, §7).
+
+Values are parsed into integer fen, ``Decimal`` ratios and milliseconds of event time, so the
+rules never see a float. Any mistake in the file is reported with the key it concerns.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from streams.core.money import parse_yuan
+from streams.core.tiers import Tier
+
+DAY_MS = 86_400_000
+
+
+class PolicyError(ValueError):
+    """The policy file is not usable; the message names every problem found."""
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Every number the rules use, already checked."""
+
+    version: str
+    #: lower bounds of POTENTIAL, PREMIUM, HIGH_END in fen, strictly ascending (§3)
+    lower_bounds_fen: tuple[int, int, int]
+    downgrade_grace_ms: int
+    large_deposit_fen: int
+    large_withdrawal_fen: int
+    churn_drop_ratio: Decimal
+    churn_peak_window_days: int
+    churn_min_tier: Tier
+    near_upgrade_ratio: Decimal
+    dedup_horizon_ms: int
+    dedup_max_ids: int
+    #: CNY per unit of each accepted currency
+    rates: Mapping[str, Decimal]
+
+    def lower_bound(self, tier: Tier) -> int:
+        """The inclusive lower bound of ``tier`` in fen (0 for ORDINARY)."""
+        return 0 if tier is Tier.ORDINARY else self.lower_bounds_fen[tier - 1]
+
+
+_RULE_KEYS = {
+    "downgrade_grace_days",
+    "large_deposit_cny",
+    "large_withdrawal_cny",
+    "churn_drop_ratio",
+    "churn_peak_window_days",
+    "churn_min_tier",
+    "near_upgrade_ratio",
+}
+_TOP_KEYS = {"policy_version", "tiers", "rules", "dedup", "rates"}
+_DEDUP_KEYS = {"horizon_days", "max_ids"}
+
+
+class _Collector:
+    """Gathers every problem so the operator fixes the file in one go."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def unknown(self, where: str, table: Mapping[str, Any], known: set[str]) -> None:
+        for key in sorted(set(table) - known):
+            self.problems.append(f"{where}{key}: unknown key (known: {', '.join(sorted(known))})")
+
+    def table(self, doc: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+        value = doc.get(key)
+        if value is None:
+            self.problems.append(f"[{key}]: missing section")
+            return {}
+        if not isinstance(value, dict):
+            self.problems.append(f"{key}: must be a [{key}] section")
+            return {}
+        return value
+
+    def money(self, where: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            self.problems.append(f'{where}: write money as a string, e.g. "50000.00"')
+            return 0
+        try:
+            fen = parse_yuan(value)
+        except ValueError as exc:
+            self.problems.append(f"{where}: {exc}")
+            return 0
+        if fen <= 0:
+            self.problems.append(f"{where}: must be above zero, got {value}")
+        return fen
+
+    def ratio(self, where: str, value: Any) -> Decimal:
+        try:
+            if isinstance(value, bool):
+                raise InvalidOperation
+            ratio = Decimal(str(value))
+        except InvalidOperation:
+            self.problems.append(f'{where}: {value!r} is not a number, e.g. "0.50"')
+            return Decimal(0)
+        if not (ratio.is_finite() and 0 < ratio < 1):
+            self.problems.append(f"{where}: must be between 0 and 1, got {value}")
+        return ratio
+
+    def whole(self, where: str, value: Any, minimum: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problems.append(f"{where}: must be a whole number, got {value!r}")
+            return minimum
+        if value < minimum:
+            self.problems.append(f"{where}: must be {minimum} or more, got {value}")
+        return value
+
+
+def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
+    """Check a parsed TOML document and turn it into a :class:`Policy`."""
+    c = _Collector()
+    c.unknown("", doc, _TOP_KEYS)
+
+    version = doc.get("policy_version")
+    if not isinstance(version, str) or not version.strip():
+        c.problems.append("policy_version: missing; give the policy a version string")
+        version = ""
+
+    tiers = c.table(doc, "tiers")
+    named = [t.name for t in Tier if t is not Tier.ORDINARY]
+    c.unknown("tiers.", tiers, set(named))
+    bounds: list[int] = []
+    for name in named:
+        if name not in tiers:
+            c.problems.append(f"tiers.{name}: missing lower bound")
+            bounds.append(0)
+        else:
+            bounds.append(c.money(f"tiers.{name}", tiers[name]))
+    for i in range(len(named) - 1):
+        lower_name, upper_name = named[i], named[i + 1]
+        if bounds[i] and bounds[i + 1] and bounds[i] >= bounds[i + 1]:
+            c.problems.append(
+                f"tiers: bounds must rise strictly: {lower_name} ({tiers[lower_name]}) is not "
+                f"below {upper_name} ({tiers[upper_name]}), so the tiers would overlap"
+            )
+
+    rules = c.table(doc, "rules")
+    c.unknown("rules.", rules, _RULE_KEYS)
+    for key in sorted(_RULE_KEYS - set(rules)):
+        c.problems.append(f"rules.{key}: missing")
+    grace_days = c.whole("rules.downgrade_grace_days", rules.get("downgrade_grace_days", 0), 0)
+    large_deposit = c.money("rules.large_deposit_cny", rules.get("large_deposit_cny", "1"))
+    large_withdrawal = c.money("rules.large_withdrawal_cny", rules.get("large_withdrawal_cny", "1"))
+    churn_ratio = c.ratio("rules.churn_drop_ratio", rules.get("churn_drop_ratio", "0.5"))
+    churn_days = c.whole("rules.churn_peak_window_days", rules.get("churn_peak_window_days", 1), 1)
+    near_ratio = c.ratio("rules.near_upgrade_ratio", rules.get("near_upgrade_ratio", "0.5"))
+    churn_min_tier = Tier.POTENTIAL
+    try:
+        churn_min_tier = Tier.parse(str(rules.get("churn_min_tier", "POTENTIAL")))
+    except ValueError as exc:
+        c.problems.append(f"rules.churn_min_tier: {exc}")
+
+    dedup = c.table(doc, "dedup")
+    c.unknown("dedup.", dedup, _DEDUP_KEYS)
+    horizon_days = c.whole("dedup.horizon_days", dedup.get("horizon_days", 1), 1)
+    max_ids = c.whole("dedup.max_ids", dedup.get("max_ids", 1), 1)
+
+    rates_doc = c.table(doc, "rates")
+    rates: dict[str, Decimal] = {}
+    for code, value in rates_doc.items():
+        if not (len(code) == 3 and code.isascii() and code.isalpha() and code.isupper()):
+            c.problems.append(f"rates.{code}: not an ISO 4217 code (three capital letters)")
+            continue
+        try:
+            if isinstance(value, bool):
+                raise InvalidOperation
+            rate = Decimal(str(value))
+        except InvalidOperation:
+            c.problems.append(f'rates.{code}: {value!r} is not a number, e.g. "7.10"')
+            continue
+        if not (rate.is_finite() and rate > 0):
+            c.problems.append(f"rates.{code}: must be above zero, got {value}")
+            continue
+        rates[code] = rate
+    if rates_doc and rates.get("CNY", Decimal(1)) != 1:
+        c.problems.append("rates.CNY: must be 1")
+    rates.setdefault("CNY", Decimal(1))
+
+    if c.problems:
+        raise PolicyError(
+            f"{source}: {len(c.problems)} problem(s):\n  - " + "\n  - ".join(c.problems)
+        )
+    return Policy(
+        version=version.strip(),
+        lower_bounds_fen=(bounds[0], bounds[1], bounds[2]),
+        downgrade_grace_ms=grace_days * DAY_MS,
+        large_deposit_fen=large_deposit,
+        large_withdrawal_fen=large_withdrawal,
+        churn_drop_ratio=churn_ratio,
+        churn_peak_window_days=churn_days,
+        churn_min_tier=churn_min_tier,
+        near_upgrade_ratio=near_ratio,
+        dedup_horizon_ms=horizon_days * DAY_MS,
+        dedup_max_ids=max_ids,
+        rates=rates,
+    )
+
+
+def parse_policy_text(text: str, source: str = "policy") -> Policy:
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{source}: not valid TOML: {exc}") from exc
+    return parse_policy(doc, source)
+
+
+def default_policy_text() -> str:
+    return resources.files("streams").joinpath("default_policy.toml").read_text("utf-8")
+
+
+def load_policy(path: Path | None = None) -> Policy:
+    """The policy at ``path``, or the packaged default."""
+    if path is None:
+        return parse_policy_text(default_policy_text(), "default policy")
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read the policy file: {exc.strerror}") from exc
+    return parse_policy_text(text, str(path))

@@ -1,0 +1,83 @@
+"""A customer's ledger state as compact bytes, for the Faust table and its changelog.
+
+MessagePack, with times stored relative to the customer's clock so most numbers take a few
+bytes. The first element is the format number; a reader refuses a format it does not know.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+
+from streams.core.ledger import Account, CustomerState
+from streams.core.tiers import Tier
+
+FORMAT = 1
+_CHURN_RISK = 1
+_NEAR_UPGRADE = 2
+
+
+class StateFormatError(ValueError):
+    """Stored state written by an unknown (newer) version of the service."""
+
+
+def encode_state(state: CustomerState) -> bytes:
+    clock = state.clock_ms
+    accounts: list[Any] = []
+    for account_id, account in state.accounts.items():
+        accounts += (account_id, account.balance_fen, clock - account.last_event_ms)
+    below: list[int] = []
+    for rank, since in state.below_since.items():
+        below += (rank, clock - since)
+    peaks: list[int] = []
+    for day, total in state.peaks:
+        peaks += (day, total)
+    seen: list[int] = []
+    for fp, at in state.seen.items():
+        seen += (fp, clock - at)
+    flags = (_CHURN_RISK if state.churn_risk else 0) | (_NEAR_UPGRADE if state.near_upgrade else 0)
+    packed: bytes = msgpack.packb(
+        [
+            FORMAT,
+            state.partition,
+            -1 if state.tier is None else int(state.tier),
+            clock,
+            state.version,
+            accounts,
+            below,
+            peaks,
+            flags,
+            seen,
+            state.seen_floor_ms,
+            state.branch_id,
+        ],
+        use_bin_type=True,
+    )
+    return packed
+
+
+def decode_state(data: bytes) -> CustomerState:
+    fields = msgpack.unpackb(data, raw=False)
+    if fields[0] != FORMAT:
+        raise StateFormatError(f"customer state format {fields[0]} is not known to this version")
+    (_, partition, tier, clock, version, accounts, below, peaks, flags, seen, floor, branch) = (
+        fields
+    )
+    return CustomerState(
+        partition=partition,
+        tier=None if tier < 0 else Tier(tier),
+        accounts={
+            accounts[i]: Account(accounts[i + 1], clock - accounts[i + 2])
+            for i in range(0, len(accounts), 3)
+        },
+        clock_ms=clock,
+        version=version,
+        below_since={below[i]: clock - below[i + 1] for i in range(0, len(below), 2)},
+        peaks=[(peaks[i], peaks[i + 1]) for i in range(0, len(peaks), 2)],
+        churn_risk=bool(flags & _CHURN_RISK),
+        near_upgrade=bool(flags & _NEAR_UPGRADE),
+        seen={seen[i]: clock - seen[i + 1] for i in range(0, len(seen), 2)},
+        seen_floor_ms=floor,
+        branch_id=branch,
+    )
