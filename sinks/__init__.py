@@ -1,0 +1,1 @@
+"""Where decisions go: PostgreSQL (balances, tier history) and, later, delivery channels."""
