@@ -1,0 +1,43 @@
+# deposit-tiering: `make demo` to see it work, `make test` to check it. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install up down migrate demo test lint unit integration bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11+" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,dev]'
+	touch $@
+
+up:
+	bash deploy/local/up.sh
+
+down:
+	bash deploy/local/down.sh
+
+migrate: install up
+	$(BIN)/tiering db migrate
+
+demo: install
+	bash deploy/local/demo.sh
+
+lint: install
+	$(BIN)/ruff check streams sinks tests
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest tests/unit -q
+
+test: install up
+	$(BIN)/tiering db migrate
+	$(MAKE) --no-print-directory lint
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
