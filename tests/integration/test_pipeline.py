@@ -1,0 +1,72 @@
+"""The thin slice end to end on the real local Kafka and PostgreSQL: postings in,
+TierChanges out on tier-changes, rows in customer_balances and tier_changes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from streams.codec import TIER_CHANGE
+from tests.integration.harness import CODEC, DAY_MS, posting, wait_for
+
+T0 = 1_764_000_000_000
+
+
+async def test_postings_become_tier_changes_and_rows(deployment, tmp_path: Path) -> None:
+    d = await deployment("pipe")
+    d.start_worker(tmp_path)
+    await d.wait_healthy()
+
+    await d.produce(
+        [
+            posting("T1", "C1", "49999.99", event_time_ms=T0),
+            posting("T2", "C1", "0.01", event_time_ms=T0 + 1),  # exactly 50,000.00
+            posting("T3", "C2", "500000.00", event_time_ms=T0),
+            posting("T4", "C3", "3000000.00", event_time_ms=T0),
+            posting("T5", "C2", "0.01", "WITHDRAWAL", event_time_ms=T0 + DAY_MS),  # grace starts
+            posting("T6", "C4", "100.00", currency="USD", event_time_ms=T0),
+        ]
+    )
+    expected = {
+        ("C1", None, "ORDINARY", "INITIAL", Decimal("49999.99"), "T1"),
+        ("C1", "ORDINARY", "POTENTIAL", "UPGRADE", Decimal("50000.00"), "T2"),
+        ("C2", None, "PREMIUM", "INITIAL", Decimal("500000.00"), "T3"),
+        ("C3", None, "HIGH_END", "INITIAL", Decimal("3000000.00"), "T4"),
+        ("C4", None, "ORDINARY", "INITIAL", Decimal("710.00"), "T6"),
+    }
+
+    def decoded(records: list) -> list[dict]:
+        return [CODEC.decode(r.value, expect=TIER_CHANGE)[1] for r in records]
+
+    records = await d.read_topic("tier-changes", until=lambda rs: len(rs) >= len(expected))
+    changes = decoded(records)
+    assert {
+        (
+            c["customer_id"],
+            c["previous_tier"],
+            c["new_tier"],
+            c["direction"],
+            c["balance"],
+            c["trigger_event_id"],
+        )
+        for c in changes
+    } == expected
+    assert all(r.key == c["customer_id"].encode() for r, c in zip(records, changes, strict=True))
+    assert {c["policy_version"] for c in changes} == {d.settings.policy.version}
+
+    async def balances() -> dict[str, tuple[Decimal, str]] | None:
+        rows = await d.fetch("SELECT customer_id, balance, tier FROM customer_balances ORDER BY 1")
+        got = {r["customer_id"]: (r["balance"], r["tier"]) for r in rows}
+        return got if got.get("C2", (0,))[0] == Decimal("499999.99") and len(got) == 4 else None
+
+    assert await wait_for(balances, 30, "customer_balances") == {
+        "C1": (Decimal("50000.00"), "POTENTIAL"),
+        "C2": (Decimal("499999.99"), "PREMIUM"),  # below the bound, within the grace period
+        "C3": (Decimal("3000000.00"), "HIGH_END"),
+        "C4": (Decimal("710.00"), "ORDINARY"),
+    }
+    rows = await d.fetch("SELECT change_id, customer_id, new_tier, direction FROM tier_changes")
+    assert {r["change_id"] for r in rows} == {c["change_id"] for c in changes}
+
+    # The withdrawal that started C2's grace period decided nothing: still five changes.
+    assert len(await d.read_topic("tier-changes", until=lambda rs: len(rs) >= 5)) == 5
