@@ -111,17 +111,18 @@ class SyntheticBank:
             c = rng.choice(self.customers)
             account = rng.choice(c.accounts)
             roll = rng.random()
-            if roll < 0.004:  # a windfall: inheritance, sale of a flat, a bonus
-                fen = rng.choice((60_000, 550_000, 3_200_000)) * 100 + rng.randrange(100_000_00)
+            if roll < 0.003:  # a windfall: a bonus, the sale of a flat, an inheritance
+                size = rng.choices((60_000, 550_000, 3_200_000), weights=(70, 25, 5))[0]
+                fen = size * 100 + rng.randrange(100_000_00)
                 kind, extra = "DEPOSIT", {"channel": "COUNTER"}
-            elif roll < 0.008 and c.balance_fen > 100_000_00:  # moving money elsewhere
+            elif roll < 0.006 and c.balance_fen > 100_000_00:  # moving money elsewhere
                 fen = int(c.balance_fen * rng.uniform(0.5, 0.95))
                 kind, extra = "TRANSFER_OUT", {}
-            elif roll < 0.35:
-                fen = rng.randrange(3_000_00, 30_000_00)
+            elif roll < 0.35:  # salary, transfers from family
+                fen = rng.randrange(1_000_00, 12_000_00)
                 kind, extra = rng.choice(("DEPOSIT", "TRANSFER_IN")), {}
-            elif roll < 0.85:
-                fen = min(rng.randrange(50_00, 8_000_00), max(c.balance_fen, 0))
+            elif roll < 0.85:  # spending, bills
+                fen = min(rng.randrange(200_00, 9_000_00), max(c.balance_fen, 0))
                 kind, extra = rng.choice(("WITHDRAWAL", "TRANSFER_OUT")), {}
             elif roll < 0.95:
                 fen = max(c.balance_fen // 400, 1)

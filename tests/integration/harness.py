@@ -50,16 +50,25 @@ async def wait_for(
         await asyncio.sleep(interval)
 
 
-def free_test_port() -> int:
+_ports_in_use: set[int] = set()
+
+
+def take_test_port() -> int:
+    """A port in the scraped test range that no live deployment of this session holds."""
     import socket
 
     for port in TEST_PORTS:
+        if port in _ports_in_use:
+            continue
         with socket.socket() as s:
+            # as the worker's server does: a port left in TIME_WAIT by a scrape is free
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        _ports_in_use.add(port)
+        return port
     raise RuntimeError(f"no free port in {TEST_PORTS}")
 
 
@@ -251,6 +260,7 @@ class Deployment:
 
     async def drop(self) -> None:
         """Remove this deployment's schema (its topics stay: topic names are unique per run)."""
+        _ports_in_use.discard(self.web_port)
         conn = await asyncpg.connect(self.settings.database_url.get_secret_value())
         try:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{self.settings.db_schema}" CASCADE')
@@ -259,7 +269,7 @@ class Deployment:
 
 
 def new_deployment(label: str, **kwargs: Any) -> Deployment:
-    return Deployment(name=f"t{label}{uuid.uuid4().hex[:8]}", web_port=free_test_port(), **kwargs)
+    return Deployment(name=f"t{label}{uuid.uuid4().hex[:8]}", web_port=take_test_port(), **kwargs)
 
 
 def _http_status(url: str) -> int:
