@@ -336,7 +336,7 @@ def test_churn_risk_at_half_the_30_day_peak() -> None:
     c = Customer()
     c.post("100000.00", at=T0)
     assert SignalKind.CHURN_RISK not in kinds(c.post("49999.99", TxnType.WITHDRAWAL, at=T0 + 1))
-    [churn] = [s for s in c.post("0.01", TxnType.WITHDRAWAL, at=T0 + 2).signals]
+    [churn] = c.post("0.01", TxnType.WITHDRAWAL, at=T0 + 2).signals
     assert churn.kind is SignalKind.CHURN_RISK
     assert churn.amount_fen == parse_yuan("100000.00")  # the peak
     assert kinds(c.post("1.00", TxnType.WITHDRAWAL, at=T0 + 3)) == []  # once per fall

@@ -40,7 +40,7 @@ def encoded(**kwargs) -> bytes:
 
 
 def test_each_kind_of_bad_input_is_set_aside_with_its_reason() -> None:
-    proc, store, table = processor()
+    proc, _, _ = processor()
     good = encoded(txn_id="G1", customer_id="C1", amount="100.00")
     tier_change = CODEC.encode(
         TIER_CHANGE,
@@ -94,7 +94,7 @@ def test_each_kind_of_bad_input_is_set_aside_with_its_reason() -> None:
 
 
 def test_a_bug_on_one_posting_sets_it_aside_and_the_stream_goes_on(monkeypatch) -> None:
-    proc, store, table = processor()
+    proc, _, _ = processor()
     import streams.ledger_processor as lp
 
     real = lp.apply_posting
