@@ -7,6 +7,7 @@ import contextlib
 import logging
 import sys
 from pathlib import Path
+from typing import cast
 
 import click
 from pydantic import ValidationError
@@ -138,6 +139,48 @@ def policy_check(file: Path | None) -> None:
     for name, bound in zip(("POTENTIAL", "PREMIUM", "HIGH_END"), p.lower_bounds_fen, strict=True):
         click.echo(f"  {name:<10} from {format_yuan(bound):>16} CNY")
     click.echo(f"  downgrade grace: {p.downgrade_grace_ms // 86_400_000} days")
+
+
+@main.command("import-balances")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file; send nothing.")
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the rejected lines, with line number and reason, to this CSV file.",
+)
+def import_balances(file: Path, dry_run: bool, rejects: Path | None) -> None:
+    """Load opening balances from FILE (CSV) as BALANCE_SNAPSHOT postings.
+
+    Columns: customer_id, account_id, balance, currency, as_of (ISO 8601; without an offset,
+    China Standard Time). Bad lines are reported by line number and skipped; the others are
+    loaded. Importing a file again changes nothing. Exit status 1 when any line was rejected.
+    """
+    from streams.import_balances import BalanceFileError, Rejected, send_balances
+
+    settings = _settings()
+    try:
+        result = _run(send_balances(settings, file, dry_run))
+    except BalanceFileError as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+    loaded, rejected = cast(tuple[int, list[Rejected]], result)
+    verb = "checked" if dry_run else "loaded"
+    click.echo(f"{verb} {loaded:,} balances from {file}; rejected {len(rejected):,} lines")
+    for r in rejected[:50]:
+        click.echo(f"  line {r.line}: {r.reason}", err=True)
+    if len(rejected) > 50:
+        click.echo(f"  … and {len(rejected) - 50:,} more", err=True)
+    if rejects is not None and rejected:
+        import csv
+
+        with rejects.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["line", "reason", *rejected[0].row.keys()])
+            for r in rejected:
+                writer.writerow([r.line, r.reason, *r.row.values()])
+        click.echo(f"rejected lines written to {rejects}", err=True)
+    if rejected:
+        sys.exit(1)
 
 
 @main.command()

@@ -189,6 +189,20 @@ class Deployment:
             if log.exists()
         )
 
+    async def metric(self, name: str, port: int | None = None, **labels: str) -> float:
+        """Sum of the samples of ``name`` with ``labels`` on a worker's /metrics (0 if none)."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        text = await asyncio.to_thread(
+            http_get, f"http://127.0.0.1:{port or self.web_port}/metrics"
+        )
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
+        )
+
     # --- Kafka ----------------------------------------------------------------------------
 
     async def produce(
