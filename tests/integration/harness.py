@@ -170,6 +170,12 @@ class Deployment:
 
         await wait_for(healthy, timeout, f"{url} to answer 200")
 
+    def kill(self, proc: subprocess.Popen[bytes]) -> None:
+        """SIGKILL: no shutdown, no commit, nothing flushed."""
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        self.workers.remove(proc)
+
     def stop_workers(self) -> None:
         for proc in self.workers:
             if proc.poll() is None:

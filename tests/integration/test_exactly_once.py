@@ -1,0 +1,196 @@
+"""Exact to the fen under crashes and re-sends, on the real local Kafka and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from streams.codec import TIER_CHANGE
+from streams.core.ledger import apply_posting
+from streams.core.postings import CREDITS, TxnType, posting_from_record
+from tests.integration.harness import CODEC, DAY_MS, posting, wait_for
+
+T0 = 1_764_000_000_000
+
+
+def feed(n: int, customers: int, seed: int) -> list[dict[str, Any]]:
+    """Postings that walk customers up and down across the tier bounds."""
+    rng = random.Random(seed)
+    records = []
+    for i in range(n):
+        customer = f"C{rng.randrange(customers):04d}"
+        kind = rng.choices(["DEPOSIT", "WITHDRAWAL", "TRANSFER_IN", "FEE"], weights=[5, 3, 1, 1])[0]
+        amount = (
+            Decimal(rng.choice([rng.randrange(1, 90_000_00), rng.randrange(1, 900_000_00)])) / 100
+        )
+        records.append(
+            posting(
+                f"T{seed}-{i}",
+                customer,
+                amount,
+                kind,
+                event_time_ms=T0 + i * 60_000,
+                account_id=f"{customer}-A{rng.randrange(2)}",
+            )
+        )
+    return records
+
+
+def sums(records: list[dict[str, Any]]) -> dict[str, Decimal]:
+    """The balances, computed the plain way: credits minus debits, each posting once."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    seen = set()
+    for r in records:
+        if r["txn_id"] in seen:
+            continue
+        seen.add(r["txn_id"])
+        sign = 1 if TxnType(r["txn_type"]) in CREDITS else -1
+        totals[r["customer_id"]] += sign * r["amount"]
+    return dict(totals)
+
+
+async def balances(d, n: int) -> dict[str, Decimal] | None:
+    rows = await d.fetch("SELECT customer_id, balance FROM customer_balances")
+    return {r["customer_id"]: r["balance"] for r in rows} if len(rows) >= n else None
+
+
+async def test_a_worker_killed_mid_stream_and_restarted_ends_exact(
+    deployment, tmp_path: Path
+) -> None:
+    d = await deployment("kill")
+    records = feed(20_000, customers=1_500, seed=1)
+    expected_totals = sums(records)
+    # The tier changes the policy calls for, from the pure core over the same stream.
+    policy = d.settings.policy
+    states: dict[str, Any] = {}
+    expected_changes = set()
+    for r in records:
+        p = posting_from_record(dict(r), policy, key=r["customer_id"])
+        states[p.customer_id], applied = apply_posting(states.get(p.customer_id), p, policy, 0)
+        expected_changes |= {c.change_id for c in applied.changes}
+
+    worker = d.start_worker(tmp_path)
+    await d.wait_healthy()
+    producing = asyncio.create_task(d.produce(records))
+
+    async def part_way() -> float:
+        done = await d.metric("tiering_events_total", outcome="processed")
+        return done if done >= 3_000 else 0
+
+    done = await wait_for(part_way, 60, "the worker to be part way through", interval=0.02)
+    d.kill(worker)
+    assert done < 15_000, "killed too late to be in the middle"
+    await producing
+
+    d.start_worker(tmp_path)
+    await d.wait_healthy(timeout=120)
+    got = await wait_for(
+        lambda: _exact(d, expected_totals),
+        180,
+        "PostgreSQL to hold every exact balance",
+        interval=1,
+    )
+    assert got == expected_totals
+    print("replayed after the kill:", await d.metric("tiering_events_total", outcome="duplicate"))
+
+    rows = await d.fetch("SELECT change_id FROM tier_changes")
+    assert {r["change_id"] for r in rows} == expected_changes
+    on_topic = await d.read_topic(
+        "tier-changes",
+        until=lambda rs: (
+            {CODEC.decode(r.value, expect=TIER_CHANGE)[1]["change_id"] for r in rs}
+            >= expected_changes
+        ),
+        timeout=60,
+    )
+    assert {
+        CODEC.decode(r.value, expect=TIER_CHANGE)[1]["change_id"] for r in on_topic
+    } == expected_changes
+
+
+async def _exact(d, expected: dict[str, Decimal]) -> dict[str, Decimal] | None:
+    got = await balances(d, len(expected))
+    return got if got == expected else None
+
+
+async def test_resent_postings_change_nothing(deployment, tmp_path: Path) -> None:
+    d = await deployment("resend")
+    d.start_worker(tmp_path)
+    await d.wait_healthy()
+    records = feed(500, customers=40, seed=2)
+    await d.produce(records)
+    expected = sums(records)
+    await wait_for(lambda: _exact(d, expected), 60, "the first delivery's balances")
+    changes_before = await d.fetch("SELECT change_id FROM tier_changes ORDER BY 1")
+    versions_before = await d.fetch("SELECT customer_id, version FROM customer_balances ORDER BY 1")
+
+    # The core system sends every posting again, in a different order.
+    again = list(records)
+    random.Random(3).shuffle(again)
+    await d.produce(again)
+
+    async def all_duplicates() -> bool:
+        return await d.metric("tiering_events_total", outcome="duplicate") == len(records)
+
+    await wait_for(all_duplicates, 60, f"{len(records)} postings counted as duplicates")
+    assert await d.metric("tiering_events_total", outcome="processed") == len(records)
+    assert await balances(d, len(expected)) == expected
+    assert await d.fetch("SELECT change_id FROM tier_changes ORDER BY 1") == changes_before
+    assert (
+        await d.fetch("SELECT customer_id, version FROM customer_balances ORDER BY 1")
+        == versions_before
+    )
+
+
+async def test_bad_input_goes_to_the_dead_letter_topic_and_the_rest_goes_on(
+    deployment, tmp_path: Path
+) -> None:
+    d = await deployment("dlq")
+    d.start_worker(tmp_path)
+    await d.wait_healthy()
+    good = CODEC.encode("deposit_transaction", posting("G1", "C1", "100.00"))
+    garbage = b"\x00\xffthis is not avro"
+    unknown_fingerprint = b"\xc3\x01" + bytes.fromhex("0102030405060708") + good[10:]
+    negative = CODEC.encode("deposit_transaction", posting("B1", "C1", "-50.00"))
+    no_rate = CODEC.encode("deposit_transaction", posting("B2", "C1", "50.00", currency="XAU"))
+    await d.produce(
+        [posting("V1", "C1", "1000.00", event_time_ms=T0)],
+        raw=[
+            (b"C1", garbage),
+            (b"C1", unknown_fingerprint),
+            (b"C1", negative),
+            (b"C1", no_rate),
+        ],
+    )
+    await d.produce([posting("V2", "C1", "49000.00", event_time_ms=T0 + DAY_MS)])
+
+    letters = await d.read_topic("deposit-transactions.dlq", until=lambda rs: len(rs) >= 4)
+    by_reason = {dict(r.headers)["dlq.reason"].decode(): r for r in letters}
+    assert set(by_reason) == {
+        "undecodable",
+        "unknown_schema",
+        "invalid_amount",
+        "unsupported_currency",
+    }
+    assert by_reason["undecodable"].value == garbage
+    assert by_reason["unknown_schema"].value == unknown_fingerprint
+    assert by_reason["invalid_amount"].value == negative
+    assert by_reason["unsupported_currency"].value == no_rate
+    headers = dict(by_reason["invalid_amount"].headers)
+    assert headers["dlq.topic"] == d.topic("deposit-transactions").encode()
+    assert int(headers["dlq.offset"]) >= 0
+    assert all(r.key == b"C1" for r in letters)
+
+    # The valid postings on either side went through: 50,000.00 is POTENTIAL.
+    assert await wait_for(lambda: _exact(d, {"C1": Decimal("50000.00")}), 30, "C1's balance")
+    assert await d.metric("tiering_dead_letters_total", reason="invalid_amount") == 1
+    assert await d.metric("tiering_events_total", outcome="dead_letter") == 4
+    assert len(await d.read_topic("deposit-transactions.dlq", until=lambda rs: len(rs) >= 4)) == 4
+    rows = await d.fetch(
+        "SELECT new_tier FROM tier_changes WHERE customer_id = 'C1' ORDER BY event_time"
+    )
+    assert [r["new_tier"] for r in rows] == ["ORDINARY", "POTENTIAL"]
