@@ -3,6 +3,7 @@ TierChanges out on tier-changes, rows in customer_balances and tier_changes."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -70,3 +71,10 @@ async def test_postings_become_tier_changes_and_rows(deployment, tmp_path: Path)
 
     # The withdrawal that started C2's grace period decided nothing: still five changes.
     assert len(await d.read_topic("tier-changes", until=lambda rs: len(rs) >= 5)) == 5
+
+    # §5 signals for the notifier, on the internal topic: two large deposits, one near upgrade.
+    signals = await d.read_topic(f"{d.name}-signals", until=lambda rs: len(rs) >= 3)
+    kinds = sorted(
+        (json.loads(r.value)["customer_id"], json.loads(r.value)["kind"]) for r in signals
+    )
+    assert kinds == [("C1", "NEAR_UPGRADE"), ("C2", "LARGE_DEPOSIT"), ("C3", "LARGE_DEPOSIT")]

@@ -1,0 +1,48 @@
+"""The PostgreSQL sink on the real server: idempotent, and balances never move backwards."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sinks.postgres import BalanceRow, PostgresSink
+from streams.core.ledger import Direction, TierDecision
+from streams.core.tiers import Tier
+
+T0 = 1_764_000_000_000
+
+
+def change(change_id: str, new_tier: Tier) -> TierDecision:
+    return TierDecision(
+        change_id=change_id,
+        customer_id="C1",
+        previous_tier=None,
+        new_tier=new_tier,
+        direction=Direction.INITIAL,
+        balance_fen=123_45,
+        trigger_event_id="T1",
+        event_time_ms=T0,
+        policy_version="v1",
+    )
+
+
+async def test_rows_move_forward_only_and_changes_are_written_once(deployment) -> None:
+    d = await deployment("sink")
+    sink = PostgresSink(d.settings.database_url.get_secret_value(), d.settings.db_schema, "test")
+    await sink.start()
+    try:
+        await sink.write(
+            [BalanceRow("C1", 600_000_00, "PREMIUM", 5, T0 + 5)], [change("X", Tier.PREMIUM)], T0
+        )
+        # A replay of older state (version 3) arrives after the newer one: the row stays.
+        await sink.write(
+            [BalanceRow("C1", 10_00, "ORDINARY", 3, T0 + 3)], [change("X", Tier.PREMIUM)], T0
+        )
+        rows = await d.fetch("SELECT balance, tier, version FROM customer_balances")
+        assert [tuple(r) for r in rows] == [(Decimal("600000.00"), "PREMIUM", 5)]
+        await sink.write([BalanceRow("C1", 700_000_00, "PREMIUM", 6, T0 + 6)], [], T0)
+        rows = await d.fetch("SELECT balance, version FROM customer_balances")
+        assert [tuple(r) for r in rows] == [(Decimal("700000.00"), 6)]
+        changes = await d.fetch("SELECT change_id, balance FROM tier_changes")
+        assert [tuple(r) for r in changes] == [("X", Decimal("123.45"))]
+    finally:
+        await sink.stop()
