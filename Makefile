@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install up down migrate demo test lint unit integration bench clean
+.PHONY: install up down migrate demo test lint unit integration bench clean browser
 
 install: $(VENV)/.installed
 
@@ -34,7 +34,10 @@ lint: install
 unit: install
 	$(BIN)/pytest tests/unit -q
 
-test: install up
+browser:
+	bash deploy/local/chromium.sh
+
+test: install up browser
 	$(BIN)/tiering db migrate
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest -q

@@ -39,7 +39,19 @@ class Settings(BaseSettings):
     #: app id, else the app id (lower case, other characters as ``_``)
     database_schema: str = Field("", pattern=r"^[a-z_][a-z0-9_]*$|^$")
 
-    @field_validator("policy_file", mode="before")
+    #: the managers' inbox web page (tiering inbox)
+    inbox_host: str = "127.0.0.1"
+    inbox_port: int = Field(8080, ge=1, le=65535)
+    #: key that signs inbox session cookies; empty: a random key per process
+    inbox_secret: SecretStr = SecretStr("")
+    #: delivery channels (webhooks per team, SMTP) as TOML; empty: PostgreSQL inbox only
+    channels_file: Path | None = None
+    #: attempts per notification and channel before it is dead-lettered
+    delivery_max_attempts: int = Field(5, ge=1, le=50)
+    #: first retry delay; doubled per attempt, with jitter
+    delivery_backoff_seconds: float = Field(1.0, gt=0, le=600)
+
+    @field_validator("policy_file", "channels_file", mode="before")
     @classmethod
     def _empty_is_default(cls, value: object) -> object:
         return None if value == "" else value
