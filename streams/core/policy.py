@@ -24,6 +24,32 @@ class PolicyError(ValueError):
     """The policy file is not usable; the message names every problem found."""
 
 
+#: the causes a notification can have (ManagerNotification.kind), DEFAULT for the rest
+ACTION_CAUSES = (
+    "DEFAULT",
+    "TIER_UPGRADE",
+    "TIER_DOWNGRADE",
+    "LARGE_DEPOSIT",
+    "LARGE_WITHDRAWAL",
+    "CHURN_RISK",
+    "PRODUCT_INTEREST",
+    "NEAR_UPGRADE",
+    "IDLE_FUNDS",
+    "OTHER",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One recommended action of §5, in English and in the original's Chinese."""
+
+    en: str
+    zh: str
+
+    def __str__(self) -> str:
+        return f"{self.en} / {self.zh}"
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """Every number the rules use, already checked."""
@@ -42,6 +68,14 @@ class Policy:
     dedup_max_ids: int
     #: CNY per unit of each accepted currency
     rates: Mapping[str, Decimal]
+    #: §5: per tier, per cause, what the tier's team should do
+    actions: Mapping[Tier, Mapping[str, tuple[Action, ...]]]
+    notification_cooldown_ms: int
+
+    def actions_for(self, tier: Tier, cause: str) -> tuple[Action, ...]:
+        """§5 actions for ``tier``'s team and ``cause``; the tier's DEFAULT list otherwise."""
+        by_cause = self.actions.get(tier, {})
+        return by_cause.get(cause) or by_cause.get("DEFAULT", ())
 
     def lower_bound(self, tier: Tier) -> int:
         """The inclusive lower bound of ``tier`` in fen (0 for ORDINARY)."""
@@ -57,7 +91,7 @@ _RULE_KEYS = {
     "churn_min_tier",
     "near_upgrade_ratio",
 }
-_TOP_KEYS = {"policy_version", "tiers", "rules", "dedup", "rates"}
+_TOP_KEYS = {"policy_version", "tiers", "rules", "dedup", "rates", "notifications", "actions"}
 _DEDUP_KEYS = {"horizon_days", "max_ids"}
 
 
@@ -185,6 +219,13 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
         c.problems.append("rates.CNY: must be 1")
     rates.setdefault("CNY", Decimal(1))
 
+    notifications = c.table(doc, "notifications")
+    c.unknown("notifications.", notifications, {"cooldown_hours"})
+    cooldown_hours = c.whole(
+        "notifications.cooldown_hours", notifications.get("cooldown_hours", 0), 0
+    )
+    actions = _parse_actions(c, c.table(doc, "actions"))
+
     if c.problems:
         raise PolicyError(
             f"{source}: {len(c.problems)} problem(s):\n  - " + "\n  - ".join(c.problems)
@@ -202,7 +243,43 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
         dedup_horizon_ms=horizon_days * DAY_MS,
         dedup_max_ids=max_ids,
         rates=rates,
+        actions=actions,
+        notification_cooldown_ms=cooldown_hours * 3_600_000,
     )
+
+
+def _parse_actions(
+    c: _Collector, doc: Mapping[str, Any]
+) -> dict[Tier, dict[str, tuple[Action, ...]]]:
+    actions: dict[Tier, dict[str, tuple[Action, ...]]] = {}
+    c.unknown("actions.", doc, {t.name for t in Tier})
+    for tier in Tier:
+        by_cause = doc.get(tier.name)
+        if not isinstance(by_cause, dict):
+            c.problems.append(f"[actions.{tier.name}]: missing section (§5 actions for the tier)")
+            continue
+        c.unknown(f"actions.{tier.name}.", by_cause, set(ACTION_CAUSES))
+        if "DEFAULT" not in by_cause:
+            c.problems.append(f"actions.{tier.name}.DEFAULT: missing")
+        parsed: dict[str, tuple[Action, ...]] = {}
+        for cause, items in by_cause.items():
+            where = f"actions.{tier.name}.{cause}"
+            if not isinstance(items, list) or not items:
+                c.problems.append(f"{where}: give a list of {{ en = ..., zh = ... }}")
+                continue
+            listed: list[Action] = []
+            for n, item in enumerate(items):
+                if (
+                    not isinstance(item, dict)
+                    or set(item) != {"en", "zh"}
+                    or not all(isinstance(v, str) and v.strip() for v in item.values())
+                ):
+                    c.problems.append(f"{where}[{n}]: needs exactly en and zh, both text")
+                    continue
+                listed.append(Action(item["en"].strip(), item["zh"].strip()))
+            parsed[cause] = tuple(listed)
+        actions[tier] = parsed
+    return actions
 
 
 def parse_policy_text(text: str, source: str = "policy") -> Policy:

@@ -11,6 +11,7 @@ from typing import Any
 import msgpack
 
 from streams.core.ledger import Account, CustomerState
+from streams.core.notifier import NotifierState
 from streams.core.tiers import Tier
 
 FORMAT = 1
@@ -81,3 +82,19 @@ def decode_state(data: bytes) -> CustomerState:
         seen_floor_ms=floor,
         branch_id=branch,
     )
+
+
+def encode_notifier_state(state: NotifierState) -> bytes:
+    last: list[Any] = []
+    for kind, at in state.last_sent.items():
+        last += (kind, at)
+    packed: bytes = msgpack.packb([FORMAT, last], use_bin_type=True)
+    return packed
+
+
+def decode_notifier_state(data: bytes) -> NotifierState:
+    fields = msgpack.unpackb(data, raw=False)
+    if fields[0] != FORMAT:
+        raise StateFormatError(f"notifier state format {fields[0]} is not known to this version")
+    last = fields[1]
+    return NotifierState(last_sent={last[i]: last[i + 1] for i in range(0, len(last), 2)})

@@ -1,0 +1,217 @@
+"""§4 routing, §5 priorities and actions, the cooldown, §9 masking, deterministic ids."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from streams.core.notifier import (
+    TEAM_OF,
+    TIER_CHANGE,
+    Assignment,
+    Notice,
+    NotifierState,
+    Outcome,
+    Priority,
+    Team,
+    decide,
+    mask_id,
+    mask_text,
+)
+from streams.core.policy import load_policy
+from streams.core.state_codec import decode_notifier_state, encode_notifier_state
+from streams.core.tiers import Tier
+from streams.notices import decode_notice, encode_notice
+
+POLICY = load_policy()
+T0 = 1_764_000_000_000
+HOUR = 3_600_000
+
+
+def change(
+    previous: Tier | None, new: Tier, direction: str, by_snapshot: bool = False, at: int = T0
+) -> Notice:
+    return Notice(
+        notice_id=f"chg-{previous}-{new}-{direction}-{at}",
+        kind=TIER_CHANGE,
+        customer_id="CUST00123456",
+        tier=new,
+        event_time_ms=at,
+        balance_fen=600_000_00,
+        branch_id="BR001",
+        previous_tier=previous,
+        direction=direction,
+        by_snapshot=by_snapshot,
+    )
+
+
+def signal(kind: str, tier: Tier, at: int = T0, notice_id: str | None = None) -> Notice:
+    return Notice(
+        notice_id=notice_id or f"sig-{kind}-{at}",
+        kind=kind,
+        customer_id="CUST00123456",
+        tier=tier,
+        event_time_ms=at,
+        balance_fen=700_000_00,
+        branch_id="BR001",
+        amount_fen=600_000_00,
+    )
+
+
+def run(notice: Notice, state: NotifierState | None = None, assignment: Assignment | None = None):
+    return decide(notice, state or NotifierState(), POLICY, assignment)
+
+
+@pytest.mark.parametrize(
+    ("previous", "new", "direction", "team", "priority"),
+    [
+        (Tier.ORDINARY, Tier.POTENTIAL, "UPGRADE", Team.CUSTOMER_MANAGER, Priority.NORMAL),
+        (Tier.POTENTIAL, Tier.PREMIUM, "UPGRADE", Team.WEALTH_TEAM, Priority.HIGH),
+        (Tier.ORDINARY, Tier.PREMIUM, "UPGRADE", Team.WEALTH_TEAM, Priority.HIGH),
+        (Tier.PREMIUM, Tier.HIGH_END, "UPGRADE", Team.PRIVATE_BANKING, Priority.URGENT),
+        (Tier.ORDINARY, Tier.HIGH_END, "UPGRADE", Team.PRIVATE_BANKING, Priority.URGENT),
+        # a downgrade goes to the team of the tier the customer left, to win them back
+        (Tier.POTENTIAL, Tier.ORDINARY, "DOWNGRADE", Team.CUSTOMER_MANAGER, Priority.NORMAL),
+        (Tier.PREMIUM, Tier.POTENTIAL, "DOWNGRADE", Team.WEALTH_TEAM, Priority.NORMAL),
+        (Tier.HIGH_END, Tier.PREMIUM, "DOWNGRADE", Team.PRIVATE_BANKING, Priority.NORMAL),
+        (Tier.HIGH_END, Tier.ORDINARY, "DOWNGRADE", Team.PRIVATE_BANKING, Priority.NORMAL),
+        # an initial placement by a real posting in PREMIUM or HIGH_END counts as an upgrade
+        (None, Tier.PREMIUM, "INITIAL", Team.WEALTH_TEAM, Priority.HIGH),
+        (None, Tier.HIGH_END, "INITIAL", Team.PRIVATE_BANKING, Priority.URGENT),
+    ],
+)
+def test_tier_changes_go_to_the_right_team(previous, new, direction, team, priority) -> None:
+    outcome, n = run(change(previous, new, direction))
+    assert outcome is Outcome.EMITTED
+    assert n is not None
+    assert n.team is team
+    assert n.priority is priority
+    assert n.kind == ("TIER_DOWNGRADE" if direction == "DOWNGRADE" else "TIER_UPGRADE")
+    assert n.tier is new
+    assert n.actions
+
+
+@pytest.mark.parametrize(
+    ("new", "by_snapshot"),
+    [(Tier.ORDINARY, False), (Tier.POTENTIAL, False), (Tier.PREMIUM, True), (Tier.HIGH_END, True)],
+)
+def test_other_initial_placements_notify_nobody(new: Tier, by_snapshot: bool) -> None:
+    assert run(change(None, new, "INITIAL", by_snapshot=by_snapshot)) == (Outcome.IGNORED, None)
+
+
+def test_an_upgrade_to_premium_carries_the_policys_actions() -> None:
+    _, n = run(change(Tier.POTENTIAL, Tier.PREMIUM, "UPGRADE"))
+    assert n is not None
+    text = " | ".join(n.actions).lower()
+    for words in (
+        "assign a dedicated customer manager",
+        "7×24 hotline",
+        "large-denomination custom deposit",
+    ):
+        assert words in text
+    assert "配備專屬客戶經理" in text  # the original's Chinese beside the English
+
+
+@pytest.mark.parametrize(
+    ("kind", "tier", "priority"),
+    [
+        ("LARGE_DEPOSIT", Tier.POTENTIAL, Priority.HIGH),
+        ("LARGE_DEPOSIT", Tier.HIGH_END, Priority.HIGH),
+        ("CHURN_RISK", Tier.PREMIUM, Priority.HIGH),
+        ("CHURN_RISK", Tier.HIGH_END, Priority.HIGH),
+        ("CHURN_RISK", Tier.POTENTIAL, Priority.NORMAL),
+        ("LARGE_WITHDRAWAL", Tier.PREMIUM, Priority.NORMAL),
+        ("NEAR_UPGRADE", Tier.POTENTIAL, Priority.LOW),
+    ],
+)
+def test_signals_go_to_the_customers_tier_team_with_their_priority(kind, tier, priority) -> None:
+    _, n = run(signal(kind, tier))
+    assert n is not None
+    assert (n.kind, n.team, n.priority) == (kind, TEAM_OF[tier], priority)
+
+
+def test_the_cooldown_suppresses_repeats_up_to_its_edge() -> None:
+    state = NotifierState()
+    first = run(signal("LARGE_DEPOSIT", Tier.PREMIUM, at=T0), state)
+    assert first[0] is Outcome.EMITTED
+    just_inside = run(signal("LARGE_DEPOSIT", Tier.PREMIUM, at=T0 + 24 * HOUR - 1), state)
+    assert just_inside == (Outcome.SUPPRESSED, None)
+    other_kind = run(signal("LARGE_WITHDRAWAL", Tier.PREMIUM, at=T0 + HOUR), state)
+    assert other_kind[0] is Outcome.EMITTED
+    at_the_edge = run(signal("LARGE_DEPOSIT", Tier.PREMIUM, at=T0 + 24 * HOUR), state)
+    assert at_the_edge[0] is Outcome.EMITTED
+
+
+def test_tier_changes_are_never_suppressed() -> None:
+    state = NotifierState()
+    for i, (prev, new) in enumerate(
+        [(Tier.POTENTIAL, Tier.PREMIUM), (Tier.PREMIUM, Tier.HIGH_END)]
+    ):
+        assert run(change(prev, new, "UPGRADE", at=T0 + i), state)[0] is Outcome.EMITTED
+
+
+def test_the_assigned_manager_hears_when_in_the_team_else_the_branch_queue() -> None:
+    wealth = Assignment("M-W1", Team.WEALTH_TEAM, "BR009")
+    _, n = run(change(Tier.POTENTIAL, Tier.PREMIUM, "UPGRADE"), assignment=wealth)
+    assert n is not None
+    assert (n.manager_id, n.branch_id) == ("M-W1", "BR009")
+    cm = Assignment("M-C1", Team.CUSTOMER_MANAGER, "BR009")
+    _, n = run(change(Tier.POTENTIAL, Tier.PREMIUM, "UPGRADE"), assignment=cm)
+    assert n is not None
+    assert (n.manager_id, n.branch_id, n.team) == (None, "BR009", Team.WEALTH_TEAM)
+    _, n = run(change(Tier.POTENTIAL, Tier.PREMIUM, "UPGRADE"))
+    assert n is not None
+    assert (n.manager_id, n.branch_id) == (None, "BR001")
+
+
+def test_no_full_customer_id_in_title_or_body() -> None:
+    for notice in (
+        change(Tier.POTENTIAL, Tier.PREMIUM, "UPGRADE"),
+        signal("CHURN_RISK", Tier.PREMIUM),
+    ):
+        _, n = run(notice)
+        assert n is not None
+        assert "CUST00123456" not in n.title + n.body
+        assert "****3456" in n.title
+    assert mask_id("6222020200112233445") == "****3445"
+    assert mask_id("C1") == "****"
+    assert (
+        mask_text("call 13812345678 about account 6222020200112233445")
+        == "call ****5678 about account ****3445"
+    )
+    assert mask_text("balance 3,000,000.00 CNY") == "balance 3,000,000.00 CNY"
+
+
+def test_ids_are_deterministic_and_follow_the_cause() -> None:
+    a = run(change(Tier.POTENTIAL, Tier.PREMIUM, "UPGRADE"))[1]
+    b = run(change(Tier.POTENTIAL, Tier.PREMIUM, "UPGRADE"))[1]
+    c = run(change(Tier.PREMIUM, Tier.HIGH_END, "UPGRADE"))[1]
+    assert a is not None
+    assert b is not None
+    assert c is not None
+    assert a.notification_id == b.notification_id != c.notification_id
+    assert a.source_event_id == change(Tier.POTENTIAL, Tier.PREMIUM, "UPGRADE").notice_id
+    assert a.created_at_ms == T0
+
+
+def test_notices_and_state_survive_encoding() -> None:
+    for notice in (
+        change(Tier.POTENTIAL, Tier.PREMIUM, "UPGRADE", by_snapshot=True),
+        signal("CHURN_RISK", Tier.PREMIUM),
+    ):
+        assert decode_notice(encode_notice(notice)) == notice
+    state = NotifierState(last_sent={"LARGE_DEPOSIT": T0, "CHURN_RISK": T0 + 5})
+    assert decode_notifier_state(encode_notifier_state(state)) == state
+
+
+def test_a_policy_without_actions_for_a_cause_uses_the_tiers_default() -> None:
+    _, n = run(signal("IDLE_FUNDS", Tier.POTENTIAL))
+    assert n is not None
+    assert list(n.actions) == [str(a) for a in POLICY.actions[Tier.POTENTIAL]["DEFAULT"]]
+    policy = dataclasses.replace(POLICY, notification_cooldown_ms=0)
+    state = NotifierState()
+    for _ in range(3):
+        assert (
+            decide(signal("LARGE_DEPOSIT", Tier.PREMIUM), state, policy, None)[0] is Outcome.EMITTED
+        )
