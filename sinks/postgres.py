@@ -19,6 +19,7 @@ import asyncpg
 
 from streams.core.ledger import TierDecision
 from streams.core.money import from_fen
+from streams.core.notifier import Assignment, Team
 from streams.metrics import SINK_FLUSH, SINK_RETRIES
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,13 @@ INSERT INTO tier_changes (change_id, customer_id, previous_tier, new_tier, direc
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                      $6::numeric[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[])
 ON CONFLICT (change_id) DO NOTHING
+"""
+
+
+_ASSIGNMENTS = """
+SELECT cm.customer_id, m.manager_id, m.team, m.branch_id
+FROM customer_managers cm JOIN managers m USING (manager_id)
+WHERE cm.customer_id = ANY($1::text[])
 """
 
 
@@ -143,6 +151,21 @@ class PostgresSink:
                     [decided_at] * len(changes),
                     [c.policy_version for c in changes],
                 )
+
+    async def assignments(self, customer_ids: list[str]) -> dict[str, Assignment]:
+        """The manager directory's entry for each customer that has one."""
+        if not customer_ids:
+            return {}
+        rows = await self._retry("directory lookup", self._fetch, _ASSIGNMENTS, customer_ids)
+        return {
+            r["customer_id"]: Assignment(r["manager_id"], Team(r["team"]), r["branch_id"])
+            for r in rows
+        }
+
+    async def _fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
+        assert self._pool is not None, "sink not started"
+        async with self._pool.acquire() as conn:
+            return list(await conn.fetch(sql, *args))
 
     async def _retry(self, what: str, fn, *args):  # type: ignore[no-untyped-def]
         delay = 0.1

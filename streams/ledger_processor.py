@@ -9,7 +9,6 @@ what to send, what to store and what to set aside; it does no I/O itself. The Fa
 from __future__ import annotations
 
 import heapq
-import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -31,6 +30,7 @@ from streams.core.policy import Policy
 from streams.core.postings import BadInput, posting_from_record
 from streams.core.state_codec import decode_state, encode_state
 from streams.core.tiers import Tier
+from streams.state import BatchStore
 
 log = logging.getLogger(__name__)
 
@@ -79,20 +79,15 @@ class BatchOutput:
     emptied: Counter[Tier] = field(default_factory=Counter)
 
 
-class LedgerStore:
-    """The customer states of this worker's partitions.
-
-    Reads go to the table (``read``); a batch's new states stay here, until the agent has
-    delivered the batch's outputs and stored :meth:`staged` in the table, and then calls
-    :meth:`commit`. Beside the states it keeps, per partition, the per-tier totals for the
-    gauges, the stream time, and the pending downgrade deadlines for the sweep.
-    """
+class LedgerStore(BatchStore[CustomerState]):
+    """The customer ledgers of this worker's partitions (see :class:`BatchStore`), and beside
+    them, per partition: the per-tier totals for the gauges, the stream time, and the pending
+    downgrade deadlines for the sweep."""
 
     def __init__(self, read: Callable[[bytes], bytes | None], policy: Policy) -> None:
-        self._read = read
+        super().__init__(read, encode_state, decode_state)
         self._policy = policy
-        self._dirty: dict[bytes, CustomerState] = {}
-        #: tier and total of each dirty customer before the batch, for the per-tier totals
+        #: tier and total of each customer the batch changed, before the batch
         self._before: dict[bytes, tuple[Tier | None, int]] = {}
         self.counts: dict[int, list[int]] = {}
         self.balances: dict[int, list[int]] = {}
@@ -101,29 +96,21 @@ class LedgerStore:
         self._scheduled: dict[bytes, int] = {}
 
     def get(self, key: bytes) -> CustomerState | None:
-        state = self._dirty.get(key)
-        if state is not None:
-            return state
-        raw = self._read(key)
-        state = None if raw is None else decode_state(raw)
-        self._before[key] = (None, 0) if state is None else (state.tier, state.total_fen)
+        state = super().get(key)
+        if key not in self._before and key not in self._dirty:
+            self._before[key] = (None, 0) if state is None else (state.tier, state.total_fen)
         return state
 
-    def put(self, key: bytes, state: CustomerState) -> None:
-        """Stage a state read with :meth:`get` in this batch."""
-        self._dirty[key] = state
+    def put(self, key: bytes, state: CustomerState, partition: int | None = None) -> None:
+        super().put(key, state, state.partition if partition is None else partition)
 
     def discard(self) -> None:
-        self._dirty.clear()
+        super().discard()
         self._before.clear()
-
-    def staged(self) -> list[tuple[bytes, bytes, int]]:
-        """``(key, encoded state, partition)`` of every customer the batch changed."""
-        return [(key, encode_state(state), state.partition) for key, state in self._dirty.items()]
 
     def commit(self) -> None:
         """The batch's states are stored: count them and watch their deadlines."""
-        for key, state in self._dirty.items():
+        for key, (state, _) in self._dirty.items():
             old_tier, old_total = self._before[key]
             self._count(state.partition, old_tier, old_total, -1)
             self._count(state.partition, state.tier, state.total_fen, +1)
@@ -289,28 +276,6 @@ def tier_change_record(change: TierDecision, decided_at_ms: int) -> dict[str, ob
 
 def encode_tier_change(codec: AvroCodec, change: TierDecision, decided_at_ms: int) -> bytes:
     return codec.encode(TIER_CHANGE, tier_change_record(change, decided_at_ms))
-
-
-SIGNAL_FORMAT = 1
-
-
-def encode_signal(signal: Signal) -> bytes:
-    """Signals travel on an internal topic as JSON (not part of the outside contract)."""
-    return json.dumps(
-        {
-            "format": SIGNAL_FORMAT,
-            "signal_id": signal.signal_id,
-            "kind": signal.kind.value,
-            "customer_id": signal.customer_id,
-            "tier": signal.tier.name,
-            "balance": str(from_fen(signal.balance_fen)),
-            "amount": str(from_fen(signal.amount_fen)),
-            "trigger_event_id": signal.trigger_event_id,
-            "event_time": signal.event_time_ms,
-            "branch_id": signal.branch_id,
-        },
-        separators=(",", ":"),
-    ).encode()
 
 
 def direction_label(change: TierDecision) -> tuple[str, str, str]:

@@ -52,6 +52,11 @@ TIER_CHANGE_LATENCY = Histogram(
     "From the trigger's event time to the tier change being produced.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
+NOTIFICATIONS = Counter(
+    "tiering_notifications_total",
+    "Manager notifications: emitted, or suppressed by the cooldown.",
+    ["kind", "team", "outcome"],
+)
 SINK_FLUSH = Histogram(
     "tiering_sink_flush_seconds",
     "Time to write one batch to PostgreSQL.",
@@ -100,3 +105,11 @@ def register_tier_gauges(totals: TierTotals) -> None:
         REGISTRY.register(_gauges)
     else:
         _gauges._totals = totals
+
+
+DELIVERIES = Counter(
+    "tiering_deliveries_total",
+    "Manager notification deliveries by channel (postgres, wecom, dingtalk, webhook, email) "
+    "and outcome (delivered, retried, failed); one per attempt.",
+    ["channel", "outcome"],
+)

@@ -66,6 +66,7 @@ class TierDecision:
     event_time_ms: int
     policy_version: str
     by_snapshot: bool = False  #: triggered by a BALANCE_SNAPSHOT, not a real posting
+    branch_id: str | None = None  #: the customer's branch, from their postings
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +264,7 @@ def _change(
         event_time_ms=event_time_ms,
         policy_version=policy.version,
         by_snapshot=by_snapshot,
+        branch_id=state.branch_id,
     )
 
 

@@ -261,7 +261,10 @@ class Deployment:
                     records.extend(batch)
                 return until(records)
 
-            await wait_for(more, timeout, f"records on {topic} (have {len(records)})", interval=0)
+            try:
+                await wait_for(more, timeout, f"records on {topic}", interval=0)
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}; read {len(records)} records") from None
         finally:
             await consumer.stop()
         return records

@@ -1,0 +1,147 @@
+"""The agents: thin shells that take a batch, let a processor decide, and write the outcome
+in the order :class:`streams.app.TieringApp` guarantees."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import faust
+
+from streams import metrics, topics
+from streams.app import Outgoing
+from streams.core.tiers import Tier
+from streams.ledger_processor import (
+    BatchOutput,
+    LedgerProcessor,
+    direction_label,
+    encode_tier_change,
+)
+from streams.notices import encode_notice, from_signal, from_tier_change
+from streams.notifier_processor import NotifierOutput, NotifierProcessor, encode_notification
+
+if TYPE_CHECKING:
+    from streams.app import TieringApp
+
+log = logging.getLogger(__name__)
+
+
+class LedgerAgent:
+    """``deposit-transactions`` → balances, TierChanges, notices, dead letters (§3, §5)."""
+
+    def __init__(self, tiering: TieringApp, processor: LedgerProcessor) -> None:
+        self.tiering = tiering
+        self.processor = processor
+
+    async def run(self, stream: faust.StreamT) -> None:
+        t = self.tiering
+        async for batch in t.run_batches(stream):
+            now_ms = int(time.time() * 1000)
+            out = self.processor.process(batch, now_ms)
+            try:
+                await t.sink.write(list(out.balances.values()), [c for _, c in out.changes], now_ms)
+                await t.send(self._outgoing(out, now_ms))
+                await t.store_states(self.processor.store, t.ledger_table)
+            except BaseException:
+                self.processor.store.discard()
+                raise
+            self._count(out, now_ms)
+
+    def _outgoing(self, out: BatchOutput, now_ms: int) -> list[Outgoing]:
+        t = self.tiering
+        records = [
+            Outgoing(
+                t.tier_changes, c.customer_id.encode(), encode_tier_change(t.codec, c, now_ms), p
+            )
+            for p, c in out.changes
+        ]
+        # The notifier hears of every tier change and signal, with what it needs to route them.
+        records += [
+            Outgoing(t.signals, c.customer_id.encode(), encode_notice(from_tier_change(c)), p)
+            for p, c in out.changes
+        ]
+        records += [
+            Outgoing(t.signals, s.customer_id.encode(), encode_notice(from_signal(s)), p)
+            for p, s in out.signals
+        ]
+        for letter in out.dead_letters:
+            source = letter.source
+            records.append(
+                Outgoing(
+                    t.transactions_dlq,
+                    source.key,
+                    source.value,
+                    source.partition,
+                    letter.headers(now_ms),
+                )
+            )
+            log.warning(
+                "dead letter: %s[%d]@%d reason=%s",
+                source.topic,
+                source.partition,
+                source.offset,
+                letter.reason,
+            )
+        return records
+
+    def _count(self, out: BatchOutput, now_ms: int) -> None:
+        topic = topics.DEPOSIT_TRANSACTIONS
+        for outcome, n in out.outcomes.items():
+            metrics.EVENTS.labels(topic, outcome).inc(n)
+        for letter in out.dead_letters:
+            metrics.DEAD_LETTERS.labels(topic, letter.reason).inc()
+        lag = metrics.EVENT_LAG.labels(topic)
+        for ms in out.lags_ms:
+            lag.observe(ms / 1000)
+        for tier, fen in out.inflow_fen.items():
+            if fen:
+                metrics.INFLOW.labels(tier.name).inc(fen / 100)
+        for tier, fen in out.outflow_fen.items():
+            if fen:
+                metrics.OUTFLOW.labels(tier.name).inc(fen / 100)
+        for _, change in out.changes:
+            metrics.TIER_CHANGES.labels(*direction_label(change)).inc()
+            metrics.TIER_CHANGE_LATENCY.observe(max(now_ms - change.event_time_ms, 0) / 1000)
+            if change.previous_tier is not None and change.new_tier < change.previous_tier:
+                metrics.CHURNED.labels(change.previous_tier.name).inc()
+        for tier, n in out.emptied.items():
+            metrics.CHURNED.labels(Tier(tier).name).inc(n)
+
+
+class NotifierAgent:
+    """Notices → ManagerNotifications on ``manager-notifications`` (§4, §5)."""
+
+    def __init__(self, tiering: TieringApp, processor: NotifierProcessor) -> None:
+        self.tiering = tiering
+        self.processor = processor
+
+    async def run(self, stream: faust.StreamT) -> None:
+        t = self.tiering
+        async for batch in t.run_batches(stream):
+            customers = sorted({m.key.decode() for m in batch if m.key})
+            directory = await t.sink.assignments(customers)
+            out = self.processor.process(batch, directory)
+            try:
+                await t.send(
+                    [
+                        Outgoing(
+                            t.notifications,
+                            n.customer_id.encode(),
+                            encode_notification(t.codec, n),
+                            p,
+                        )
+                        for p, n in out.notifications
+                    ]
+                )
+                await t.store_states(self.processor.store, t.notifier_table)
+            except BaseException:
+                self.processor.store.discard()
+                raise
+            self._count(out)
+
+    def _count(self, out: NotifierOutput) -> None:
+        for (kind, team, outcome), n in out.outcomes.items():
+            metrics.NOTIFICATIONS.labels(kind, team, outcome).inc(n)
+        if out.unreadable:
+            metrics.EVENTS.labels(topics.SIGNALS, "dead_letter").inc(out.unreadable)

@@ -1,0 +1,66 @@
+"""Postings over the real Kafka lift a customer to PREMIUM and then HIGH_END: the wealth team
+and then private banking hear of it, with the policy's actions (§4, §5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streams.codec import MANAGER_NOTIFICATION
+from tests.integration.harness import CODEC, DAY_MS, posting
+
+T0 = 1_764_000_000_000
+
+
+async def test_upgrades_reach_the_wealth_team_then_private_banking(
+    deployment, tmp_path: Path
+) -> None:
+    d = await deployment("notify")
+    # The directory assigns C1 to a wealth manager; C2 has no manager.
+    await d.fetch(
+        "INSERT INTO managers (manager_id, name, team, branch_id) VALUES "
+        "('M-W1', 'Wang', 'WEALTH_TEAM', 'BR007'), ('M-P1', 'Li', 'PRIVATE_BANKING', 'HQ')"
+    )
+    await d.fetch(
+        "INSERT INTO customer_managers (customer_id, manager_id) VALUES ('C00012345', 'M-W1')"
+    )
+    d.start_worker(tmp_path)
+    await d.wait_healthy()
+
+    await d.produce(
+        [
+            posting("T1", "C00012345", "100000.00", event_time_ms=T0, branch_id="BR001"),
+            posting("T2", "C00012345", "450000.00", event_time_ms=T0 + DAY_MS, branch_id="BR001"),
+            posting(
+                "T3", "C00012345", "2500000.00", event_time_ms=T0 + 2 * DAY_MS, branch_id="BR001"
+            ),
+            posting("T4", "C2", "20000.00", event_time_ms=T0, branch_id="BR002"),
+        ]
+    )
+
+    def decoded(records: list) -> list[dict]:
+        return [CODEC.decode(r.value, expect=MANAGER_NOTIFICATION)[1] for r in records]
+
+    def upgrades(records: list) -> list[dict]:
+        return [n for n in decoded(records) if n["kind"] == "TIER_UPGRADE"]
+
+    records = await d.read_topic("manager-notifications", until=lambda rs: len(upgrades(rs)) >= 2)
+    # The initial placement in POTENTIAL is not news; PREMIUM and then HIGH_END are.
+    assert [(n["tier"], n["team"], n["priority"]) for n in upgrades(records)] == [
+        ("PREMIUM", "WEALTH_TEAM", "HIGH"),
+        ("HIGH_END", "PRIVATE_BANKING", "URGENT"),
+    ]
+    premium, high_end = upgrades(records)
+    actions = " ".join(premium["actions"]).lower()
+    assert "assign a dedicated customer manager" in actions
+    assert "7×24 hotline" in actions
+    assert "large-denomination custom deposit" in actions
+    assert any("private banking" in a.lower() for a in high_end["actions"])
+    # The wealth manager is assigned; private banking is not that manager's team: its queue.
+    assert (premium["manager_id"], premium["branch_id"]) == ("M-W1", "BR007")
+    assert (high_end["manager_id"], high_end["branch_id"]) == (None, "BR007")
+    assert all("C00012345" not in n["title"] + n["body"] for n in decoded(records))
+    # Large deposits are notified too (a separate kind, with its own cooldown).
+    assert {n["kind"] for n in decoded(records)} >= {"TIER_UPGRADE", "LARGE_DEPOSIT"}
+    assert (
+        await d.metric("tiering_notifications_total", kind="TIER_UPGRADE", outcome="emitted") == 2
+    )
