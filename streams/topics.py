@@ -28,6 +28,7 @@ CONTRACT_TOPICS = (
     MANAGER_NOTIFICATIONS,
     dlq(DEPOSIT_TRANSACTIONS),
     dlq(ONLINE_BEHAVIOR),
+    dlq(MANAGER_NOTIFICATIONS),  # notifications that no channel could deliver
 )
 
 #: topics between the service's own parts, named after TIERING_APP_ID like Faust's own
