@@ -68,7 +68,14 @@ def main(verbose: bool) -> None:
     show_default=True,
     help="Apply database migrations before starting.",
 )
-def worker(loglevel: str, migrate: bool) -> None:
+@click.option(
+    "--delivery/--no-delivery",
+    default=True,
+    show_default=True,
+    help="Also deliver notifications (inbox table, webhooks, e-mail) from this process, as its "
+    "own consumer group. With --no-delivery, run `tiering deliver` on its own.",
+)
+def worker(loglevel: str, migrate: bool, delivery: bool) -> None:
     """Run the stream processor (a Faust worker).
 
     Creates missing topics, applies migrations, then consumes deposit-transactions until
@@ -86,8 +93,29 @@ def worker(loglevel: str, migrate: bool) -> None:
     _run(ensure_topics(settings))
     if migrate:
         _run(apply_migrations(settings.database_url.get_secret_value(), settings.db_schema))
-    tiering = TieringApp(settings)
+    tiering = TieringApp(settings, delivery=delivery)
     faust.Worker(tiering.app, loglevel=loglevel).execute_from_commandline()
+
+
+@main.command()
+def deliver() -> None:
+    """Deliver manager notifications until Ctrl-C or SIGTERM, without tiering.
+
+    Writes every notification to the inbox table, then sends it on the channels of
+    TIERING_CHANNELS_FILE (webhooks per team, e-mail), with retries and a dead-letter topic. Its
+    own consumer group, so a slow channel never holds up tiering. Metrics on TIERING_WEB_PORT.
+    """
+    from prometheus_client import start_http_server
+
+    from sinks.delivery import ChannelsConfigError, run_delivery
+
+    settings = _settings()
+    try:
+        start_http_server(settings.web_port, addr=settings.web_host)
+        with contextlib.suppress(KeyboardInterrupt):
+            _run(run_delivery(settings))
+    except ChannelsConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.group()
@@ -211,6 +239,114 @@ def demo(
     settings = _settings()
     with contextlib.suppress(KeyboardInterrupt):
         _run(run_demo(settings, customers, postings, rate, follow, wait, seed))
+
+
+@main.command("import-managers")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file; write nothing.")
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the rejected lines, with line number and reason, to this CSV file.",
+)
+def import_managers(file: Path, dry_run: bool, rejects: Path | None) -> None:
+    """Load the managers' directory from FILE (CSV) into PostgreSQL.
+
+    Columns: manager_id, name, team, branch_id, email, customer_id; one line per manager and
+    customer they look after, a line with an empty customer_id only defines the manager. team
+    is one of BRANCH_SERVICE, CUSTOMER_MANAGER, WEALTH_TEAM, PRIVATE_BANKING (policy §4). Bad
+    lines are reported by line number and skipped; the others are loaded, in one transaction.
+    Importing a file again changes nothing. Exit status 1 when any line was rejected.
+    """
+    from sinks.directory import (
+        DirectoryFileError,
+        ImportResult,
+        NotMigratedError,
+        import_directory,
+    )
+
+    settings = _settings()
+    try:
+        result = cast(ImportResult, _run(import_directory(settings, file, dry_run)))
+    except DirectoryFileError as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+    except NotMigratedError as exc:
+        raise click.ClickException(str(exc)) from None
+    verb = "checked" if dry_run else "loaded"
+    click.echo(
+        f"{verb} {result.managers:,} managers and {result.assignments:,} customer assignments"
+        f" from {file}; rejected {len(result.rejected):,} lines"
+    )
+    rejected = result.rejected
+    for r in rejected[:50]:
+        click.echo(f"  line {r.line}: {r.reason}", err=True)
+    if len(rejected) > 50:
+        click.echo(f"  … and {len(rejected) - 50:,} more", err=True)
+    if rejects is not None and rejected:
+        import csv
+
+        with rejects.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["line", "reason", *rejected[0].row.keys()])
+            for r in rejected:
+                writer.writerow([r.line, r.reason, *r.row.values()])
+        click.echo(f"rejected lines written to {rejects}", err=True)
+    if rejected:
+        sys.exit(1)
+
+
+@main.group()
+def managers() -> None:
+    """The managers' directory: inbox sign-in tokens."""
+
+
+@managers.command("token")
+@click.argument("manager_id")
+def managers_token(manager_id: str) -> None:
+    """Issue a new inbox sign-in token for MANAGER_ID and print it, once.
+
+    Only its SHA-256 is stored: a lost token cannot be shown again, only replaced. The previous
+    token stops working and the sessions it opened end. Hand it over by a trusted channel.
+    """
+    from sinks.directory import NotMigratedError, UnknownManagerError, issue_token
+
+    settings = _settings()
+    try:
+        token = cast(str, _run(issue_token(settings, manager_id)))
+    except (UnknownManagerError, NotMigratedError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"sign-in token for {manager_id} (shown once; any earlier one no longer works):", err=True
+    )
+    click.echo(token)
+
+
+@main.command()
+@click.option(
+    "--host", default=None, help="Listen address  [default: TIERING_INBOX_HOST, 127.0.0.1]"
+)
+@click.option(
+    "--port",
+    default=None,
+    type=click.IntRange(1, 65535),
+    help="Port  [default: TIERING_INBOX_PORT, 8080]",
+)
+def inbox(host: str | None, port: int | None) -> None:
+    """Serve the managers' inbox web page until Ctrl-C or SIGTERM.
+
+    Managers sign in with the token from `tiering managers token`, see the notifications for
+    them and for their team at their branch as they arrive, and acknowledge them. Sessions are
+    signed with TIERING_INBOX_SECRET (empty: a random key, so sessions end with the process).
+    It listens on loopback by default; serve it beyond that only behind a TLS proxy.
+    """
+    from sinks.inbox import InboxSetupError, run
+
+    settings = _settings()
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            _run(run(settings, host, port))
+    except InboxSetupError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 if __name__ == "__main__":  # pragma: no cover
