@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from streams.codec import MANAGER_NOTIFICATION
-from tests.integration.harness import CODEC, DAY_MS, posting
+from tests.integration.harness import CODEC, DAY_MS, posting, wait_for
 
 T0 = 1_764_000_000_000
 
@@ -43,7 +43,8 @@ async def test_upgrades_reach_the_wealth_team_then_private_banking(
     def upgrades(records: list) -> list[dict]:
         return [n for n in decoded(records) if n["kind"] == "TIER_UPGRADE"]
 
-    records = await d.read_topic("manager-notifications", until=lambda rs: len(upgrades(rs)) >= 2)
+    # PREMIUM, then HIGH_END with its large deposit: three notifications.
+    records = await d.read_topic("manager-notifications", until=lambda rs: len(rs) >= 3)
     # The initial placement in POTENTIAL is not news; PREMIUM and then HIGH_END are.
     assert [(n["tier"], n["team"], n["priority"]) for n in upgrades(records)] == [
         ("PREMIUM", "WEALTH_TEAM", "HIGH"),
@@ -59,8 +60,26 @@ async def test_upgrades_reach_the_wealth_team_then_private_banking(
     assert (premium["manager_id"], premium["branch_id"]) == ("M-W1", "BR007")
     assert (high_end["manager_id"], high_end["branch_id"]) == (None, "BR007")
     assert all("C00012345" not in n["title"] + n["body"] for n in decoded(records))
-    # Large deposits are notified too (a separate kind, with its own cooldown).
-    assert {n["kind"] for n in decoded(records)} >= {"TIER_UPGRADE", "LARGE_DEPOSIT"}
+    # The large deposit is notified too (a separate kind, with its own cooldown).
+    assert sorted(n["kind"] for n in decoded(records)) == [
+        "LARGE_DEPOSIT",
+        "TIER_UPGRADE",
+        "TIER_UPGRADE",
+    ]
     assert (
         await d.metric("tiering_notifications_total", kind="TIER_UPGRADE", outcome="emitted") == 2
     )
+
+    # The worker's own delivery put them in the inbox table, once each, to the right people.
+    async def inbox() -> list | None:
+        rows = await d.fetch("SELECT notification_id, kind, team, manager_id FROM notifications")
+        return rows if len(rows) == 3 else None
+
+    rows = await wait_for(inbox, 30, "the three notifications in the notifications table")
+    assert {r["notification_id"] for r in rows} == {n["notification_id"] for n in decoded(records)}
+    assert sorted(
+        (r["team"], r["manager_id"] or "-") for r in rows if r["kind"] == "TIER_UPGRADE"
+    ) == [
+        ("PRIVATE_BANKING", "-"),
+        ("WEALTH_TEAM", "M-W1"),
+    ]
