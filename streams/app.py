@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
+from aiokafka import TopicPartition
 from faust.types import TableT
 from mode import CrashingSupervisor
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
@@ -24,6 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sinks.postgres import PostgresSink
 from streams import metrics, topics
 from streams.codec import AvroCodec
+from streams.lag import Holding, LagMonitor
 from streams.ledger_processor import Inbound, LedgerProcessor, LedgerStore
 from streams.notifier_processor import NotifierProcessor, NotifierStore
 from streams.settings import Settings
@@ -35,6 +37,9 @@ log = logging.getLogger(__name__)
 BATCH_MAX = 2000
 #: seconds a partial batch waits for more events
 BATCH_WITHIN = 0.05
+
+#: seconds between consumer-lag measurements
+LAG_INTERVAL = 10.0
 
 LEDGER_TABLE = "customer-ledger"
 NOTIFIER_TABLE = "customer-notices"
@@ -136,8 +141,10 @@ class TieringApp:
         self.app.on_rebalance_complete.connect(self._on_rebalance_complete)  # type: ignore[arg-type]
         self._add_pages()
         self.app.service(self._sink_service())
+        self.delivery: Any = None
         if delivery:
             self.app.service(self._delivery_service())
+        self.app.service(self._lag_service())
 
     # --- the batch protocol ---------------------------------------------------------------
 
@@ -218,11 +225,52 @@ class TieringApp:
 
         return SinkService()
 
+    def _lag_service(self) -> Any:
+        s = self.settings
+        internal = {topics.internal_topic(s, n): n for n in topics.INTERNAL_TOPICS}
+        monitor = LagMonitor(
+            s.bootstrap_servers,
+            label_of=lambda topic: internal.get(topic) or topic.removeprefix(s.topic_prefix),
+        )
+        faust_topics = {self.transactions.get_topic_name(), self.signals.get_topic_name()}
+        tiering = self
+
+        def held_by_faust() -> list[TopicPartition]:
+            return [
+                TopicPartition(tp.topic, tp.partition)
+                for tp in tiering.app.assignor.assigned_actives()
+                if tp.topic in faust_topics
+            ]
+
+        def holdings() -> list[Holding]:
+            found: list[Holding] = [("ledger", s.app_id, held_by_faust)]
+            if tiering.delivery is not None:
+                found.append(("delivery", tiering.delivery.group_id, tiering.delivery.assignment))
+            return found
+
+        class Lag(faust.Service):
+            async def on_start(self) -> None:
+                await monitor.start()
+
+            async def on_stop(self) -> None:
+                await monitor.stop()
+
+            @faust.Service.timer(LAG_INTERVAL)
+            async def _measure(self) -> None:
+                if not tiering.ready:
+                    return
+                try:
+                    await monitor.measure(holdings())
+                except Exception as exc:  # a metric must never stop the worker
+                    log.warning("consumer lag not measured: %s", type(exc).__name__)
+
+        return Lag()
+
     def _delivery_service(self) -> Any:
         """Delivery in this process: its own consumer group, so tiering never waits for it."""
         from sinks.delivery import DeliveryService
 
-        delivery = DeliveryService(self.settings)  # a bad channels file fails here, at once
+        delivery = self.delivery = DeliveryService(self.settings)  # a bad channels file fails here
 
         class Delivery(faust.Service):
             async def on_start(self) -> None:

@@ -211,6 +211,10 @@ class DeliveryService:
         """Consuming: started, not stopped, not ended by an error (for health checks)."""
         return self._task is not None and not self._task.done()
 
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions this process delivers now (for the consumer-lag gauge)."""
+        return set(self._consumer.assignment()) if self._consumer is not None else set()
+
     async def run_until_stopped(self) -> None:
         """Wait until the consumer ends (``stop()`` or an error, which is raised here).
         Cancelling this waiter does not cancel the consumer: call ``stop()``."""
