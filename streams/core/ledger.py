@@ -9,10 +9,10 @@ downgrade when no posting comes.
 from __future__ import annotations
 
 import enum
-import hashlib
 import uuid
 from dataclasses import dataclass, field
 
+from streams.core.dedup import SeenIds, fingerprint
 from streams.core.policy import DAY_MS, Policy
 from streams.core.postings import CREDITS, DEBITS, BadInput, Posting, TxnType
 from streams.core.tiers import Tier, classify
@@ -25,11 +25,6 @@ _DAY_OFFSET_MS = 8 * 3_600_000
 
 def deterministic_id(*parts: str) -> str:
     return str(uuid.uuid5(_ID_NAMESPACE, "|".join(parts)))
-
-
-def txn_fingerprint(txn_id: str) -> int:
-    """64 bits of the txn_id: enough to tell one customer's postings apart, small to keep."""
-    return int.from_bytes(hashlib.blake2b(txn_id.encode(), digest_size=8).digest(), "little")
 
 
 class Direction(enum.Enum):
@@ -106,10 +101,8 @@ class CustomerState:
     peaks: list[tuple[int, int]] = field(default_factory=list)
     churn_risk: bool = False
     near_upgrade: bool = False
-    #: txn fingerprint → event time, for postings newer than seen_floor_ms
-    seen: dict[int, int] = field(default_factory=dict)
-    #: the newest event time among forgotten ids: older postings cannot be checked
-    seen_floor_ms: int = 0
+    #: the txn_ids applied, within the dedup bound
+    seen: SeenIds = field(default_factory=SeenIds)
     branch_id: str | None = None
 
     @property
@@ -140,16 +133,10 @@ def apply_posting(
     """
     if state is None:
         state = CustomerState(partition=partition)
-    fp = txn_fingerprint(posting.txn_id)
-    if fp in state.seen:
+    fp = fingerprint(posting.txn_id)
+    if state.seen.is_duplicate(fp, posting.event_time_ms):
         total = state.total_fen
         return state, Applied(Outcome.DUPLICATE, previous_total_fen=total, total_fen=total)
-    if posting.event_time_ms <= state.seen_floor_ms:
-        raise BadInput(
-            "outside_dedup_window",
-            "posting is older than the ids this customer's dedup memory still holds; "
-            "reconcile with a BALANCE_SNAPSHOT",
-        )
     account = state.accounts.get(posting.account_id)
     if (
         posting.txn_type is TxnType.BALANCE_SNAPSHOT
@@ -181,7 +168,9 @@ def apply_posting(
     state.version += 1
     if posting.branch_id:
         state.branch_id = posting.branch_id
-    _remember(state, fp, posting.event_time_ms, policy)
+    state.seen.remember(
+        fp, posting.event_time_ms, now, policy.dedup_horizon_ms, policy.dedup_max_ids
+    )
 
     total = state.total_fen
     applied.previous_total_fen, applied.total_fen = previous_total, total
@@ -362,16 +351,3 @@ def _record_peak(state: CustomerState, now_ms: int, total: int, policy: Policy) 
     oldest = day - policy.churn_peak_window_days
     while peaks and peaks[0][0] < oldest:
         peaks.pop(0)
-
-
-def _remember(state: CustomerState, fp: int, event_time_ms: int, policy: Policy) -> None:
-    """Remember an applied posting's id; forget the oldest past the horizon or the count."""
-    seen = state.seen
-    seen[fp] = event_time_ms
-    horizon = state.clock_ms - policy.dedup_horizon_ms
-    if len(seen) > policy.dedup_max_ids or min(seen.values()) < horizon:
-        keep = sorted(seen.items(), key=lambda item: item[1])
-        while keep and (len(keep) > policy.dedup_max_ids or keep[0][1] < horizon):
-            _, forgotten = keep.pop(0)
-            state.seen_floor_ms = max(state.seen_floor_ms, forgotten)
-        state.seen = dict(keep)

@@ -10,6 +10,7 @@ from typing import Any
 
 import msgpack
 
+from streams.core.dedup import SeenIds
 from streams.core.ledger import Account, CustomerState
 from streams.core.notifier import NotifierState
 from streams.core.tiers import Tier
@@ -35,7 +36,7 @@ def encode_state(state: CustomerState) -> bytes:
     for day, total in state.peaks:
         peaks += (day, total)
     seen: list[int] = []
-    for fp, at in state.seen.items():
+    for fp, at in state.seen.ids.items():
         seen += (fp, clock - at)
     flags = (_CHURN_RISK if state.churn_risk else 0) | (_NEAR_UPGRADE if state.near_upgrade else 0)
     packed: bytes = msgpack.packb(
@@ -50,7 +51,7 @@ def encode_state(state: CustomerState) -> bytes:
             peaks,
             flags,
             seen,
-            state.seen_floor_ms,
+            state.seen.floor_ms,
             state.branch_id,
         ],
         use_bin_type=True,
@@ -78,8 +79,7 @@ def decode_state(data: bytes) -> CustomerState:
         peaks=[(peaks[i], peaks[i + 1]) for i in range(0, len(peaks), 2)],
         churn_risk=bool(flags & _CHURN_RISK),
         near_upgrade=bool(flags & _NEAR_UPGRADE),
-        seen={seen[i]: clock - seen[i + 1] for i in range(0, len(seen), 2)},
-        seen_floor_ms=floor,
+        seen=SeenIds({seen[i]: clock - seen[i + 1] for i in range(0, len(seen), 2)}, floor),
         branch_id=branch,
     )
 

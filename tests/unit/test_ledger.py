@@ -129,7 +129,7 @@ def test_dedup_memory_is_bounded_by_count_and_what_falls_out_is_refused() -> Non
     for i in range(4):
         c.post("1.00", at=T0 + i, txn_id=f"X{i}")
     assert c.state is not None
-    assert len(c.state.seen) == 3
+    assert len(c.state.seen.ids) == 3
     with pytest.raises(BadInput) as err:
         c.post("1.00", at=T0, txn_id="X0")  # forgotten: it might have been applied
     assert err.value.reason == "outside_dedup_window"
@@ -142,7 +142,7 @@ def test_dedup_memory_is_bounded_by_event_time_horizon() -> None:
     c.post("1.00", at=T0, txn_id="OLD")
     c.post("1.00", at=T0 + POLICY.dedup_horizon_ms + 1, txn_id="NEW")
     assert c.state is not None
-    assert set(c.state.seen.values()) == {T0 + POLICY.dedup_horizon_ms + 1}
+    assert set(c.state.seen.ids.values()) == {T0 + POLICY.dedup_horizon_ms + 1}
     with pytest.raises(BadInput, match="outside_dedup_window"):
         c.post("1.00", at=T0, txn_id="OLD")
     with pytest.raises(BadInput, match="outside_dedup_window"):
