@@ -26,8 +26,9 @@ from streams.core.ledger import (
     next_deadline,
 )
 from streams.core.money import from_fen
+from streams.core.notifier import PURCHASE, Notice
 from streams.core.policy import Policy
-from streams.core.postings import BadInput, posting_from_record
+from streams.core.postings import BadInput, TxnType, posting_from_record
 from streams.core.state_codec import decode_state, encode_state
 from streams.core.tiers import Tier
 from streams.state import BatchStore
@@ -77,6 +78,8 @@ class BatchOutput:
     outflow_fen: Counter[Tier] = field(default_factory=Counter)
     #: ORDINARY customers whose accounts all went to zero or below (§7.3)
     emptied: Counter[Tier] = field(default_factory=Counter)
+    #: postings into a product, for the notifier to match with what it suggested (§7.4)
+    purchases: list[tuple[int, Notice]] = field(default_factory=list)
 
 
 class LedgerStore(BatchStore[CustomerState]):
@@ -132,7 +135,11 @@ class LedgerStore(BatchStore[CustomerState]):
             heapq.heappush(self._deadlines.setdefault(state.partition, []), (deadline, key))
 
     def due(self, partition: int, now_ms: int) -> list[bytes]:
-        """Customers of ``partition`` whose downgrade deadline is at or before ``now_ms``."""
+        """Customers of ``partition`` whose downgrade deadline is at or before ``now_ms``,
+        including deadlines set earlier in this very batch."""
+        for key, (state, p) in self._dirty.items():
+            if p == partition:
+                self._schedule(key, state)
         heap = self._deadlines.get(partition)
         keys: list[bytes] = []
         while heap and heap[0][0] <= now_ms:
@@ -229,6 +236,24 @@ class LedgerProcessor:
         if state.tier is Tier.ORDINARY and previous_total > 0 >= applied.total_fen:
             out.emptied[Tier.ORDINARY] += 1
         out.balances[posting.customer_id] = balance_row(posting.customer_id, state)
+        category = self.policy.category_of(posting.product_code) if posting.product_code else None
+        if category is not None and posting.txn_type is not TxnType.BALANCE_SNAPSHOT:
+            out.purchases.append(
+                (
+                    partition,
+                    Notice(
+                        notice_id=posting.txn_id,
+                        kind=PURCHASE,
+                        customer_id=posting.customer_id,
+                        tier=state.tier,
+                        event_time_ms=posting.event_time_ms,
+                        balance_fen=applied.total_fen,
+                        branch_id=state.branch_id,
+                        amount_fen=posting.amount_fen,
+                        detail=category,
+                    ),
+                )
+            )
 
     def _sweep(self, partition: int, out: BatchOutput) -> None:
         """§3 downgrades that fell due by the partition's stream time, for customers who have
