@@ -11,7 +11,6 @@ transaction; importing the same file twice changes nothing.
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
 import re
 import secrets
@@ -23,7 +22,10 @@ from typing import TextIO
 import asyncpg
 from rich.progress import Progress
 
+from streams.csv_import import CsvFileError, Rejected, count_lines, read_csv
 from streams.settings import Settings
+
+__all__ = ["CsvFileError", "Rejected", "import_directory", "issue_token", "read_directory"]
 
 COLUMNS = ("manager_id", "name", "team", "branch_id", "email", "customer_id")
 #: the teams of the policy's §4, one per tier
@@ -33,23 +35,12 @@ BATCH = 5000
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class DirectoryFileError(ValueError):
-    """The file as a whole cannot be read (not a single line of it is loaded)."""
-
-
 class UnknownManagerError(LookupError):
     """No manager with that id in the directory."""
 
 
 class NotMigratedError(RuntimeError):
     """The deployment's schema has no directory tables yet."""
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    line: int
-    reason: str
-    row: dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,27 +113,16 @@ def read_directory(stream: TextIO) -> Iterator[tuple[int, Assignment | Rejected]
 
     The first line that defines a manager or assigns a customer wins; a later line that says
     otherwise is rejected, naming the line it contradicts (a customer has one manager)."""
-    reader = csv.DictReader(stream)
-    header = [h.strip() for h in reader.fieldnames or ()]
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        raise DirectoryFileError(
-            f"the header must name the columns {', '.join(COLUMNS)}; missing: {', '.join(missing)}"
-        )
-    reader.fieldnames = header
     seen = _Seen()
-    for row in reader:
-        line = reader.line_num
-        if None in row:  # more fields than columns
-            yield line, Rejected(line, "more fields than the header has columns", row)
-            continue
-        try:
-            item = parse_row(row)
-        except ValueError as exc:
-            yield line, Rejected(line, str(exc), row)
-            continue
+
+    def parse(line: int, row: dict[str, str]) -> Assignment:
+        item = parse_row(row)
         conflict = seen.check(line, item)
-        yield line, item if conflict is None else Rejected(line, conflict, row)
+        if conflict is not None:
+            raise ValueError(conflict)
+        return item
+
+    return read_csv(stream, COLUMNS, parse)
 
 
 _UPSERT_MANAGERS = """
@@ -189,21 +169,16 @@ class ImportResult:
     rejected: list[Rejected]
 
 
-def count_lines(path: Path) -> int:
-    with path.open("rb") as f:
-        return sum(1 for _ in f) - 1
-
-
-async def connect(settings: Settings) -> asyncpg.Connection:
-    """A connection to this deployment's schema, once it is known to have the tables."""
+async def connect(settings: Settings, table: str = "customer_managers") -> asyncpg.Connection:
+    """A connection to this deployment's schema, once it is known to have ``table``."""
     conn = await asyncpg.connect(
         settings.database_url.get_secret_value(),
         server_settings={"search_path": settings.db_schema, "application_name": "tiering"},
     )
-    if not await conn.fetchval("SELECT to_regclass('customer_managers') IS NOT NULL"):
+    if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table):
         await conn.close()
         raise NotMigratedError(
-            f"schema {settings.db_schema} has no managers' tables: run `tiering db migrate`"
+            f"schema {settings.db_schema} has no table {table}: run `tiering db migrate`"
         )
     return conn
 
@@ -220,22 +195,19 @@ async def import_directory(settings: Settings, file: Path, dry_run: bool = False
             with Progress() as progress, file.open(newline="", encoding="utf-8-sig") as f:
                 task = progress.add_task("managers' directory", total=total)
                 batch: list[Assignment] = []
-                try:
-                    for line, item in read_directory(f):
-                        if isinstance(item, Rejected):
-                            rejected.append(item)
-                        else:
-                            batch.append(item)
-                            managers.add(item.manager.manager_id)
-                            if item.customer_id is not None:
-                                assignments += 1
-                        if len(batch) >= BATCH:
-                            if conn is not None:
-                                await _write_batch(conn, batch)
-                            batch.clear()
-                            progress.update(task, completed=line - 1)
-                except UnicodeDecodeError as exc:
-                    raise DirectoryFileError(f"not UTF-8 text ({exc.reason})") from None
+                for line, item in read_directory(f):
+                    if isinstance(item, Rejected):
+                        rejected.append(item)
+                    else:
+                        batch.append(item)
+                        managers.add(item.manager.manager_id)
+                        if item.customer_id is not None:
+                            assignments += 1
+                    if len(batch) >= BATCH:
+                        if conn is not None:
+                            await _write_batch(conn, batch)
+                        batch.clear()
+                        progress.update(task, completed=line - 1)
                 if batch and conn is not None:
                     await _write_batch(conn, batch)
                 progress.update(task, completed=total)

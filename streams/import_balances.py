@@ -9,9 +9,7 @@ the rest are still loaded.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -23,23 +21,13 @@ from rich.progress import Progress
 from streams.codec import DEPOSIT_TRANSACTION, AvroCodec
 from streams.core.money import MAX_ABS_FEN, to_fen
 from streams.core.policy import Policy
+from streams.csv_import import Rejected, count_lines, read_csv
 from streams.settings import Settings
 from streams.topics import DEPOSIT_TRANSACTIONS, ensure_topics
 
 COLUMNS = ("customer_id", "account_id", "balance", "currency", "as_of")
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class BalanceFileError(ValueError):
-    """The file as a whole cannot be read (not a single line of it is loaded)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    line: int
-    reason: str
-    row: dict[str, str]
 
 
 def parse_as_of(text: str) -> int:
@@ -92,28 +80,7 @@ def read_balances(
     stream: TextIO, policy: Policy
 ) -> Iterator[tuple[int, dict[str, Any] | Rejected]]:
     """``(line number, record or Rejected)`` for every data line; header problems raise."""
-    reader = csv.DictReader(stream)
-    header = [h.strip() for h in reader.fieldnames or ()]
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        raise BalanceFileError(
-            f"the header must name the columns {', '.join(COLUMNS)}; missing: {', '.join(missing)}"
-        )
-    reader.fieldnames = header
-    for row in reader:
-        line = reader.line_num
-        if None in row:  # more fields than columns
-            yield line, Rejected(line, "more fields than the header has columns", row)
-            continue
-        try:
-            yield line, snapshot_record(row, policy)
-        except ValueError as exc:
-            yield line, Rejected(line, str(exc), row)
-
-
-def count_lines(path: Path) -> int:
-    with path.open("rb") as f:
-        return sum(1 for _ in f) - 1
+    return read_csv(stream, COLUMNS, lambda _, row: snapshot_record(row, policy))
 
 
 async def send_balances(

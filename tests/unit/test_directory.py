@@ -10,7 +10,7 @@ import pytest
 
 from sinks.directory import (
     Assignment,
-    DirectoryFileError,
+    CsvFileError,
     Manager,
     Rejected,
     hash_token,
@@ -95,7 +95,7 @@ def test_a_rejected_line_defines_nothing() -> None:
 
 
 def test_a_header_without_the_columns_stops_the_whole_file() -> None:
-    with pytest.raises(DirectoryFileError, match="missing: email, customer_id"):
+    with pytest.raises(CsvFileError, match="missing: email, customer_id"):
         read("manager_id,name,team,branch_id\nM1,Wang,CUSTOMER_MANAGER,BR1\n")
 
 
