@@ -7,7 +7,7 @@ import contextlib
 import logging
 import sys
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import click
 from pydantic import ValidationError
@@ -38,6 +38,30 @@ def _run(coro: object) -> object:
         return asyncio.run(coro)  # type: ignore[arg-type]
     except OSError as exc:
         raise click.ClickException(f"cannot reach a service: {exc}") from None
+
+
+def _report_import(summary: str, rejected: list[Any], rejects: Path | None) -> None:
+    """What an import did: a summary, each rejected line by number (the first 50), all of them
+    to ``rejects`` if asked; exit status 1 when any line was rejected."""
+    from streams.csv_import import write_rejects
+
+    click.echo(f"{summary}; rejected {len(rejected):,} lines")
+    for r in rejected[:50]:
+        click.echo(f"  line {r.line}: {r.reason}", err=True)
+    if len(rejected) > 50:
+        click.echo(f"  … and {len(rejected) - 50:,} more", err=True)
+    if rejects is not None and rejected:
+        write_rejects(rejects, rejected)
+        click.echo(f"rejected lines written to {rejects}", err=True)
+    if rejected:
+        sys.exit(1)
+
+
+_REJECTS = click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the rejected lines, with line number and reason, to this CSV file.",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -172,11 +196,7 @@ def policy_check(file: Path | None) -> None:
 @main.command("import-balances")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check the file; send nothing.")
-@click.option(
-    "--rejects",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the rejected lines, with line number and reason, to this CSV file.",
-)
+@_REJECTS
 def import_balances(file: Path, dry_run: bool, rejects: Path | None) -> None:
     """Load opening balances from FILE (CSV) as BALANCE_SNAPSHOT postings.
 
@@ -184,31 +204,44 @@ def import_balances(file: Path, dry_run: bool, rejects: Path | None) -> None:
     China Standard Time). Bad lines are reported by line number and skipped; the others are
     loaded. Importing a file again changes nothing. Exit status 1 when any line was rejected.
     """
-    from streams.import_balances import BalanceFileError, Rejected, send_balances
+    from streams.csv_import import CsvFileError, Rejected
+    from streams.import_balances import send_balances
 
     settings = _settings()
     try:
         result = _run(send_balances(settings, file, dry_run))
-    except BalanceFileError as exc:
+    except CsvFileError as exc:
         raise click.ClickException(f"{file}: {exc}") from None
     loaded, rejected = cast(tuple[int, list[Rejected]], result)
     verb = "checked" if dry_run else "loaded"
-    click.echo(f"{verb} {loaded:,} balances from {file}; rejected {len(rejected):,} lines")
-    for r in rejected[:50]:
-        click.echo(f"  line {r.line}: {r.reason}", err=True)
-    if len(rejected) > 50:
-        click.echo(f"  … and {len(rejected) - 50:,} more", err=True)
-    if rejects is not None and rejected:
-        import csv
+    _report_import(f"{verb} {loaded:,} balances from {file}", rejected, rejects)
 
-        with rejects.open("w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(["line", "reason", *rejected[0].row.keys()])
-            for r in rejected:
-                writer.writerow([r.line, r.reason, *r.row.values()])
-        click.echo(f"rejected lines written to {rejects}", err=True)
-    if rejected:
-        sys.exit(1)
+
+@main.command("import-risk-profiles")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check the file; write nothing.")
+@_REJECTS
+def import_risk_profiles(file: Path, dry_run: bool, rejects: Path | None) -> None:
+    """Load customers' risk tolerance from FILE (CSV: customer_id, risk_level 1-5).
+
+    Notifications recommend only products within a customer's tolerance; a customer without
+    one is offered only the lowest-risk products (policy §9). Bad lines are reported by line
+    number and skipped. Exit status 1 when any line was rejected.
+    """
+    from sinks.directory import NotMigratedError
+    from sinks.risk_profiles import import_risk_profiles as load
+    from streams.csv_import import CsvFileError, Rejected
+
+    settings = _settings()
+    try:
+        result = _run(load(settings, file, dry_run))
+    except CsvFileError as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+    except NotMigratedError as exc:
+        raise click.ClickException(str(exc)) from None
+    loaded, rejected = cast(tuple[int, list[Rejected]], result)
+    verb = "checked" if dry_run else "loaded"
+    _report_import(f"{verb} {loaded:,} risk profiles from {file}", rejected, rejects)
 
 
 @main.command()
@@ -244,11 +277,7 @@ def demo(
 @main.command("import-managers")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check the file; write nothing.")
-@click.option(
-    "--rejects",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the rejected lines, with line number and reason, to this CSV file.",
-)
+@_REJECTS
 def import_managers(file: Path, dry_run: bool, rejects: Path | None) -> None:
     """Load the managers' directory from FILE (CSV) into PostgreSQL.
 
@@ -258,41 +287,22 @@ def import_managers(file: Path, dry_run: bool, rejects: Path | None) -> None:
     lines are reported by line number and skipped; the others are loaded, in one transaction.
     Importing a file again changes nothing. Exit status 1 when any line was rejected.
     """
-    from sinks.directory import (
-        DirectoryFileError,
-        ImportResult,
-        NotMigratedError,
-        import_directory,
-    )
+    from sinks.directory import ImportResult, NotMigratedError, import_directory
+    from streams.csv_import import CsvFileError
 
     settings = _settings()
     try:
         result = cast(ImportResult, _run(import_directory(settings, file, dry_run)))
-    except DirectoryFileError as exc:
+    except CsvFileError as exc:
         raise click.ClickException(f"{file}: {exc}") from None
     except NotMigratedError as exc:
         raise click.ClickException(str(exc)) from None
     verb = "checked" if dry_run else "loaded"
-    click.echo(
+    summary = (
         f"{verb} {result.managers:,} managers and {result.assignments:,} customer assignments"
-        f" from {file}; rejected {len(result.rejected):,} lines"
+        f" from {file}"
     )
-    rejected = result.rejected
-    for r in rejected[:50]:
-        click.echo(f"  line {r.line}: {r.reason}", err=True)
-    if len(rejected) > 50:
-        click.echo(f"  … and {len(rejected) - 50:,} more", err=True)
-    if rejects is not None and rejected:
-        import csv
-
-        with rejects.open("w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(["line", "reason", *rejected[0].row.keys()])
-            for r in rejected:
-                writer.writerow([r.line, r.reason, *r.row.values()])
-        click.echo(f"rejected lines written to {rejects}", err=True)
-    if rejected:
-        sys.exit(1)
+    _report_import(summary, result.rejected, rejects)
 
 
 @main.group()
