@@ -9,17 +9,22 @@ Writes are idempotent: ``tier_changes`` by ``change_id``, ``customer_balances`` 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import asyncpg
 
 from streams.core.ledger import TierDecision
 from streams.core.money import from_fen
-from streams.core.notifier import Assignment, Team
+from streams.core.notifier import Assignment, CustomerContext, Team
+
+if TYPE_CHECKING:
+    from streams.profile_processor import ProfileRow
 from streams.metrics import SINK_FLUSH, SINK_RETRIES
 
 log = logging.getLogger(__name__)
@@ -72,10 +77,33 @@ ON CONFLICT (change_id) DO NOTHING
 """
 
 
-_ASSIGNMENTS = """
-SELECT cm.customer_id, m.manager_id, m.team, m.branch_id
-FROM customer_managers cm JOIN managers m USING (manager_id)
-WHERE cm.customer_id = ANY($1::text[])
+_UPSERT_PROFILES = """
+INSERT INTO customer_profiles (customer_id, logins_7d, logins_30d, channels, business_types,
+                               views_7d, interest, last_ratings, last_seen, version, updated_at)
+SELECT p.customer_id, p.logins_7d, p.logins_30d, p.channels::jsonb, p.business_types::jsonb,
+       p.views_7d::jsonb, p.interest::jsonb,
+       ARRAY(SELECT jsonb_array_elements_text(p.last_ratings::jsonb)::smallint),
+       p.last_seen, p.version, now()
+FROM unnest($1::text[], $2::int[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],
+            $8::text[], $9::timestamptz[], $10::bigint[])
+     AS p(customer_id, logins_7d, logins_30d, channels, business_types, views_7d, interest,
+          last_ratings, last_seen, version)
+ON CONFLICT (customer_id) DO UPDATE
+SET logins_7d = EXCLUDED.logins_7d, logins_30d = EXCLUDED.logins_30d,
+    channels = EXCLUDED.channels, business_types = EXCLUDED.business_types,
+    views_7d = EXCLUDED.views_7d, interest = EXCLUDED.interest,
+    last_ratings = EXCLUDED.last_ratings, last_seen = EXCLUDED.last_seen,
+    version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
+WHERE customer_profiles.version < EXCLUDED.version
+"""
+
+_CONTEXT = """
+SELECT c.customer_id, m.manager_id, m.team, m.branch_id, r.risk_level
+FROM unnest($1::text[]) AS c(customer_id)
+LEFT JOIN customer_managers cm ON cm.customer_id = c.customer_id
+LEFT JOIN managers m ON m.manager_id = cm.manager_id
+LEFT JOIN customer_risk_profiles r ON r.customer_id = c.customer_id
+WHERE m.manager_id IS NOT NULL OR r.risk_level IS NOT NULL
 """
 
 
@@ -152,13 +180,32 @@ class PostgresSink:
                     [c.policy_version for c in changes],
                 )
 
-    async def assignments(self, customer_ids: list[str]) -> dict[str, Assignment]:
-        """The manager directory's entry for each customer that has one."""
+    async def write_profiles(self, rows: list[ProfileRow]) -> None:
+        """Upsert customer profiles, never back to an older version (§6)."""
+        if not rows:
+            return
+        started = time.perf_counter()
+        await self._retry("profile write", self._execute, _UPSERT_PROFILES, *_profile_columns(rows))
+        SINK_FLUSH.labels("postgres").observe(time.perf_counter() - started)
+
+    async def _execute(self, sql: str, *args: object) -> None:
+        assert self._pool is not None, "sink not started"
+        async with self._pool.acquire() as conn:
+            await conn.execute(sql, *args)
+
+    async def customer_context(self, customer_ids: list[str]) -> dict[str, CustomerContext]:
+        """The manager (from the directory) and the risk tolerance of each customer that has
+        either."""
         if not customer_ids:
             return {}
-        rows = await self._retry("directory lookup", self._fetch, _ASSIGNMENTS, customer_ids)
+        rows = await self._retry("directory lookup", self._fetch, _CONTEXT, customer_ids)
         return {
-            r["customer_id"]: Assignment(r["manager_id"], Team(r["team"]), r["branch_id"])
+            r["customer_id"]: CustomerContext(
+                Assignment(r["manager_id"], Team(r["team"]), r["branch_id"])
+                if r["manager_id"]
+                else None,
+                r["risk_level"],
+            )
             for r in rows
         }
 
@@ -185,3 +232,21 @@ class PostgresSink:
                 )
                 await asyncio.sleep(delay * random.uniform(0.5, 1.0))
                 delay = min(delay * 2, 10.0)
+
+
+def _profile_columns(rows: list[ProfileRow]) -> list[list[object]]:
+    def js(value: object) -> str:
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+    return [
+        [r.customer_id for r in rows],
+        [r.logins_7d for r in rows],
+        [r.logins_30d for r in rows],
+        [js(r.channels) for r in rows],
+        [js(r.business_types) for r in rows],
+        [js(r.views_7d) for r in rows],
+        [js(r.interest) for r in rows],
+        [js(r.last_ratings) for r in rows],
+        [timestamp(r.last_seen_ms) for r in rows],
+        [r.version for r in rows],
+    ]

@@ -20,6 +20,7 @@ from streams.ledger_processor import (
 )
 from streams.notices import encode_notice, from_signal, from_tier_change
 from streams.notifier_processor import NotifierOutput, NotifierProcessor, encode_notification
+from streams.profile_processor import ProfileOutput, ProfileProcessor
 
 if TYPE_CHECKING:
     from streams.app import TieringApp
@@ -64,6 +65,10 @@ class LedgerAgent:
         records += [
             Outgoing(t.signals, s.customer_id.encode(), encode_notice(from_signal(s)), p)
             for p, s in out.signals
+        ]
+        records += [
+            Outgoing(t.signals, n.customer_id.encode(), encode_notice(n), p)
+            for p, n in out.purchases
         ]
         for letter in out.dead_letters:
             source = letter.source
@@ -120,8 +125,8 @@ class NotifierAgent:
         t = self.tiering
         async for batch in t.run_batches(stream):
             customers = sorted({m.key.decode() for m in batch if m.key})
-            directory = await t.sink.assignments(customers)
-            out = self.processor.process(batch, directory)
+            context = await t.sink.customer_context(customers)
+            out = self.processor.process(batch, context)
             try:
                 await t.send(
                     [
@@ -143,5 +148,64 @@ class NotifierAgent:
     def _count(self, out: NotifierOutput) -> None:
         for (kind, team, outcome), n in out.outcomes.items():
             metrics.NOTIFICATIONS.labels(kind, team, outcome).inc(n)
+        for (tier, kind), n in out.conversions.items():
+            metrics.CONVERSIONS.labels(tier, kind).inc(n)
         if out.unreadable:
             metrics.EVENTS.labels(topics.SIGNALS, "dead_letter").inc(out.unreadable)
+
+
+class ProfileAgent:
+    """``online-behavior`` → customer profiles, product-interest notices, dead letters (§6)."""
+
+    def __init__(self, tiering: TieringApp, processor: ProfileProcessor) -> None:
+        self.tiering = tiering
+        self.processor = processor
+
+    async def run(self, stream: faust.StreamT) -> None:
+        t = self.tiering
+        async for batch in t.run_batches(stream):
+            now_ms = int(time.time() * 1000)
+            out = self.processor.process(batch, now_ms)
+            try:
+                await t.sink.write_profiles(list(out.profiles.values()))
+                records = [
+                    Outgoing(t.signals, n.customer_id.encode(), encode_notice(n), p)
+                    for p, n in out.interest
+                ]
+                records += [
+                    Outgoing(
+                        t.behavior_dlq,
+                        d.source.key,
+                        d.source.value,
+                        d.source.partition,
+                        d.headers(now_ms),
+                    )
+                    for d in out.dead_letters
+                ]
+                await t.send(records)
+                await t.store_states(self.processor.store, t.profile_table)
+            except BaseException:
+                self.processor.store.discard()
+                raise
+            self._count(out)
+
+    def _count(self, out: ProfileOutput) -> None:
+        topic = topics.ONLINE_BEHAVIOR
+        for outcome, n in out.outcomes.items():
+            metrics.EVENTS.labels(topic, outcome).inc(n)
+        for letter in out.dead_letters:
+            metrics.DEAD_LETTERS.labels(topic, letter.reason).inc()
+            log.warning(
+                "dead letter: %s[%d]@%d reason=%s",
+                letter.source.topic,
+                letter.source.partition,
+                letter.source.offset,
+                letter.reason,
+            )
+        lag = metrics.EVENT_LAG.labels(topic)
+        for ms in out.lags_ms:
+            lag.observe(ms / 1000)
+        for (event_type, channel, tier), n in out.online.items():
+            metrics.ONLINE_EVENTS.labels(event_type, channel, tier).inc(n)
+        for tier, rating in out.ratings:
+            metrics.SATISFACTION.labels(tier).observe(rating)

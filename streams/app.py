@@ -25,9 +25,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from sinks.postgres import PostgresSink
 from streams import metrics, topics
 from streams.codec import AvroCodec
+from streams.core.state_codec import decode_state
+from streams.core.tiers import Tier
 from streams.lag import Holding, LagMonitor
 from streams.ledger_processor import Inbound, LedgerProcessor, LedgerStore
 from streams.notifier_processor import NotifierProcessor, NotifierStore
+from streams.profile_processor import ProfileProcessor, ProfileStore
 from streams.settings import Settings
 from streams.state import BatchStore
 
@@ -43,6 +46,7 @@ LAG_INTERVAL = 10.0
 
 LEDGER_TABLE = "customer-ledger"
 NOTIFIER_TABLE = "customer-notices"
+PROFILE_TABLE = "customer-profiles"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +75,7 @@ class TieringApp:
     """One worker's Faust app and everything it holds."""
 
     def __init__(self, settings: Settings, *, delivery: bool = False) -> None:
-        from streams.agents import LedgerAgent, NotifierAgent
+        from streams.agents import LedgerAgent, NotifierAgent, ProfileAgent
 
         self.settings = s = settings
         self.policy = s.policy
@@ -111,6 +115,8 @@ class TieringApp:
         self.transactions_dlq = _raw_topic(
             self.app, s.topic(topics.dlq(topics.DEPOSIT_TRANSACTIONS))
         )
+        self.behavior = _raw_topic(self.app, s.topic(topics.ONLINE_BEHAVIOR), partitions=partitions)
+        self.behavior_dlq = _raw_topic(self.app, s.topic(topics.dlq(topics.ONLINE_BEHAVIOR)))
         self.signals = _raw_topic(
             self.app, topics.internal_topic(s, topics.SIGNALS), partitions=partitions
         )
@@ -122,7 +128,11 @@ class TieringApp:
         self.notifier_table = self.app.Table(
             NOTIFIER_TABLE, default=None, key_type=bytes, value_type=bytes, partitions=partitions
         )
+        self.profile_table = self.app.Table(
+            PROFILE_TABLE, default=None, key_type=bytes, value_type=bytes, partitions=partitions
+        )
         self.ledger_store = LedgerStore(self.ledger_table.get, self.policy)
+        self.profile_store = ProfileStore(self.profile_table.get)
         self.notifier_store = NotifierStore(self.notifier_table.get)
         self.sink = PostgresSink(
             s.database_url.get_secret_value(), s.db_schema, application_name=s.app_id
@@ -131,8 +141,12 @@ class TieringApp:
 
         ledger = LedgerAgent(self, LedgerProcessor(self.policy, self.codec, self.ledger_store))
         notifier = NotifierAgent(self, NotifierProcessor(self.policy, self.notifier_store))
+        profile = ProfileAgent(
+            self, ProfileProcessor(self.policy, self.codec, self.profile_store, self.tier_of)
+        )
         for name, channel, agent in (
             ("ledger", self.transactions, ledger.run),
+            ("profile", self.behavior, profile.run),
             ("notifier", self.signals, notifier.run),
         ):
             # An agent that fails crashes the worker (nothing unacknowledged is lost: it is
@@ -193,6 +207,13 @@ class TieringApp:
                 key_partition[key] = partition
         store.commit()
 
+    def tier_of(self, customer_id: str) -> Tier:
+        """The customer's tier in the ledger (held here: the topics are co-partitioned); a
+        customer with no posting yet holds nothing, which §3 places in ORDINARY."""
+        raw = self.ledger_table.get(customer_id.encode())
+        tier = decode_state(raw).tier if raw is not None else None
+        return tier if tier is not None else Tier.ORDINARY
+
     # --- rebalancing ----------------------------------------------------------------------
 
     async def _on_rebalance_complete(
@@ -232,7 +253,11 @@ class TieringApp:
             s.bootstrap_servers,
             label_of=lambda topic: internal.get(topic) or topic.removeprefix(s.topic_prefix),
         )
-        faust_topics = {self.transactions.get_topic_name(), self.signals.get_topic_name()}
+        faust_topics = {
+            self.transactions.get_topic_name(),
+            self.behavior.get_topic_name(),
+            self.signals.get_topic_name(),
+        }
         tiering = self
 
         def held_by_faust() -> list[TopicPartition]:

@@ -195,12 +195,8 @@ class LedgerProcessor:
         try:
             if message.value is None:
                 raise BadInput("empty_value", "the message has no value (a tombstone?)")
-            try:
-                key = message.key.decode() if message.key is not None else None
-            except UnicodeDecodeError:
-                raise BadInput("key_mismatch", "the message key is not UTF-8") from None
             _, record = self.codec.decode(message.value, expect=DEPOSIT_TRANSACTION)
-            posting = posting_from_record(record, self.policy, key)
+            posting = posting_from_record(record, self.policy, decode_key(message))
             store_key = posting.customer_id.encode()
             before = self.store.get(store_key)
             previous_total = 0 if before is None else before.total_fen
@@ -271,6 +267,14 @@ class LedgerProcessor:
             out.changes.extend((partition, c) for c in changes)
             if changes:
                 out.balances[customer_id] = balance_row(customer_id, state)
+
+
+def decode_key(message: Inbound) -> str | None:
+    """The message key as text; every topic is keyed by customer_id in UTF-8."""
+    try:
+        return message.key.decode() if message.key is not None else None
+    except UnicodeDecodeError:
+        raise BadInput("key_mismatch", "the message key is not UTF-8") from None
 
 
 def balance_row(customer_id: str, state: CustomerState) -> BalanceRow:

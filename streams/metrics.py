@@ -57,6 +57,22 @@ NOTIFICATIONS = Counter(
     "Manager notifications: emitted, or suppressed by the cooldown.",
     ["kind", "team", "outcome"],
 )
+CONVERSIONS = Counter(
+    "tiering_conversions_total",
+    "Products bought within the conversion window after a notification suggested them (§7.4).",
+    ["tier", "notification_kind"],
+)
+ONLINE_EVENTS = Counter(
+    "tiering_online_events_total",
+    "Online-banking events applied to customer profiles (§6).",
+    ["event_type", "channel", "tier"],
+)
+SATISFACTION = Histogram(
+    "tiering_satisfaction_rating",
+    "FEEDBACK ratings from online banking, 1 (worst) to 5 (best) (§7.1).",
+    ["tier"],
+    buckets=(1, 2, 3, 4, 5),
+)
 SINK_FLUSH = Histogram(
     "tiering_sink_flush_seconds",
     "Time to write one batch to PostgreSQL.",

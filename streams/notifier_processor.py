@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 
 from streams.codec import MANAGER_NOTIFICATION, AvroCodec
 from streams.core.notifier import (
+    PURCHASE,
     TEAM_OF,
-    Assignment,
+    CustomerContext,
     Notification,
     NotifierState,
     Outcome,
@@ -37,6 +38,8 @@ class NotifierOutput:
     notifications: list[tuple[int, Notification]] = field(default_factory=list)
     #: (kind, team, outcome) → count, for tiering_notifications_total
     outcomes: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    #: (tier, notification kind) → count, for tiering_conversions_total
+    conversions: Counter[tuple[str, str]] = field(default_factory=Counter)
     unreadable: int = 0
 
 
@@ -46,7 +49,7 @@ class NotifierProcessor:
         self.store = store
 
     def process(
-        self, batch: Sequence[Inbound], directory: Mapping[str, Assignment]
+        self, batch: Sequence[Inbound], context: Mapping[str, CustomerContext]
     ) -> NotifierOutput:
         out = NotifierOutput()
         for message in batch:
@@ -65,16 +68,21 @@ class NotifierProcessor:
                 continue
             key = notice.customer_id.encode()
             state = self.store.get(key) or NotifierState()
-            outcome, notification = decide(
-                notice, state, self.policy, directory.get(notice.customer_id)
-            )
-            if notification is not None:
+            known = context.get(notice.customer_id, CustomerContext())
+            decision = decide(notice, state, self.policy, known.assignment, known.risk_level)
+            notification = decision.notification
+            if notification is not None or decision.conversions or notice.kind == PURCHASE:
                 self.store.put(key, state, message.partition)
+            if notification is not None:
                 out.notifications.append((message.partition, notification))
-                out.outcomes[notification.kind, notification.team.value, outcome.value] += 1
-            elif outcome is Outcome.SUPPRESSED:
+                out.outcomes[
+                    notification.kind, notification.team.value, decision.outcome.value
+                ] += 1
+            elif decision.outcome is Outcome.SUPPRESSED:
                 kind, tier = route(notice) or (notice.kind, notice.tier)
-                out.outcomes[kind, TEAM_OF[tier].value, outcome.value] += 1
+                out.outcomes[kind, TEAM_OF[tier].value, decision.outcome.value] += 1
+            for tier, kind in decision.conversions:
+                out.conversions[tier.name, kind] += 1
         return out
 
 

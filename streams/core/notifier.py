@@ -49,6 +49,12 @@ class Priority(enum.IntEnum):
 
 
 TIER_CHANGE = "TIER_CHANGE"  #: the notice kind of a TierChange; signals keep their own kind
+PRODUCT_INTEREST = "PRODUCT_INTEREST"  #: from the profile: detail is the category looked at
+PURCHASE = "PURCHASE"  #: from the ledger: a posting into a product; detail is its category
+#: what the customer is offered when their risk tolerance is unknown (§9)
+LOWEST_RISK = 1
+#: suggestions and purchases remembered per customer for conversions (each list)
+MAX_REMEMBERED = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +74,7 @@ class Notice:
     amount_fen: int = (
         0  #: the posting's amount; the peak for CHURN_RISK; the bound for NEAR_UPGRADE
     )
-    detail: str | None = None  #: PRODUCT_INTEREST: the product category
+    detail: str | None = None  #: PRODUCT_INTEREST, PURCHASE: the product category
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +86,24 @@ class Assignment:
     branch_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class CustomerContext:
+    """What the bank's records say of a customer: their manager and their risk tolerance."""
+
+    assignment: Assignment | None = None
+    risk_level: int | None = None  #: 1 (lowest) to 5, from tiering import-risk-profiles
+
+
 @dataclass(slots=True)
 class NotifierState:
     """What the notifier remembers of one customer."""
 
     #: notification kind → event time of the last one sent (for the cooldown)
     last_sent: dict[str, int] = field(default_factory=dict)
+    #: (product category, kind of the notification that offered it, event time), oldest first
+    suggested: list[tuple[str, str, int]] = field(default_factory=list)
+    #: (product category, event time) of purchases not yet matched to a suggestion
+    purchases: list[tuple[str, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +129,14 @@ class Outcome(enum.Enum):
     EMITTED = "emitted"
     SUPPRESSED = "suppressed"  #: the same kind for the customer within the cooldown
     IGNORED = "ignored"  #: nothing for a manager to do (e.g. an initial placement)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    outcome: Outcome
+    notification: Notification | None = None
+    #: §7.4 marketing completion: (customer's tier, kind of the notification that suggested it)
+    conversions: tuple[tuple[Tier, str], ...] = ()
 
 
 def route(notice: Notice) -> tuple[str, Tier] | None:
@@ -148,28 +174,37 @@ def priority(kind: str, tier: Tier) -> Priority:
 
 
 def decide(
-    notice: Notice, state: NotifierState, policy: Policy, assignment: Assignment | None
-) -> tuple[Outcome, Notification | None]:
-    """The notification for ``notice``, if any; updates ``state`` when one is sent."""
+    notice: Notice,
+    state: NotifierState,
+    policy: Policy,
+    assignment: Assignment | None,
+    tolerance: int | None = None,
+) -> Decision:
+    """The notification for ``notice``, if any, and the conversions it completes; updates
+    ``state``. ``tolerance`` is the customer's known risk level (1-5), if any."""
+    if notice.kind == PURCHASE:
+        return Decision(Outcome.IGNORED, conversions=_purchased(state, notice, policy))
     routed = route(notice)
     if routed is None:
-        return Outcome.IGNORED, None
+        return Decision(Outcome.IGNORED)
     kind, team_tier = routed
     team = TEAM_OF[team_tier]
     if notice.kind != TIER_CHANGE:  # tier changes are never suppressed
         last = state.last_sent.get(kind)
         if last is not None and notice.event_time_ms - last < policy.notification_cooldown_ms:
-            return Outcome.SUPPRESSED, None
+            return Decision(Outcome.SUPPRESSED)
     state.last_sent[kind] = max(
         notice.event_time_ms, state.last_sent.get(kind, notice.event_time_ms)
     )
+    actions, offered = recommend(policy, team_tier, kind, tolerance, notice.detail)
+    conversions = _suggested(state, offered, kind, notice, policy)
 
     # The assigned manager hears of it when they belong to the team concerned; otherwise the
     # team's queue for the customer's branch does.
     manager_id = assignment.manager_id if assignment and assignment.team is team else None
     branch_id = assignment.branch_id if assignment else notice.branch_id
     title, body = describe(kind, notice)
-    return Outcome.EMITTED, Notification(
+    notification = Notification(
         notification_id=deterministic_id("notification", notice.notice_id, kind),
         customer_id=notice.customer_id,
         tier=notice.tier,
@@ -180,10 +215,77 @@ def decide(
         priority=priority(kind, team_tier),
         title=mask_text(title),
         body=mask_text(body),
-        actions=tuple(str(a) for a in policy.actions_for(team_tier, kind)),
+        actions=actions,
         source_event_id=notice.notice_id,
         created_at_ms=notice.event_time_ms,
     )
+    return Decision(Outcome.EMITTED, notification, conversions)
+
+
+def recommend(
+    policy: Policy, tier: Tier, kind: str, tolerance: int | None, viewed: str | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """§5 actions for ``tier``'s team and ``kind``, keeping only products within the customer's
+    risk tolerance (§9; unknown: the lowest-risk products only); for product interest, the
+    tier's combination for the category looked at. Returns (action lines, categories offered)."""
+    limit = tolerance if tolerance is not None else LOWEST_RISK
+
+    def allowed(category: str) -> bool:
+        product = policy.products.get(category)
+        return product is not None and product.risk <= limit
+
+    kept = [a for a in policy.actions_for(tier, kind) if all(allowed(p) for p in a.products)]
+    lines = [str(a) for a in kept]
+    offered = [p for a in kept for p in a.products]
+    if kind == PRODUCT_INTEREST and viewed:
+        combination = [c for c in policy.combination(tier, viewed) if allowed(c)]
+        if combination:
+            en = " + ".join(policy.products[c].en for c in combination)
+            zh = "＋".join(policy.products[c].zh for c in combination)
+            lines.append(f"Propose: {en} / 推薦：{zh}")
+            offered += combination
+    return tuple(lines), tuple(dict.fromkeys(offered))
+
+
+def _suggested(
+    state: NotifierState, offered: tuple[str, ...], kind: str, notice: Notice, policy: Policy
+) -> tuple[tuple[Tier, str], ...]:
+    """Remember what was offered; a purchase already seen just after it is a conversion."""
+    at, window = notice.event_time_ms, policy.conversion_window_ms
+    conversions = []
+    for category in offered:
+        bought = [p for p in state.purchases if p[0] == category and at <= p[1] <= at + window]
+        if bought:
+            state.purchases.remove(bought[0])
+            conversions.append((notice.tier, kind))
+        else:
+            state.suggested.append((category, kind, at))
+    _forget_old(state, at, window)
+    return tuple(conversions)
+
+
+def _purchased(
+    state: NotifierState, notice: Notice, policy: Policy
+) -> tuple[tuple[Tier, str], ...]:
+    """§7.4: a purchase of a category offered within the conversion window before it counts
+    once, for the latest such offer; in event time, whichever of the two arrives first."""
+    category, at, window = notice.detail, notice.event_time_ms, policy.conversion_window_ms
+    if category is None:
+        return ()
+    offers = [s for s in state.suggested if s[0] == category and s[2] <= at <= s[2] + window]
+    _forget_old(state, at, window)
+    if not offers:
+        state.purchases.append((category, at))
+        del state.purchases[:-MAX_REMEMBERED]
+        return ()
+    latest = max(offers, key=lambda s: s[2])
+    state.suggested.remove(latest)
+    return ((notice.tier, latest[1]),)
+
+
+def _forget_old(state: NotifierState, now: int, window: int) -> None:
+    state.suggested = [s for s in state.suggested if s[2] >= now - window][-MAX_REMEMBERED:]
+    state.purchases = [p for p in state.purchases if p[1] >= now - window][-MAX_REMEMBERED:]
 
 
 def describe(kind: str, n: Notice) -> tuple[str, str]:

@@ -24,6 +24,15 @@ class PolicyError(ValueError):
     """The policy file is not usable; the message names every problem found."""
 
 
+@dataclass(frozen=True, slots=True)
+class Product:
+    """A product category (§5) and its risk level, 1 (lowest) to 5."""
+
+    risk: int
+    en: str
+    zh: str
+
+
 #: the causes a notification can have (ManagerNotification.kind), DEFAULT for the rest
 ACTION_CAUSES = (
     "DEFAULT",
@@ -45,6 +54,8 @@ class Action:
 
     en: str
     zh: str
+    #: the product categories it recommends: it is offered only within the customer's tolerance
+    products: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.en} / {self.zh}"
@@ -71,6 +82,26 @@ class Policy:
     #: §5: per tier, per cause, what the tier's team should do
     actions: Mapping[Tier, Mapping[str, tuple[Action, ...]]]
     notification_cooldown_ms: int
+    #: §5, §9: product category → its risk level and names
+    products: Mapping[str, Product]
+    #: §5: per tier, viewed category (or DEFAULT) → the companions to propose with it
+    combinations: Mapping[Tier, Mapping[str, tuple[str, ...]]]
+    interest_views: int
+    interest_window_ms: int
+    interest_half_life_ms: int
+    conversion_window_ms: int
+
+    def category_of(self, product_code: str) -> str | None:
+        """The product category a posting's product_code belongs to: the longest category
+        name the code starts with."""
+        matches = [c for c in self.products if product_code.upper().startswith(c)]
+        return max(matches, key=len) if matches else None
+
+    def combination(self, tier: Tier, viewed: str) -> tuple[str, ...]:
+        """§5: what to propose to a ``tier`` customer who keeps looking at ``viewed``."""
+        by_category = self.combinations.get(tier, {})
+        companions = by_category.get(viewed, by_category.get("DEFAULT", ()))
+        return tuple(dict.fromkeys((viewed, *companions)))
 
     def actions_for(self, tier: Tier, cause: str) -> tuple[Action, ...]:
         """§5 actions for ``tier``'s team and ``cause``; the tier's DEFAULT list otherwise."""
@@ -91,7 +122,19 @@ _RULE_KEYS = {
     "churn_min_tier",
     "near_upgrade_ratio",
 }
-_TOP_KEYS = {"policy_version", "tiers", "rules", "dedup", "rates", "notifications", "actions"}
+_TOP_KEYS = {
+    "policy_version",
+    "tiers",
+    "rules",
+    "dedup",
+    "rates",
+    "notifications",
+    "actions",
+    "products",
+    "interest",
+    "combinations",
+}
+_INTEREST_KEYS = {"views", "window_days", "half_life_days", "conversion_window_days"}
 _DEDUP_KEYS = {"horizon_days", "max_ids"}
 
 
@@ -224,7 +267,17 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
     cooldown_hours = c.whole(
         "notifications.cooldown_hours", notifications.get("cooldown_hours", 0), 0
     )
-    actions = _parse_actions(c, c.table(doc, "actions"))
+    products = _parse_products(c, c.table(doc, "products"))
+    actions = _parse_actions(c, c.table(doc, "actions"), products)
+    interest = c.table(doc, "interest")
+    c.unknown("interest.", interest, _INTEREST_KEYS)
+    views = c.whole("interest.views", interest.get("views", 1), 1)
+    window_days = c.whole("interest.window_days", interest.get("window_days", 1), 1)
+    half_life_days = c.whole("interest.half_life_days", interest.get("half_life_days", 1), 1)
+    conversion_days = c.whole(
+        "interest.conversion_window_days", interest.get("conversion_window_days", 1), 1
+    )
+    combinations = _parse_combinations(c, c.table(doc, "combinations"), products)
 
     if c.problems:
         raise PolicyError(
@@ -245,11 +298,68 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
         rates=rates,
         actions=actions,
         notification_cooldown_ms=cooldown_hours * 3_600_000,
+        products=products,
+        combinations=combinations,
+        interest_views=views,
+        interest_window_ms=window_days * DAY_MS,
+        interest_half_life_ms=half_life_days * DAY_MS,
+        conversion_window_ms=conversion_days * DAY_MS,
     )
 
 
+def _parse_products(c: _Collector, doc: Mapping[str, Any]) -> dict[str, Product]:
+    products: dict[str, Product] = {}
+    for name, item in doc.items():
+        where = f"products.{name}"
+        if not isinstance(item, dict) or set(item) != {"risk", "en", "zh"}:
+            c.problems.append(f"{where}: give {{ risk = 1-5, en = ..., zh = ... }}")
+            continue
+        risk = item["risk"]
+        if isinstance(risk, bool) or not isinstance(risk, int) or not 1 <= risk <= 5:
+            c.problems.append(f"{where}.risk: must be a whole number from 1 to 5, got {risk!r}")
+            continue
+        products[name] = Product(risk, str(item["en"]), str(item["zh"]))
+    if doc and not any(p.risk == 1 for p in products.values()):
+        c.problems.append(
+            "products: at least one category must have risk 1 (for unknown tolerance)"
+        )
+    return products
+
+
+def _known_products(
+    c: _Collector, where: str, names: Any, products: Mapping[str, Product]
+) -> tuple[str, ...]:
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        c.problems.append(f"{where}: give a list of product categories")
+        return ()
+    for name in names:
+        if name not in products:
+            c.problems.append(f"{where}: unknown product category {name!r} (see [products])")
+    return tuple(n for n in names if n in products)
+
+
+def _parse_combinations(
+    c: _Collector, doc: Mapping[str, Any], products: Mapping[str, Product]
+) -> dict[Tier, dict[str, tuple[str, ...]]]:
+    c.unknown("combinations.", doc, {t.name for t in Tier})
+    combinations: dict[Tier, dict[str, tuple[str, ...]]] = {}
+    for tier in Tier:
+        by_category = doc.get(tier.name, {})
+        if not isinstance(by_category, dict):
+            c.problems.append(f"combinations.{tier.name}: must be a section")
+            continue
+        if "DEFAULT" not in by_category:
+            c.problems.append(f"combinations.{tier.name}.DEFAULT: missing")
+        c.unknown(f"combinations.{tier.name}.", by_category, {*products, "DEFAULT"})
+        combinations[tier] = {
+            category: _known_products(c, f"combinations.{tier.name}.{category}", names, products)
+            for category, names in by_category.items()
+        }
+    return combinations
+
+
 def _parse_actions(
-    c: _Collector, doc: Mapping[str, Any]
+    c: _Collector, doc: Mapping[str, Any], products: Mapping[str, Product]
 ) -> dict[Tier, dict[str, tuple[Action, ...]]]:
     actions: dict[Tier, dict[str, tuple[Action, ...]]] = {}
     c.unknown("actions.", doc, {t.name for t in Tier})
@@ -271,12 +381,17 @@ def _parse_actions(
             for n, item in enumerate(items):
                 if (
                     not isinstance(item, dict)
-                    or set(item) != {"en", "zh"}
-                    or not all(isinstance(v, str) and v.strip() for v in item.values())
+                    or not {"en", "zh"} <= set(item) <= {"en", "zh", "products"}
+                    or not all(isinstance(item[k], str) and item[k].strip() for k in ("en", "zh"))
                 ):
-                    c.problems.append(f"{where}[{n}]: needs exactly en and zh, both text")
+                    c.problems.append(
+                        f"{where}[{n}]: needs en and zh (text) and optionally products"
+                    )
                     continue
-                listed.append(Action(item["en"].strip(), item["zh"].strip()))
+                named = _known_products(
+                    c, f"{where}[{n}].products", item.get("products", []), products
+                )
+                listed.append(Action(item["en"].strip(), item["zh"].strip(), named))
             parsed[cause] = tuple(listed)
         actions[tier] = parsed
     return actions

@@ -13,6 +13,7 @@ import msgpack
 from streams.core.dedup import SeenIds
 from streams.core.ledger import Account, CustomerState
 from streams.core.notifier import NotifierState
+from streams.core.profile import ProfileState
 from streams.core.tiers import Tier
 
 FORMAT = 1
@@ -88,7 +89,13 @@ def encode_notifier_state(state: NotifierState) -> bytes:
     last: list[Any] = []
     for kind, at in state.last_sent.items():
         last += (kind, at)
-    packed: bytes = msgpack.packb([FORMAT, last], use_bin_type=True)
+    suggested: list[Any] = []
+    for category, kind, at in state.suggested:
+        suggested += (category, kind, at)
+    purchases: list[Any] = []
+    for category, at in state.purchases:
+        purchases += (category, at)
+    packed: bytes = msgpack.packb([FORMAT, last, suggested, purchases], use_bin_type=True)
     return packed
 
 
@@ -96,5 +103,73 @@ def decode_notifier_state(data: bytes) -> NotifierState:
     fields = msgpack.unpackb(data, raw=False)
     if fields[0] != FORMAT:
         raise StateFormatError(f"notifier state format {fields[0]} is not known to this version")
-    last = fields[1]
-    return NotifierState(last_sent={last[i]: last[i + 1] for i in range(0, len(last), 2)})
+    _, last, suggested, purchases = fields
+    return NotifierState(
+        last_sent={last[i]: last[i + 1] for i in range(0, len(last), 2)},
+        suggested=[
+            (suggested[i], suggested[i + 1], suggested[i + 2]) for i in range(0, len(suggested), 3)
+        ],
+        purchases=[(purchases[i], purchases[i + 1]) for i in range(0, len(purchases), 2)],
+    )
+
+
+def encode_profile_state(state: ProfileState) -> bytes:
+    clock = state.clock_ms
+    seen: list[int] = []
+    for fp, at in state.seen.ids.items():
+        seen += (fp, clock - at)
+    logins: list[int] = []
+    for day, n in state.logins:
+        logins += (day, n)
+    views = {c: [clock - t for t in times] for c, times in state.views.items()}
+    interest = {c: [score, clock - at] for c, (score, at) in state.interest.items()}
+    packed: bytes = msgpack.packb(
+        [
+            FORMAT,
+            state.partition,
+            clock,
+            state.version,
+            seen,
+            state.seen.floor_ms,
+            logins,
+            state.channels,
+            state.business,
+            views,
+            interest,
+            state.ratings,
+        ],
+        use_bin_type=True,
+    )
+    return packed
+
+
+def decode_profile_state(data: bytes) -> ProfileState:
+    fields = msgpack.unpackb(data, raw=False, strict_map_key=False)
+    if fields[0] != FORMAT:
+        raise StateFormatError(f"profile state format {fields[0]} is not known to this version")
+    (
+        _,
+        partition,
+        clock,
+        version,
+        seen,
+        floor,
+        logins,
+        channels,
+        business,
+        views,
+        interest,
+        ratings,
+    ) = fields
+    return ProfileState(
+        partition=partition,
+        clock_ms=clock,
+        version=version,
+        seen=SeenIds({seen[i]: clock - seen[i + 1] for i in range(0, len(seen), 2)}, floor),
+        logins=[(logins[i], logins[i + 1]) for i in range(0, len(logins), 2)],
+        channels=channels,
+        business=business,
+        views={c: [clock - t for t in times] for c, times in views.items()},
+        interest={c: (score, clock - at) for c, (score, at) in interest.items()},
+        ratings=ratings,
+    )

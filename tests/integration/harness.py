@@ -96,6 +96,28 @@ def posting(
     }
 
 
+def online(
+    event_id: str,
+    customer_id: str,
+    event_type: str,
+    event_time_ms: int,
+    **extra: Any,
+) -> dict[str, Any]:
+    """An OnlineBehaviorEvent record."""
+    return {
+        "event_id": event_id,
+        "customer_id": customer_id,
+        "event_type": event_type,
+        "channel": extra.get("channel", "MOBILE_APP"),
+        "product_code": extra.get("product_code"),
+        "product_category": extra.get("product_category"),
+        "business_type": extra.get("business_type"),
+        "rating": extra.get("rating"),
+        "comment": extra.get("comment"),
+        "event_time": event_time_ms,
+    }
+
+
 @dataclass
 class Deployment:
     """One isolated deployment on the shared broker and database."""
@@ -212,8 +234,13 @@ class Deployment:
     # --- Kafka ----------------------------------------------------------------------------
 
     async def produce(
-        self, records: Iterable[dict[str, Any]], raw: Iterable[tuple[bytes | None, bytes]] = ()
+        self,
+        records: Iterable[dict[str, Any]],
+        raw: Iterable[tuple[bytes | None, bytes]] = (),
+        topic: str = "deposit-transactions",
+        schema: str = DEPOSIT_TRANSACTION,
     ) -> int:
+        """Postings (or, with ``topic``/``schema``, other contract records) and raw messages."""
         producer = AIOKafkaProducer(
             bootstrap_servers=self.settings.bootstrap_servers,
             acks="all",
@@ -221,14 +248,14 @@ class Deployment:
             linger_ms=5,
         )
         await producer.start()
-        topic = self.topic("deposit-transactions")
+        topic = self.topic(topic)
         sent = 0
         try:
             for record in records:
                 await producer.send(
                     topic,
                     key=record["customer_id"].encode(),
-                    value=CODEC.encode(DEPOSIT_TRANSACTION, record),
+                    value=CODEC.encode(schema, record),
                 )
                 sent += 1
             for key, value in raw:

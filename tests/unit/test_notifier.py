@@ -59,8 +59,14 @@ def signal(kind: str, tier: Tier, at: int = T0, notice_id: str | None = None) ->
     )
 
 
-def run(notice: Notice, state: NotifierState | None = None, assignment: Assignment | None = None):
-    return decide(notice, state or NotifierState(), POLICY, assignment)
+def run(
+    notice: Notice,
+    state: NotifierState | None = None,
+    assignment: Assignment | None = None,
+    tolerance: int | None = None,
+):
+    decision = decide(notice, state or NotifierState(), POLICY, assignment, tolerance)
+    return decision.outcome, decision.notification
 
 
 @pytest.mark.parametrize(
@@ -205,13 +211,98 @@ def test_notices_and_state_survive_encoding() -> None:
     assert decode_notifier_state(encode_notifier_state(state)) == state
 
 
-def test_a_policy_without_actions_for_a_cause_uses_the_tiers_default() -> None:
-    _, n = run(signal("IDLE_FUNDS", Tier.POTENTIAL))
+def test_a_cause_without_its_own_actions_uses_the_tiers_default() -> None:
+    _, n = run(signal("IDLE_FUNDS", Tier.POTENTIAL), tolerance=5)
     assert n is not None
     assert list(n.actions) == [str(a) for a in POLICY.actions[Tier.POTENTIAL]["DEFAULT"]]
     policy = dataclasses.replace(POLICY, notification_cooldown_ms=0)
     state = NotifierState()
     for _ in range(3):
-        assert (
-            decide(signal("LARGE_DEPOSIT", Tier.PREMIUM), state, policy, None)[0] is Outcome.EMITTED
-        )
+        decision = decide(signal("LARGE_DEPOSIT", Tier.PREMIUM), state, policy, None)
+        assert decision.outcome is Outcome.EMITTED
+
+
+# --- §9 risk tolerance, §6 product interest, §7.4 conversions --------------------------------
+
+
+def interest(category: str, tier: Tier = Tier.POTENTIAL, at: int = T0) -> Notice:
+    return dataclasses.replace(signal("PRODUCT_INTEREST", tier, at=at), detail=category)
+
+
+def purchase(category: str, at: int, tier: Tier = Tier.POTENTIAL) -> Notice:
+    return dataclasses.replace(
+        signal("PURCHASE", tier, at=at, notice_id=f"buy-{at}"), detail=category
+    )
+
+
+def test_recommendations_never_exceed_the_known_tolerance() -> None:
+    upgrade = change(Tier.PREMIUM, Tier.HIGH_END, "UPGRADE")
+    _, bold = run(upgrade, tolerance=5)
+    _, careful = run(upgrade, tolerance=3)
+    assert bold is not None
+    assert careful is not None
+    assert any("private equity" in a for a in bold.actions)
+    assert not any("private equity" in a for a in careful.actions)  # risk 5 > 3
+
+
+def test_with_no_known_tolerance_only_the_lowest_risk_products_are_named() -> None:
+    _, n = run(change(Tier.ORDINARY, Tier.POTENTIAL, "UPGRADE"))
+    assert n is not None
+    text = " ".join(n.actions).lower()
+    assert "treasury bonds" not in text
+    assert "short-term wealth" not in text
+    assert "priority queueing" in text  # service actions name no product: they stay
+    _, n = run(change(Tier.ORDINARY, Tier.POTENTIAL, "UPGRADE"), tolerance=2)
+    assert n is not None
+    assert "short-term wealth product with a notice deposit" in " ".join(n.actions).lower()
+
+
+def test_product_interest_proposes_the_tiers_combination_within_tolerance() -> None:
+    _, n = run(interest("SHORT_TERM_WEALTH"), tolerance=3)
+    assert n is not None
+    assert (n.kind, n.team) == ("PRODUCT_INTEREST", Team.CUSTOMER_MANAGER)
+    assert (
+        n.actions[-1]
+        == "Propose: short-term wealth product + notice deposit / 推薦：短期理財產品＋通知存款"
+    )
+    _, careful = run(interest("SHORT_TERM_WEALTH"))  # unknown tolerance: risk 1 only
+    assert careful is not None
+    assert careful.actions[-1] == "Propose: notice deposit / 推薦：通知存款"
+    _, premium = run(interest("FUND", Tier.PREMIUM), tolerance=3)
+    assert premium is not None
+    assert premium.team is Team.WEALTH_TEAM
+    assert premium.actions[-1].startswith("Propose: fund + large-denomination custom deposit")
+
+
+def test_a_purchase_within_30_days_of_the_offer_converts_once() -> None:
+    state = NotifierState()
+    offered = decide(interest("SHORT_TERM_WEALTH", at=T0), state, POLICY, None, 3)
+    assert offered.conversions == ()
+    bought = decide(purchase("NOTICE_DEPOSIT", at=T0 + 30 * 24 * HOUR), state, POLICY, None)
+    assert bought.conversions == ((Tier.POTENTIAL, "PRODUCT_INTEREST"),)
+    again = decide(purchase("NOTICE_DEPOSIT", at=T0 + 30 * 24 * HOUR + 5), state, POLICY, None)
+    assert again.conversions == ()  # that offer is used up
+
+
+def test_a_purchase_after_the_window_or_before_the_offer_is_no_conversion() -> None:
+    state = NotifierState()
+    decide(interest("SHORT_TERM_WEALTH", at=T0), state, POLICY, None, 3)
+    late = decide(purchase("SHORT_TERM_WEALTH", at=T0 + 30 * 24 * HOUR + 1), state, POLICY, None)
+    assert late.conversions == ()
+    state = NotifierState()
+    decide(purchase("SHORT_TERM_WEALTH", at=T0 - 1), state, POLICY, None)
+    offered = decide(interest("SHORT_TERM_WEALTH", at=T0), state, POLICY, None, 3)
+    assert offered.conversions == ()
+
+
+def test_a_purchase_seen_before_its_offer_arrives_still_converts_in_event_time() -> None:
+    state = NotifierState()
+    assert (
+        decide(
+            purchase("LARGE_CD", at=T0 + 5 * HOUR, tier=Tier.PREMIUM), state, POLICY, None
+        ).conversions
+        == ()
+    )
+    late_offer = decide(change(Tier.POTENTIAL, Tier.PREMIUM, "UPGRADE", at=T0), state, POLICY, None)
+    assert late_offer.conversions == ((Tier.PREMIUM, "TIER_UPGRADE"),)
+    assert decode_notifier_state(encode_notifier_state(state)) == state
