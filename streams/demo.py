@@ -1,4 +1,5 @@
-"""A synthetic bank for ``tiering demo``: opening balances, then a day-to-day posting feed.
+"""A synthetic bank for ``tiering demo``: opening balances, then day-to-day postings and
+online-banking behaviour.
 
 Balances follow a log-normal spread, as retail deposits do: most customers ORDINARY, a
 fifth POTENTIAL, a few PREMIUM, a handful HIGH_END. Postings are salaries, card spending,
@@ -14,22 +15,37 @@ import contextlib
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from rich.console import Console, Group
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from streams.codec import DEPOSIT_TRANSACTION, TIER_CHANGE, AvroCodec
+from streams.codec import (
+    DEPOSIT_TRANSACTION,
+    MANAGER_NOTIFICATION,
+    ONLINE_BEHAVIOR_EVENT,
+    TIER_CHANGE,
+    AvroCodec,
+)
 from streams.core.money import from_fen
+from streams.core.notifier import TEAM_OF
 from streams.core.tiers import Tier
 from streams.settings import Settings
-from streams.topics import DEPOSIT_TRANSACTIONS, TIER_CHANGES, ensure_topics, partitions_of
+from streams.topics import (
+    DEPOSIT_TRANSACTIONS,
+    MANAGER_NOTIFICATIONS,
+    ONLINE_BEHAVIOR,
+    TIER_CHANGES,
+    ensure_topics,
+    partitions_of,
+)
 
 DAY_MS = 86_400_000
 CHANNELS = ("COUNTER", "ATM", "MOBILE", "ONLINE", "AUTO")
@@ -41,6 +57,8 @@ PRODUCTS = (
     "SHORT_TERM_WEALTH_90D",
 )
 BRANCHES = tuple(f"BR{n:03d}" for n in range(1, 13))
+CATEGORIES = ("SHORT_TERM_WEALTH", "TIME_DEPOSIT", "FUND", "LARGE_CD", "TREASURY_BOND")
+BUSINESS_TYPES = ("TRANSFER", "BILL_PAYMENT", "WEALTH_PURCHASE", "STATEMENT")
 
 
 @dataclass(slots=True)
@@ -88,6 +106,94 @@ class SyntheticBank:
             "channel": extra.pop("channel", self.rng.choice(CHANNELS)),
             "branch_id": c.branch_id,
             "product_code": extra.pop("product_code", None),
+            "event_time": at_ms,
+        }
+
+    def risk_levels(self) -> dict[str, int]:
+        """Known risk tolerance (1-5) for about seven customers in ten, mostly cautious."""
+        return {
+            c.customer_id: self.rng.choices((1, 2, 3, 4, 5), weights=(20, 35, 30, 10, 5))[0]
+            for c in self.customers
+            if self.rng.random() < 0.7
+        }
+
+    def feed(self, postings: int) -> list[tuple[str, dict[str, Any]]]:
+        """Postings and online-banking events together, in event-time order: ``(topic,
+        record)``. About one customer in twenty-five keeps looking at one kind of product for
+        a few days, and half of those buy it (or its companion) a few days later."""
+        events = [(DEPOSIT_TRANSACTIONS, r) for r in self.postings(postings)]
+        events += [(ONLINE_BEHAVIOR, r) for r in self._online(postings)]
+        events += self._interest_stories()
+        events.sort(key=lambda e: e[1]["event_time"])
+        return events
+
+    def _online(self, count: int) -> Iterator[dict[str, Any]]:
+        rng = self.rng
+        span = self.end_ms - self.start_ms
+        for _ in range(count):
+            c = rng.choice(self.customers)
+            at = self.start_ms + rng.randrange(span)
+            kind = rng.choices(
+                ("LOGIN", "BUSINESS", "PRODUCT_VIEW", "FEEDBACK"), weights=(60, 22, 14, 4)
+            )[0]
+            extra: dict[str, Any] = {}
+            if kind == "BUSINESS":
+                extra["business_type"] = rng.choice(BUSINESS_TYPES)
+            elif kind == "PRODUCT_VIEW":
+                extra["product_category"] = rng.choice(CATEGORIES)
+            elif kind == "FEEDBACK":
+                extra["rating"] = rng.choices((1, 2, 3, 4, 5), weights=(3, 5, 15, 40, 37))[0]
+            yield self._online_record(c, kind, at, **extra)
+
+    def _interest_stories(self) -> list[tuple[str, dict[str, Any]]]:
+        rng = self.rng
+        events: list[tuple[str, dict[str, Any]]] = []
+        span = self.end_ms - self.start_ms
+        for c in self.customers:
+            if rng.random() >= 0.04:
+                continue
+            category = rng.choices(CATEGORIES, weights=(40, 20, 15, 10, 15))[0]
+            at = self.start_ms + rng.randrange(span // 2)
+            for _ in range(rng.randint(3, 5)):
+                at += rng.randrange(3_600_000, 36 * 3_600_000)
+                events.append(
+                    (
+                        ONLINE_BEHAVIOR,
+                        self._online_record(c, "PRODUCT_VIEW", at, product_category=category),
+                    )
+                )
+            if rng.random() < 0.5:
+                at += rng.randrange(1, 10) * DAY_MS
+                bought = rng.choice((category, "NOTICE_DEPOSIT"))
+                fen = rng.randrange(10_000_00, 200_000_00)
+                events.append(
+                    (
+                        DEPOSIT_TRANSACTIONS,
+                        self._record(
+                            c,
+                            c.accounts[0],
+                            "DEPOSIT",
+                            fen,
+                            at,
+                            product_code=bought,
+                            channel="MOBILE",
+                        ),
+                    )
+                )
+        return events
+
+    def _online_record(self, c: _Customer, kind: str, at_ms: int, **extra: Any) -> dict[str, Any]:
+        self._txn += 1
+        return {
+            "event_id": f"{self.run}-E{self._txn:09d}",
+            "customer_id": c.customer_id,
+            "event_type": kind,
+            "channel": self.rng.choice(("MOBILE_APP", "MOBILE_APP", "WEB")),
+            "product_code": None,
+            "product_category": extra.get("product_category"),
+            "business_type": extra.get("business_type"),
+            "rating": extra.get("rating"),
+            "comment": None,
             "event_time": at_ms,
         }
 
@@ -139,14 +245,58 @@ class SyntheticBank:
             yield self._record(c, account, kind, fen, at, **extra)
 
 
-def _tier_table(counts: Counter[str], changes: Counter[str]) -> Table:
-    table = Table(title="Customers per tier (from tier-changes)", expand=False)
+def _summary(tiers: Counter[str], changes: Counter[str], teams: Counter[str]) -> Table:
+    table = Table(title="The bank right now", expand=False)
     table.add_column("tier")
     table.add_column("customers", justify="right")
+    table.add_column("team (§4)")
+    table.add_column("notifications", justify="right")
     for tier in Tier:
-        table.add_row(tier.name, f"{counts[tier.name]:,}")
+        team = TEAM_OF[tier].value
+        table.add_row(tier.name, f"{tiers[tier.name]:,}", team, f"{teams[team]:,}")
     table.caption = "  ".join(f"{k.lower()}: {v:,}" for k, v in sorted(changes.items()))
     return table
+
+
+async def _tail(settings: Settings, names: tuple[str, ...]) -> AIOKafkaConsumer:
+    """A consumer at the end of ``names``: only what this run causes is shown."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None
+    )
+    await consumer.start()
+    tps = [
+        TopicPartition(settings.topic(name), p)
+        for name in names
+        for p in await partitions_of(settings, settings.topic(name))
+    ]
+    consumer.assign(tps)
+    await consumer.seek_to_end(*tps)
+    for tp in tps:  # resolve the end offsets now
+        await consumer.position(tp)
+    return consumer
+
+
+async def _store_risk_levels(settings: Settings, levels: dict[str, int]) -> bool:
+    """Give the synthetic customers a known risk tolerance, so proposals name products (§9)."""
+    try:
+        conn = await asyncpg.connect(
+            settings.database_url.get_secret_value(),
+            server_settings={"search_path": settings.db_schema},
+        )
+    except (OSError, asyncpg.PostgresError):
+        return False
+    try:
+        await conn.execute(
+            "INSERT INTO customer_risk_profiles (customer_id, risk_level) "
+            "SELECT * FROM unnest($1::text[], $2::smallint[]) ON CONFLICT (customer_id) DO NOTHING",
+            list(levels),
+            list(levels.values()),
+        )
+    except asyncpg.PostgresError:
+        return False
+    finally:
+        await conn.close()
+    return True
 
 
 async def run_demo(
@@ -164,18 +314,13 @@ async def run_demo(
     now_ms = int(time.time() * 1000)
     run = f"D{now_ms // 1000 % 10**7:07d}"
     bank = SyntheticBank(customers, run, now_ms - 60 * DAY_MS, now_ms, seed)
-
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None
-    )
-    await consumer.start()
-    changes_topic = settings.topic(TIER_CHANGES)
-    tps = [TopicPartition(changes_topic, p) for p in await partitions_of(settings, changes_topic)]
-    consumer.assign(tps)
-    await consumer.seek_to_end(*tps)
-    for tp in tps:  # resolve the end offsets now: only this run's changes are shown
-        await consumer.position(tp)
-
+    if not await _store_risk_levels(settings, bank.risk_levels()):
+        console.print(
+            "[yellow]No risk profiles stored (is PostgreSQL migrated?): "
+            "proposals will name only the lowest-risk products."
+        )
+    feed = bank.feed(postings)
+    consumer = await _tail(settings, (TIER_CHANGES, MANAGER_NOTIFICATIONS))
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.bootstrap_servers,
         linger_ms=20,
@@ -187,51 +332,71 @@ async def run_demo(
     tiers: dict[str, str] = {}
     all_placed = asyncio.Event()
     changes: Counter[str] = Counter()
+    teams: Counter[str] = Counter()
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
     )
-    opening = progress.add_task(
+    opening_task = progress.add_task(
         "opening balances", total=sum(len(c.accounts) for c in bank.customers)
     )
-    feed = progress.add_task("postings", total=postings)
-    seen = progress.add_task("tier changes seen", total=None)
+    feed_task = progress.add_task("postings and online events", total=len(feed))
+    seen_task = progress.add_task("tier changes seen", total=None)
+    changes_topic = settings.topic(TIER_CHANGES)
 
     def view() -> Group:
-        return Group(progress, _tier_table(Counter(tiers.values()), changes))
+        return Group(progress, _summary(Counter(tiers.values()), changes, teams))
 
-    async def show_changes(live: Live) -> None:
+    def show_change(change: dict[str, Any]) -> None:
+        tiers[change["customer_id"]] = change["new_tier"]
+        if len(tiers) == customers:
+            all_placed.set()
+        changes[change["direction"]] += 1
+        progress.advance(seen_task)
+        if change["direction"] != "INITIAL":
+            arrow = "[green]▲" if change["direction"] == "UPGRADE" else "[red]▼"
+            console.print(
+                f"{arrow}[/] customer …{change['customer_id'][-4:]}  "
+                f"{change['previous_tier'] or '-':>9} → {change['new_tier']:<9} "
+                f"balance {Decimal(change['balance']):>16,.2f} CNY"
+            )
+
+    def show_notification(note: dict[str, Any]) -> None:
+        teams[note["team"]] += 1
+        if note["priority"] in ("HIGH", "URGENT") or note["kind"] == "PRODUCT_INTEREST":
+            colour = "red" if note["priority"] == "URGENT" else "yellow"
+            console.print(
+                f"  [{colour}]✉ {note['priority']:<6}[/] {note['team']:<16} {note['title']}"
+            )
+
+    async def show(live: Live) -> None:
         while True:
             batches = await consumer.getmany(timeout_ms=200, max_records=1000)
-            for records in batches.values():
+            for tp, records in batches.items():
                 for record in records:
-                    _, change = codec.decode(record.value, expect=TIER_CHANGE)
-                    if not change["customer_id"].startswith(run):
+                    if not record.key or not record.key.decode().startswith(run):
                         continue
-                    tiers[change["customer_id"]] = change["new_tier"]
-                    if len(tiers) == customers:
-                        all_placed.set()
-                    changes[change["direction"]] += 1
-                    progress.advance(seen)
-                    if change["direction"] != "INITIAL":
-                        arrow = "[green]▲" if change["direction"] == "UPGRADE" else "[red]▼"
-                        console.print(
-                            f"{arrow}[/] customer …{change['customer_id'][-4:]}  "
-                            f"{change['previous_tier'] or '-':>9} → {change['new_tier']:<9} "
-                            f"balance {Decimal(change['balance']):>16,.2f} CNY"
+                    if tp.topic == changes_topic:
+                        show_change(codec.decode(record.value, expect=TIER_CHANGE)[1])
+                    else:
+                        show_notification(
+                            codec.decode(record.value, expect=MANAGER_NOTIFICATION)[1]
                         )
             live.update(view())
 
-    async def produce(task: Any, records: Iterator[dict[str, Any]], per_second: int) -> None:
+    async def produce(
+        task: Any, events: Iterable[tuple[str, dict[str, Any]]], per_second: int
+    ) -> None:
         started = time.monotonic()
         sent = 0
-        for record in records:
+        for topic, record in events:
+            schema = DEPOSIT_TRANSACTION if topic == DEPOSIT_TRANSACTIONS else ONLINE_BEHAVIOR_EVENT
             await producer.send(
-                settings.topic(DEPOSIT_TRANSACTIONS),
+                settings.topic(topic),
                 key=record["customer_id"].encode(),
-                value=codec.encode(DEPOSIT_TRANSACTION, record),
+                value=codec.encode(schema, record),
             )
             sent += 1
             if sent % 200 == 0:
@@ -243,12 +408,15 @@ async def run_demo(
         progress.update(task, completed=sent)
 
     with Live(view(), console=console, refresh_per_second=4) as live:
-        shower = asyncio.create_task(show_changes(live))
+        shower = asyncio.create_task(show(live))
         try:
-            await produce(opening, bank.opening_balances(), max(rate * 5, 1000))
-            await produce(feed, bank.postings(postings), rate)
+            opening = ((DEPOSIT_TRANSACTIONS, r) for r in bank.opening_balances())
+            await produce(opening_task, opening, max(rate * 5, 1000))
+            await produce(feed_task, feed, rate)
             if follow:
-                console.print("[bold]Feed done.[/] Showing tier changes until Ctrl-C.")
+                console.print(
+                    "[bold]Feed done.[/] Showing tier changes and notifications until Ctrl-C."
+                )
                 await shower
             else:
                 with contextlib.suppress(TimeoutError):
@@ -262,5 +430,5 @@ async def run_demo(
     console.print(
         f"Demo run {run}: {customers:,} customers, {postings:,} postings; "
         f"{len(tiers):,} customers placed, {changes['UPGRADE']:,} upgrades, "
-        f"{changes['DOWNGRADE']:,} downgrades."
+        f"{changes['DOWNGRADE']:,} downgrades, {sum(teams.values()):,} notifications."
     )

@@ -203,7 +203,7 @@ def decide(
     # team's queue for the customer's branch does.
     manager_id = assignment.manager_id if assignment and assignment.team is team else None
     branch_id = assignment.branch_id if assignment else notice.branch_id
-    title, body = describe(kind, notice)
+    title, body = describe(kind, notice, policy)
     notification = Notification(
         notification_id=deterministic_id("notification", notice.notice_id, kind),
         customer_id=notice.customer_id,
@@ -288,7 +288,7 @@ def _forget_old(state: NotifierState, now: int, window: int) -> None:
     state.purchases = [p for p in state.purchases if p[1] >= now - window][-MAX_REMEMBERED:]
 
 
-def describe(kind: str, n: Notice) -> tuple[str, str]:
+def describe(kind: str, n: Notice, policy: Policy) -> tuple[str, str]:
     """Title and body, with the customer named only by the last four characters of the id."""
     who = f"customer {mask_id(n.customer_id)}"
     tier = f"{n.tier.name} ({TIER_NAMES_ZH[n.tier]})"
@@ -329,9 +329,11 @@ def describe(kind: str, n: Notice) -> tuple[str, str]:
             f"The {who} ({tier}) holds {balance}, within reach of {format_yuan(n.amount_fen)} CNY.",
         )
     if kind == "PRODUCT_INTEREST":
+        product = policy.products.get(n.detail or "")
+        what = f"{product.en} ({product.zh})" if product else (n.detail or "a product")
         return (
-            f"Interested in {n.detail or 'a product'}: {who}",
-            f"The {who} ({tier}) keeps looking at {n.detail or 'a product'} in online banking.",
+            f"Interested in {what}: {who}",
+            f"The {who} ({tier}) keeps looking at {what} in online banking.",
         )
     return (
         f"{kind.replace('_', ' ').capitalize()}: {who}",
