@@ -195,7 +195,7 @@ class LedgerProcessor:
         try:
             if message.value is None:
                 raise BadInput("empty_value", "the message has no value (a tombstone?)")
-            _, record = self.codec.decode(message.value, expect=DEPOSIT_TRANSACTION)
+            _, record = self.codec.decode(message.value, expect=DEPOSIT_TRANSACTION, plain=True)
             posting = posting_from_record(record, self.policy, decode_key(message))
             store_key = posting.customer_id.encode()
             before = self.store.get(store_key)

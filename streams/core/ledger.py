@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from streams.core.dedup import SeenIds, fingerprint
 from streams.core.policy import DAY_MS, Policy
 from streams.core.postings import CREDITS, DEBITS, BadInput, Posting, TxnType
-from streams.core.tiers import Tier, classify
+from streams.core.tiers import TIERS, Tier, classify
 
 # Deterministic ids: the same cause always gives the same id, so replays are recognisable.
 _ID_NAMESPACE = uuid.UUID("6f1c3b5e-4a6d-5d0b-9b43-2d1f6c0a7e11")
@@ -104,10 +104,11 @@ class CustomerState:
     #: the txn_ids applied, within the dedup bound
     seen: SeenIds = field(default_factory=SeenIds)
     branch_id: str | None = None
+    #: the sum of the accounts' balances, kept up to date by apply_posting
+    total_fen: int = field(init=False, default=0)
 
-    @property
-    def total_fen(self) -> int:
-        return sum(a.balance_fen for a in self.accounts.values())
+    def __post_init__(self) -> None:
+        self.total_fen = sum(a.balance_fen for a in self.accounts.values())
 
 
 @dataclass(slots=True)
@@ -155,6 +156,7 @@ def apply_posting(
     _record_peak(state, now, previous_total, policy)
     if account is None:
         account = state.accounts[posting.account_id] = Account(0, posting.event_time_ms)
+    before = account.balance_fen
     if posting.txn_type is TxnType.BALANCE_SNAPSHOT:
         account.balance_fen = posting.amount_fen
     else:
@@ -172,7 +174,7 @@ def apply_posting(
         fp, posting.event_time_ms, now, policy.dedup_horizon_ms, policy.dedup_max_ids
     )
 
-    total = state.total_fen
+    total = state.total_fen = previous_total + account.balance_fen - before
     applied.previous_total_fen, applied.total_fen = previous_total, total
     _record_peak(state, now, total, policy)
     change = _decide_tier(state, posting, total, now, policy)
@@ -206,7 +208,7 @@ def expire_grace(
             _change(
                 state,
                 customer_id,
-                Tier(new),
+                TIERS[new],
                 Direction.DOWNGRADE,
                 policy,
                 trigger=f"grace-expiry:{customer_id}:{previous.name}:{deadline}",
@@ -262,6 +264,7 @@ def _decide_tier(
 ) -> TierDecision | None:
     """§3: initial placement, immediate upgrade, downgrade only after the grace period."""
     by_balance = classify(total, policy.lower_bounds_fen)
+    bounds = policy.lower_bounds_fen
     snapshot = posting.txn_type is TxnType.BALANCE_SNAPSHOT
 
     def change(new: Tier, direction: Direction) -> TierDecision:
@@ -282,7 +285,7 @@ def _decide_tier(
         state.below_since.clear()
         return change(by_balance, Direction.UPGRADE)
     for rank in range(1, state.tier + 1):
-        if total < policy.lower_bound(Tier(rank)):
+        if total < bounds[rank - 1]:
             state.below_since.setdefault(rank, now)
         else:
             state.below_since.pop(rank, None)
@@ -319,7 +322,7 @@ def _signals(state: CustomerState, posting: Posting, total: int, policy: Policy)
         signal(SignalKind.LARGE_WITHDRAWAL, posting.amount_fen)
 
     peak = state.peaks[0][1] if state.peaks else 0
-    num, den = policy.churn_drop_ratio.as_integer_ratio()
+    num, den = policy.churn_ratio
     at_risk = (
         classify(peak, policy.lower_bounds_fen) >= policy.churn_min_tier
         and max(total, 0) * den <= peak * num
@@ -330,8 +333,8 @@ def _signals(state: CustomerState, posting: Posting, total: int, policy: Policy)
 
     near = False
     if state.tier < Tier.HIGH_END:
-        bound = policy.lower_bound(Tier(state.tier + 1))
-        num, den = policy.near_upgrade_ratio.as_integer_ratio()
+        bound = policy.lower_bounds_fen[state.tier]
+        num, den = policy.near_ratio
         near = total < bound and total * den >= bound * num
         if near and not state.near_upgrade:
             signal(SignalKind.NEAR_UPGRADE, bound)

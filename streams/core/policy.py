@@ -108,10 +108,23 @@ class Policy:
         by_cause = self.actions.get(tier, {})
         return by_cause.get(cause) or by_cause.get("DEFAULT", ())
 
+    @property
+    def churn_ratio(self) -> tuple[int, int]:
+        """``churn_drop_ratio`` as (numerator, denominator): integer comparisons, no Decimal."""
+        return _RATIOS.setdefault(self.churn_drop_ratio, self.churn_drop_ratio.as_integer_ratio())
+
+    @property
+    def near_ratio(self) -> tuple[int, int]:
+        return _RATIOS.setdefault(
+            self.near_upgrade_ratio, self.near_upgrade_ratio.as_integer_ratio()
+        )
+
     def lower_bound(self, tier: Tier) -> int:
         """The inclusive lower bound of ``tier`` in fen (0 for ORDINARY)."""
         return 0 if tier is Tier.ORDINARY else self.lower_bounds_fen[tier - 1]
 
+
+_RATIOS: dict[Decimal, tuple[int, int]] = {}
 
 _RULE_KEYS = {
     "downgrade_grace_days",

@@ -5,10 +5,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
-from streams.core.money import MAX_ABS_FEN, convert_to_fen, to_fen
+from streams.core.money import MAX_ABS_FEN, convert_to_fen, from_fen, to_fen
 from streams.core.policy import Policy
 
 
@@ -22,6 +21,7 @@ class TxnType(enum.Enum):
     BALANCE_SNAPSHOT = "BALANCE_SNAPSHOT"
 
 
+_TXN_TYPES = {t.value: t for t in TxnType}
 CREDITS = frozenset({TxnType.DEPOSIT, TxnType.TRANSFER_IN, TxnType.INTEREST})
 DEBITS = frozenset({TxnType.WITHDRAWAL, TxnType.TRANSFER_OUT, TxnType.FEE})
 
@@ -78,20 +78,27 @@ def posting_from_record(record: dict[str, Any], policy: Policy, key: str | None 
             raise BadInput("missing_field", f"{name} is empty")
     if key is not None and key != record["customer_id"]:
         raise BadInput("key_mismatch", "the message key is not the posting's customer_id")
-    txn_type = TxnType(record["txn_type"])
-    amount: Decimal = record["amount"]
+    txn_type = _TXN_TYPES[record["txn_type"]]
     currency = (record.get("currency") or "").upper()
     rate = policy.rates.get(currency)
     if rate is None:
         raise BadInput("unsupported_currency", f"no rate for currency {currency!r} in the policy")
-    if not amount.is_finite() or amount < 0:
-        raise BadInput("invalid_amount", f"amount must not be negative, got {amount}")
+    amount = record["amount"]
+    if isinstance(amount, bytes):  # decoded plain: the unscaled decimal(18,2), i.e. fen
+        unscaled = int.from_bytes(amount, "big", signed=True)
+        amount = from_fen(unscaled)
+        if unscaled < 0:
+            raise BadInput("invalid_amount", f"amount must not be negative, got {amount}")
+        fen = unscaled if currency == "CNY" else convert_to_fen(amount, rate)
+    else:
+        if not amount.is_finite() or amount < 0:
+            raise BadInput("invalid_amount", f"amount must not be negative, got {amount}")
+        try:
+            fen = to_fen(amount) if currency == "CNY" else convert_to_fen(amount, rate)
+        except ValueError as exc:
+            raise BadInput("invalid_amount", str(exc)) from exc
     if amount == 0 and txn_type is not TxnType.BALANCE_SNAPSHOT:
         raise BadInput("invalid_amount", f"a {txn_type.value} of zero moves nothing")
-    try:
-        fen = to_fen(amount) if currency == "CNY" else convert_to_fen(amount, rate)
-    except ValueError as exc:
-        raise BadInput("invalid_amount", str(exc)) from exc
     if fen > MAX_ABS_FEN:
         raise BadInput("invalid_amount", "amount exceeds decimal(18,2)")
     event_time_ms = epoch_ms(record["event_time"])

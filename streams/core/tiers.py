@@ -24,7 +24,7 @@ class Tier(enum.IntEnum):
             ) from None
 
 
-TIERS = tuple(Tier)
+TIERS = tuple(Tier)  #: by rank: TIERS[0] is ORDINARY
 
 
 def classify(total_fen: int, lower_bounds_fen: Sequence[int]) -> Tier:
@@ -33,10 +33,9 @@ def classify(total_fen: int, lower_bounds_fen: Sequence[int]) -> Tier:
     ``lower_bounds_fen`` holds the lower bounds of POTENTIAL, PREMIUM and HIGH_END, ascending.
     A negative total counts as zero.
     """
-    tier = Tier.ORDINARY
-    for rank, bound in enumerate(lower_bounds_fen, start=1):
-        if total_fen >= bound:
-            tier = Tier(rank)
-        else:
+    rank = 0
+    for bound in lower_bounds_fen:
+        if total_fen < bound:
             break
-    return tier
+        rank += 1
+    return TIERS[rank]
