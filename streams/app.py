@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import faust
 from aiokafka import AIOKafkaProducer, TopicPartition
 from faust.types import TableT
-from mode import CrashingSupervisor
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from sinks.postgres import PostgresSink
@@ -183,10 +182,13 @@ class TieringApp:
         self.profile_store = ProfileStore(self.profile_table.get)
         self.notifier_store = NotifierStore(self.notifier_table.get)
         self.producer = BatchProducer(s.bootstrap_servers, client_id=f"{s.app_id}-outputs")
+        #: set once PostgreSQL and the output producer are up
+        self.outputs_ready = asyncio.Event()
         self.sink = PostgresSink(
             s.database_url.get_secret_value(), s.db_schema, application_name=s.app_id
         )
         metrics.register_tier_gauges(self.ledger_store.tier_totals)
+        metrics.start_at_zero((topics.DEPOSIT_TRANSACTIONS, topics.ONLINE_BEHAVIOR))
 
         ledger = LedgerAgent(self, LedgerProcessor(self.policy, self.codec, self.ledger_store))
         notifier = NotifierAgent(self, NotifierProcessor(self.policy, self.notifier_store))
@@ -198,9 +200,7 @@ class TieringApp:
             ("profile", self.behavior, profile.run),
             ("notifier", self.signals, notifier.run),
         ):
-            # An agent that fails crashes the worker (nothing unacknowledged is lost: it is
-            # consumed again on restart) rather than being restarted past its batch.
-            self.app.agent(channel, name=name, supervisor_strategy=CrashingSupervisor)(agent)
+            self.app.agent(channel, name=name)(self._guarded(name, agent))
         self.app.on_rebalance_complete.connect(self._on_rebalance_complete)  # type: ignore[arg-type]
         self._add_pages()
         self.app.service(self._sink_service())
@@ -208,6 +208,33 @@ class TieringApp:
         if delivery:
             self.app.service(self._delivery_service())
         self.app.service(self._lag_service())
+
+    def _guarded(
+        self, name: str, agent: Callable[[faust.StreamT], Awaitable[None]]
+    ) -> Callable[[faust.StreamT], Awaitable[None]]:
+        """The agent, but a failure stops the whole worker.
+
+        Faust cancels and restarts agents on a rebalance: that is fine, the batch in hand was
+        not acknowledged and is consumed again. Any other error stops the worker (exit status
+        1) instead of letting Faust restart the agent past its unacknowledged batch, which
+        would then be missing from the state until the next restart; a supervisor (systemd,
+        Kubernetes) starts it again and it resumes from the committed offsets.
+        """
+
+        async def run(stream: faust.StreamT) -> None:
+            try:
+                await agent(stream)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.critical(
+                    "the %s agent failed (%s): stopping the worker", name, type(exc).__name__
+                )
+                await self.app.crash(exc)
+                raise
+
+        run.__name__ = run.__qualname__ = f"{name}_agent"
+        return run
 
     # --- the batch protocol ---------------------------------------------------------------
 
@@ -217,6 +244,8 @@ class TieringApp:
         # noack_take: events are acknowledged by hand, after the batch is handled.
         batches = cast(faust.Stream, stream).noack_take(BATCH_MAX, within=BATCH_WITHIN)
         async for events in batches:
+            # Faust may hand over a batch before the app's services have started.
+            await self.outputs_ready.wait()
             yield [
                 Inbound(m.topic, m.partition, m.offset, m.key, m.value)
                 for m in (e.message for e in events)
@@ -278,16 +307,18 @@ class TieringApp:
     # --- services and pages ---------------------------------------------------------------
 
     def _sink_service(self) -> Any:
-        sink, producer = self.sink, self.producer
+        sink, producer, ready = self.sink, self.producer, self.outputs_ready
 
         class Outputs(faust.Service):
-            """PostgreSQL and the output producer: up before the agents, down after them."""
+            """PostgreSQL and the output producer: the agents wait for them (``ready``)."""
 
             async def on_start(self) -> None:
                 await sink.start()
                 await producer.start()
+                ready.set()
 
             async def on_stop(self) -> None:
+                ready.clear()
                 await producer.stop()
                 await sink.stop()
 
