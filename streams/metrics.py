@@ -129,3 +129,18 @@ DELIVERIES = Counter(
     "and outcome (delivered, retried, failed); one per attempt.",
     ["channel", "outcome"],
 )
+
+
+def start_at_zero(topics: tuple[str, ...]) -> None:
+    """Export the known label sets at 0 from the start, so that rate() and increase() also
+    count each one's first increments (a series that appears at 5 reads as no change)."""
+    for topic in topics:
+        for outcome in ("processed", "duplicate", "dead_letter"):
+            EVENTS.labels(topic, outcome)
+    for tier in Tier:
+        INFLOW.labels(tier.name)
+        OUTFLOW.labels(tier.name)
+        CHURNED.labels(tier.name)
+    for channel in ("postgres", "wecom", "dingtalk", "webhook", "email"):
+        for outcome in ("delivered", "retried", "failed"):
+            DELIVERIES.labels(channel, outcome)
