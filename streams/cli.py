@@ -390,7 +390,7 @@ def report(first: str, last: str, out: Path) -> None:
     settings = _settings()
     try:
         period = Period.parse(first, last)
-        url = prometheus_url()
+        url = prometheus_url(settings)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     with Console(stderr=True).status("building the report") as status:

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     inbox_secret: SecretStr = SecretStr("")
     #: delivery channels (webhooks per team, SMTP) as TOML; empty: PostgreSQL inbox only
     channels_file: Path | None = None
+    #: the Prometheus that scrapes the workers (tiering report reads KPIs from it)
+    prometheus_url: str = Field("http://127.0.0.1:9090", pattern=r"^https?://")
     #: attempts per notification and channel before it is dead-lettered
     delivery_max_attempts: int = Field(5, ge=1, le=50)
     #: first retry delay; doubled per attempt, with jitter

@@ -53,6 +53,10 @@ async def wait_for(
 _ports_in_use: set[int] = set()
 
 
+def release_test_port(port: int) -> None:
+    _ports_in_use.discard(port)
+
+
 def take_test_port() -> int:
     """A port in the scraped test range that no live deployment of this session holds."""
     import socket
@@ -310,7 +314,7 @@ class Deployment:
 
     async def drop(self) -> None:
         """Remove this deployment's schema (its topics stay: topic names are unique per run)."""
-        _ports_in_use.discard(self.web_port)
+        release_test_port(self.web_port)
         conn = await asyncpg.connect(self.settings.database_url.get_secret_value())
         try:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{self.settings.db_schema}" CASCADE')

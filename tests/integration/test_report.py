@@ -1,0 +1,124 @@
+"""`tiering report` against a real deployment with a few tier changes: one HTML file with the
+charts inside and the numbers PostgreSQL holds; without Prometheus, a note instead."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import re
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from streams.report import CST
+from tests.integration.harness import ROOT, posting, wait_for
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+
+
+def report(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "streams", "report", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def row(page: str, *cells: str) -> bool:
+    """The page has a table row that starts with these cells."""
+    pattern = r"\s*".join(rf"<td[^>]*>{re.escape(c)}</td>" for c in cells)
+    return re.search(rf"<tr[^>]*>\s*{pattern}", page) is not None
+
+
+async def test_the_report_of_a_period_with_tier_changes(deployment: Any, tmp_path: Path) -> None:
+    d = await deployment("report")
+    today = datetime.now(CST).date()
+    first = today - timedelta(days=40)
+    base = int(datetime.combine(first, datetime.min.time(), CST).timestamp() * 1000)
+    d.start_worker(tmp_path)
+    await d.wait_healthy()
+    await d.produce(
+        [
+            # C1 is placed ORDINARY, then climbs to POTENTIAL and to PREMIUM: two upgrades
+            posting("R1", "C1", "10000.00", event_time_ms=base + HOUR_MS),
+            posting("R2", "C1", "45000.00", event_time_ms=base + DAY_MS),
+            posting("R3", "C1", "500000.00", event_time_ms=base + 2 * DAY_MS),
+            # C2 is placed PREMIUM, falls below every bound, and is downgraded after the grace
+            posting("R4", "C2", "600000.00", event_time_ms=base + HOUR_MS),
+            posting("R5", "C2", "590000.00", "WITHDRAWAL", event_time_ms=base + 3 * DAY_MS),
+            posting("R6", "C2", "1.00", event_time_ms=base + 35 * DAY_MS),
+        ]
+    )
+
+    async def changes() -> list[Any]:
+        rows = await d.fetch(
+            "SELECT direction, count(*) AS n FROM tier_changes"
+            " WHERE direction <> 'INITIAL' GROUP BY direction ORDER BY direction"
+        )
+        found = {r["direction"]: r["n"] for r in rows}
+        return rows if found.get("UPGRADE") == 2 and found.get("DOWNGRADE", 0) >= 1 else []
+
+    by_direction = {r["direction"]: r["n"] for r in await wait_for(changes, 60, "tier changes")}
+
+    seen: list[int] = []
+
+    async def notifications_settled() -> bool:
+        rows = await d.fetch("SELECT count(*) AS n FROM notifications")
+        seen.append(rows[0]["n"])
+        return len(seen) > 5 and seen[-1] > 0 and len(set(seen[-5:])) == 1
+
+    await wait_for(notifications_settled, 60, "notifications to be delivered", interval=0.5)
+    teams = await d.fetch(
+        "SELECT team, count(*) AS n FROM notifications GROUP BY team ORDER BY team"
+    )
+
+    env = dict(d.env)
+    env["TIERING_PROMETHEUS_URL"] = os.environ.get(
+        "TIERING_PROMETHEUS_URL", "http://127.0.0.1:9090"
+    )
+    out = tmp_path / "report.html"
+    period = ("--from", f"{first:%Y-%m-%d}", "--to", f"{today:%Y-%m-%d}")
+    result = await asyncio.to_thread(report, env, *period, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert f"written to {out}" in result.stdout
+    page = out.read_text()
+
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert len(images) == 4  # tiers, changes, notifications, growth
+    assert all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
+    assert not re.search(r'(src|href)="(?!data:)', page)
+    assert f"Period {first:%Y-%m-%d} to {today:%Y-%m-%d} (China Standard Time)" in page
+
+    # customers and deposits now: C1 in PREMIUM, C2 back in ORDINARY
+    assert row(page, "PREMIUM", "優質客戶", "1", "50.0%", "555,000.00")
+    assert row(page, "ORDINARY", "普通客戶", "1", "50.0%", "10,001.00")
+    assert row(page, "all tiers", "", "2", "", "565,001.00")
+    # tier changes: C1's upgrades into POTENTIAL and PREMIUM, C2's downgrade out of PREMIUM
+    assert row(page, "POTENTIAL", "1", "0")
+    assert row(page, "PREMIUM", "1", str(by_direction["DOWNGRADE"]))
+    assert row(page, "all tiers", "2", str(by_direction["DOWNGRADE"]))
+    # notifications per team, none acknowledged yet
+    for r in teams:
+        assert row(page, r["team"], f"{r['n']:,}", "0", "0.0%"), r["team"]
+    assert row(page, "all teams", "", f"{sum(r['n'] for r in teams):,}", "0", "0.0%")
+    # growth and churn from Prometheus
+    assert "credits (CNY)" in page
+    assert row(page, "HIGH_END")
+
+    # Prometheus away: the rest of the report, and a note in place of growth and churn
+    env["TIERING_PROMETHEUS_URL"] = "http://127.0.0.1:1"
+    result = await asyncio.to_thread(report, env, *period, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    page = out.read_text()
+    assert "could not be read" in page
+    assert "http://127.0.0.1:1" in page
+    assert page.count("data:image/png;base64,") == 3
+    assert row(page, "all tiers", "", "2", "", "565,001.00")
