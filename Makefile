@@ -28,7 +28,7 @@ demo: install
 	bash deploy/local/demo.sh
 
 lint: install
-	$(BIN)/ruff check streams sinks tests
+	$(BIN)/ruff check streams sinks tests bench
 	$(BIN)/mypy
 
 unit: install
@@ -41,6 +41,11 @@ test: install up browser
 	$(BIN)/tiering db migrate
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest -q
+
+# Not part of `make test`: minutes of load on the real local Kafka; writes bench/results and
+# docs/benchmarks.md. Smaller: make bench BENCH_ARGS="--postings 200000 --customers 20000 --big 200000"
+bench: install up
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
