@@ -187,8 +187,14 @@ async def test_bad_input_goes_to_the_dead_letter_topic_and_the_rest_goes_on(
 
     # The valid postings on either side went through: 50,000.00 is POTENTIAL.
     assert await wait_for(lambda: _exact(d, {"C1": Decimal("50000.00")}), 30, "C1's balance")
+
+    # Counted once their batch is stored, a moment after the rows are written.
+    async def counted() -> bool:
+        letters = await d.metric("tiering_events_total", outcome="dead_letter")
+        return letters == 4
+
+    await wait_for(counted, 30, "four dead letters counted")
     assert await d.metric("tiering_dead_letters_total", reason="invalid_amount") == 1
-    assert await d.metric("tiering_events_total", outcome="dead_letter") == 4
     assert len(await d.read_topic("deposit-transactions.dlq", until=lambda rs: len(rs) >= 4)) == 4
     rows = await d.fetch(
         "SELECT new_tier FROM tier_changes WHERE customer_id = 'C1' ORDER BY event_time"

@@ -66,9 +66,15 @@ async def test_upgrades_reach_the_wealth_team_then_private_banking(
         "TIER_UPGRADE",
         "TIER_UPGRADE",
     ]
-    assert (
-        await d.metric("tiering_notifications_total", kind="TIER_UPGRADE", outcome="emitted") == 2
-    )
+
+    # Counted once the batch is stored, a moment after its records are on the topic.
+    async def counted() -> bool:
+        upgrades = await d.metric(
+            "tiering_notifications_total", kind="TIER_UPGRADE", outcome="emitted"
+        )
+        return upgrades == 2
+
+    await wait_for(counted, 30, "two upgrades counted in tiering_notifications_total")
 
     # The worker's own delivery put them in the inbox table, once each, to the right people.
     async def inbox() -> list | None:
