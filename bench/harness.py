@@ -25,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sinks.migrate import migrate
 from streams.codec import DEPOSIT_TRANSACTION, AvroCodec
 from streams.settings import Settings
-from streams.topics import ensure_topics
+from streams.topics import delete_deployment_topics, ensure_topics
 
 ROOT = Path(__file__).resolve().parents[1]
 CODEC = AvroCodec()
@@ -206,6 +206,7 @@ class BenchDeployment:
         raise TimeoutError(f"worker did not handle {n} postings")
 
     async def drop(self) -> None:
+        await delete_deployment_topics(self.settings)
         conn = await asyncpg.connect(self.settings.database_url.get_secret_value())
         try:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{self.settings.db_schema}" CASCADE')

@@ -98,3 +98,23 @@ async def partitions_of(settings: Settings, topic: str) -> list[int]:
     finally:
         await admin.close()
     return sorted(p["partition"] for t in described if t["topic"] == topic for p in t["partitions"])
+
+
+async def delete_deployment_topics(settings: Settings) -> int:
+    """Delete every topic of a throwaway deployment (tests, benchmarks): its contract topics and
+    the internal ones named after its app id. Each partition costs the broker open files."""
+    if not settings.topic_prefix:
+        raise ValueError("refusing to delete the topics of a deployment without a topic prefix")
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        mine = [
+            t
+            for t in await admin.list_topics()
+            if t.startswith(settings.topic_prefix) or t.startswith(f"{settings.app_id}-")
+        ]
+        if mine:
+            await admin.delete_topics(mine)
+        return len(mine)
+    finally:
+        await admin.close()

@@ -42,7 +42,9 @@ start() {
       >"$LOGS/kafka-format.log" 2>&1 || fail "formatting Kafka storage failed (see $LOGS/kafka-format.log)"
   fi
 
-  say "starting (log: $LOGS/kafka.log)"
+  # Every partition keeps files open: allow as many as the system lets this user have.
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  say "starting (log: $LOGS/kafka.log, $(ulimit -n) open files allowed)"
   : >"$LOGS/kafka.log"
   nohup java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true \
     -Dkafka.logs.dir="$LOGS" -Dlog4j.configuration="file:$HERE/log4j.properties" \

@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sinks.migrate import migrate
 from streams.codec import DEPOSIT_TRANSACTION, AvroCodec
 from streams.settings import Settings
-from streams.topics import ensure_topics, partitions_of
+from streams.topics import delete_deployment_topics, ensure_topics, partitions_of
 
 T = TypeVar("T")
 CODEC = AvroCodec()
@@ -313,8 +313,9 @@ class Deployment:
             await conn.close()
 
     async def drop(self) -> None:
-        """Remove this deployment's schema (its topics stay: topic names are unique per run)."""
+        """Remove this deployment's topics and schema."""
         release_test_port(self.web_port)
+        await delete_deployment_topics(self.settings)
         conn = await asyncpg.connect(self.settings.database_url.get_secret_value())
         try:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{self.settings.db_schema}" CASCADE')
