@@ -13,9 +13,11 @@ import json
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 
@@ -30,6 +32,7 @@ from streams.metrics import SINK_FLUSH, SINK_RETRIES
 log = logging.getLogger(__name__)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+T = TypeVar("T")
 
 # Errors worth waiting out: the server restarting, the network, too many clients.
 TRANSIENT = (
@@ -121,17 +124,7 @@ class PostgresSink:
         self._pool = await self._retry("connect", self._connect)
 
     async def _connect(self) -> asyncpg.Pool:
-        pool = await asyncpg.create_pool(
-            self._dsn,
-            min_size=1,
-            max_size=4,
-            server_settings={
-                "search_path": self._schema,
-                "application_name": self._application_name,
-            },
-        )
-        assert pool is not None
-        return pool
+        return await create_pool(self._dsn, self._schema, self._application_name, max_size=4)
 
     async def stop(self) -> None:
         if self._pool is not None:
@@ -214,24 +207,47 @@ class PostgresSink:
         async with self._pool.acquire() as conn:
             return list(await conn.fetch(sql, *args))
 
-    async def _retry(self, what: str, fn, *args):  # type: ignore[no-untyped-def]
-        delay = 0.1
-        attempt = 0
-        while True:
-            try:
-                return await fn(*args)
-            except TRANSIENT as exc:
-                attempt += 1
-                SINK_RETRIES.labels("postgres").inc()
-                log.warning(
-                    "PostgreSQL %s failed (attempt %d, %s); retrying in %.1fs",
-                    what,
-                    attempt,
-                    type(exc).__name__,
-                    delay,
-                )
-                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-                delay = min(delay * 2, 10.0)
+    async def _retry(self, what: str, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        return await wait_out(what, partial(fn, *args))
+
+
+async def wait_out(
+    what: str, fn: Callable[[], Awaitable[T]], on_retry: Callable[[], None] | None = None
+) -> T:
+    """Run ``fn``; PostgreSQL being away (restart, network, too many clients) is waited out
+    with capped exponential backoff and jitter, for as long as it takes; any other error is
+    raised (a bug, not a passing fault)."""
+    delay = 0.1
+    attempt = 0
+    while True:
+        try:
+            return await fn()
+        except TRANSIENT as exc:
+            attempt += 1
+            SINK_RETRIES.labels("postgres").inc()
+            if on_retry is not None:
+                on_retry()
+            log.warning(
+                "PostgreSQL %s failed (attempt %d, %s); retrying in %.1fs",
+                what,
+                attempt,
+                type(exc).__name__,
+                delay,
+            )
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            delay = min(delay * 2, 10.0)
+
+
+async def create_pool(dsn: str, schema: str, application_name: str, max_size: int) -> asyncpg.Pool:
+    """A pool whose connections work in the deployment's schema."""
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=1,
+        max_size=max_size,
+        server_settings={"search_path": schema, "application_name": application_name},
+    )
+    assert pool is not None
+    return pool
 
 
 def _profile_columns(rows: list[ProfileRow]) -> list[list[object]]:

@@ -14,6 +14,7 @@ from streams.app import Outgoing
 from streams.core.tiers import Tier
 from streams.ledger_processor import (
     BatchOutput,
+    DeadLetter,
     LedgerProcessor,
     direction_label,
     encode_tier_change,
@@ -28,6 +29,23 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def dead_letters(topic: faust.TopicT, letters: list[DeadLetter], now_ms: int) -> list[Outgoing]:
+    """Bad input to its dead-letter topic: the original key and bytes, headers saying why."""
+    for letter in letters:
+        source = letter.source
+        log.warning(
+            "dead letter: %s[%d]@%d reason=%s",
+            source.topic,
+            source.partition,
+            source.offset,
+            letter.reason,
+        )
+    return [
+        Outgoing(topic, d.source.key, d.source.value, d.source.partition, d.headers(now_ms))
+        for d in letters
+    ]
+
+
 class LedgerAgent:
     """``deposit-transactions`` → balances, TierChanges, notices, dead letters (§3, §5)."""
 
@@ -40,13 +58,10 @@ class LedgerAgent:
         async for batch in t.run_batches(stream):
             now_ms = int(time.time() * 1000)
             out = self.processor.process(batch, now_ms)
-            try:
-                await t.sink.write(list(out.balances.values()), [c for _, c in out.changes], now_ms)
-                await t.send(self._outgoing(out, now_ms))
-                await t.store_states(self.processor.store, t.ledger_table)
-            except BaseException:
-                self.processor.store.discard()
-                raise
+            rows = t.sink.write(list(out.balances.values()), [c for _, c in out.changes], now_ms)
+            await t.finish_batch(
+                self.processor.store, t.ledger_table, self._outgoing(out, now_ms), rows
+            )
             self._count(out, now_ms)
 
     def _outgoing(self, out: BatchOutput, now_ms: int) -> list[Outgoing]:
@@ -70,24 +85,7 @@ class LedgerAgent:
             Outgoing(t.signals, n.customer_id.encode(), encode_notice(n), p)
             for p, n in out.purchases
         ]
-        for letter in out.dead_letters:
-            source = letter.source
-            records.append(
-                Outgoing(
-                    t.transactions_dlq,
-                    source.key,
-                    source.value,
-                    source.partition,
-                    letter.headers(now_ms),
-                )
-            )
-            log.warning(
-                "dead letter: %s[%d]@%d reason=%s",
-                source.topic,
-                source.partition,
-                source.offset,
-                letter.reason,
-            )
+        records += dead_letters(t.transactions_dlq, out.dead_letters, now_ms)
         return records
 
     def _count(self, out: BatchOutput, now_ms: int) -> None:
@@ -127,22 +125,13 @@ class NotifierAgent:
             customers = sorted({m.key.decode() for m in batch if m.key})
             context = await t.sink.customer_context(customers)
             out = self.processor.process(batch, context)
-            try:
-                await t.send(
-                    [
-                        Outgoing(
-                            t.notifications,
-                            n.customer_id.encode(),
-                            encode_notification(t.codec, n),
-                            p,
-                        )
-                        for p, n in out.notifications
-                    ]
+            records = [
+                Outgoing(
+                    t.notifications, n.customer_id.encode(), encode_notification(t.codec, n), p
                 )
-                await t.store_states(self.processor.store, t.notifier_table)
-            except BaseException:
-                self.processor.store.discard()
-                raise
+                for p, n in out.notifications
+            ]
+            await t.finish_batch(self.processor.store, t.notifier_table, records)
             self._count(out)
 
     def _count(self, out: NotifierOutput) -> None:
@@ -166,27 +155,13 @@ class ProfileAgent:
         async for batch in t.run_batches(stream):
             now_ms = int(time.time() * 1000)
             out = self.processor.process(batch, now_ms)
-            try:
-                await t.sink.write_profiles(list(out.profiles.values()))
-                records = [
-                    Outgoing(t.signals, n.customer_id.encode(), encode_notice(n), p)
-                    for p, n in out.interest
-                ]
-                records += [
-                    Outgoing(
-                        t.behavior_dlq,
-                        d.source.key,
-                        d.source.value,
-                        d.source.partition,
-                        d.headers(now_ms),
-                    )
-                    for d in out.dead_letters
-                ]
-                await t.send(records)
-                await t.store_states(self.processor.store, t.profile_table)
-            except BaseException:
-                self.processor.store.discard()
-                raise
+            records = [
+                Outgoing(t.signals, n.customer_id.encode(), encode_notice(n), p)
+                for p, n in out.interest
+            ]
+            records += dead_letters(t.behavior_dlq, out.dead_letters, now_ms)
+            rows = t.sink.write_profiles(list(out.profiles.values()))
+            await t.finish_batch(self.processor.store, t.profile_table, records, rows)
             self._count(out)
 
     def _count(self, out: ProfileOutput) -> None:
@@ -195,13 +170,6 @@ class ProfileAgent:
             metrics.EVENTS.labels(topic, outcome).inc(n)
         for letter in out.dead_letters:
             metrics.DEAD_LETTERS.labels(topic, letter.reason).inc()
-            log.warning(
-                "dead letter: %s[%d]@%d reason=%s",
-                letter.source.topic,
-                letter.source.partition,
-                letter.source.offset,
-                letter.reason,
-            )
         lag = metrics.EVENT_LAG.labels(topic)
         for ms in out.lags_ms:
             lag.observe(ms / 1000)

@@ -253,6 +253,24 @@ class TieringApp:
             for event in events:
                 await stream.ack(event)
 
+    async def finish_batch(
+        self,
+        store: BatchStore[Any],
+        table: TableT[Any, Any],
+        outgoing: Sequence[Outgoing],
+        write: Awaitable[None] | None = None,
+    ) -> None:
+        """The batch protocol once the batch is decided: PostgreSQL (``write``), then the
+        outputs, then the states; if any step fails the batch's staged states are dropped."""
+        try:
+            if write is not None:
+                await write
+            await self.send(outgoing)
+            await self.store_states(store, table)
+        except BaseException:
+            store.discard()
+            raise
+
     async def send(self, outgoing: Sequence[Outgoing]) -> None:
         """Produce and wait until Kafka has every record."""
         if outgoing:

@@ -201,18 +201,8 @@ class LedgerProcessor:
             before = self.store.get(store_key)
             previous_total = 0 if before is None else before.total_fen
             state, applied = apply_posting(before, posting, self.policy, message.partition)
-        except (CodecError, BadInput) as exc:
-            out.dead_letters.append(DeadLetter(message, exc.reason, exc.detail))
-            out.outcomes["dead_letter"] += 1
-            return
-        except Exception as exc:  # a bug must not stop the stream: set the event aside
-            log.exception(
-                "posting at %s[%d]@%d could not be processed",
-                message.topic,
-                message.partition,
-                message.offset,
-            )
-            out.dead_letters.append(DeadLetter(message, "processing_error", type(exc).__name__))
+        except Exception as exc:  # bad input, or a bug that met this posting: set it aside
+            out.dead_letters.append(set_aside(message, exc))
             out.outcomes["dead_letter"] += 1
             return
 
@@ -267,6 +257,20 @@ class LedgerProcessor:
             out.changes.extend((partition, c) for c in changes)
             if changes:
                 out.balances[customer_id] = balance_row(customer_id, state)
+
+
+def set_aside(message: Inbound, exc: Exception) -> DeadLetter:
+    """The dead letter for an event that could not be applied: bad input keeps its reason; any
+    other error is a bug this event met (``processing_error``), logged, and the stream goes on."""
+    if isinstance(exc, CodecError | BadInput):
+        return DeadLetter(message, exc.reason, exc.detail)
+    log.exception(
+        "event at %s[%d]@%d could not be processed",
+        message.topic,
+        message.partition,
+        message.offset,
+    )
+    return DeadLetter(message, "processing_error", type(exc).__name__)
 
 
 def decode_key(message: Inbound) -> str | None:

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from streams.codec import ONLINE_BEHAVIOR_EVENT, AvroCodec, CodecError
+from streams.codec import ONLINE_BEHAVIOR_EVENT, AvroCodec
 from streams.core.ledger import Outcome
 from streams.core.notifier import PRODUCT_INTEREST, Notice
 from streams.core.policy import DAY_MS, Policy
@@ -23,7 +23,7 @@ from streams.core.profile import (
 )
 from streams.core.state_codec import decode_profile_state, encode_profile_state
 from streams.core.tiers import Tier
-from streams.ledger_processor import DeadLetter, Inbound, decode_key
+from streams.ledger_processor import DeadLetter, Inbound, decode_key, set_aside
 from streams.state import BatchStore
 
 log = logging.getLogger(__name__)
@@ -88,18 +88,8 @@ class ProfileProcessor:
                 state, applied = apply_event(
                     self.store.get(key), event, self.policy, message.partition
                 )
-            except (CodecError, BadInput) as exc:
-                out.dead_letters.append(DeadLetter(message, exc.reason, exc.detail))
-                out.outcomes["dead_letter"] += 1
-                continue
-            except Exception as exc:  # a bug must not stop the stream: set the event aside
-                log.exception(
-                    "online event at %s[%d]@%d could not be processed",
-                    message.topic,
-                    message.partition,
-                    message.offset,
-                )
-                out.dead_letters.append(DeadLetter(message, "processing_error", type(exc).__name__))
+            except Exception as exc:  # bad input, or a bug that met this event: set it aside
+                out.dead_letters.append(set_aside(message, exc))
                 out.outcomes["dead_letter"] += 1
                 continue
             out.outcomes[applied.outcome.value] += 1

@@ -38,9 +38,9 @@ from sinks.delivery.email import EmailSender, recipients
 from sinks.delivery.exceptions import DeliveryError
 from sinks.delivery.notification import Notification
 from sinks.delivery.webhooks import WebhookClient
-from sinks.postgres import TRANSIENT
+from sinks.postgres import create_pool, wait_out
 from streams.codec import MANAGER_NOTIFICATION, AvroCodec, CodecError
-from streams.metrics import DEAD_LETTERS, DELIVERIES, SINK_RETRIES
+from streams.metrics import DEAD_LETTERS, DELIVERIES
 from streams.settings import Settings
 from streams.topics import MANAGER_NOTIFICATIONS, dlq, ensure_topics
 
@@ -222,17 +222,10 @@ class DeliveryService:
             await asyncio.shield(self._task)
 
     async def _connect(self) -> asyncpg.Pool:
-        pool = await asyncpg.create_pool(
-            self.settings.database_url.get_secret_value(),
-            min_size=1,
-            max_size=8,
-            server_settings={
-                "search_path": self.settings.db_schema,
-                "application_name": self.group_id,
-            },
+        s = self.settings
+        return await create_pool(
+            s.database_url.get_secret_value(), s.db_schema, self.group_id, max_size=8
         )
-        assert pool is not None
-        return pool
 
     async def _close(self) -> None:
         if self._consumer is not None:
@@ -456,27 +449,12 @@ class DeliveryService:
     ) -> T:
         """PostgreSQL being away is waited out (nothing is committed meanwhile); any other
         error is a bug and stops the consumer."""
-        delay = 0.1
-        attempt = 0
-        while True:
-            try:
-                return await fn()
-            except TRANSIENT as exc:
-                attempt += 1
-                SINK_RETRIES.labels(POSTGRES).inc()
-                if metric_label is not None:
-                    DELIVERIES.labels(metric_label, "retried").inc()
-                log.warning(
-                    "PostgreSQL %s failed (attempt %d, %s); retrying in %.1fs",
-                    what,
-                    attempt,
-                    type(exc).__name__,
-                    delay,
-                )
-                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-                delay = min(delay * 2, 10.0)
 
-    # --- Kafka ----------------------------------------------------------------------------
+        def count() -> None:
+            if metric_label is not None:
+                DELIVERIES.labels(metric_label, "retried").inc()
+
+        return await wait_out(what, fn, count)
 
     async def _dead_letter(
         self,
