@@ -11,6 +11,7 @@ import faust
 
 from streams import metrics, topics
 from streams.app import Outgoing
+from streams.core.notifier import route
 from streams.core.tiers import Tier
 from streams.ledger_processor import (
     BatchOutput,
@@ -72,10 +73,13 @@ class LedgerAgent:
             )
             for p, c in out.changes
         ]
-        # The notifier hears of every tier change and signal, with what it needs to route them.
+        # The notifier hears of the tier changes it routes (not the initial placements it
+        # ignores: every new customer, every opening balance) and of every signal.
+        notices = [(p, from_tier_change(c)) for p, c in out.changes]
         records += [
-            Outgoing(t.signals, c.customer_id.encode(), encode_notice(from_tier_change(c)), p)
-            for p, c in out.changes
+            Outgoing(t.signals, n.customer_id.encode(), encode_notice(n), p)
+            for p, n in notices
+            if route(n) is not None
         ]
         records += [
             Outgoing(t.signals, s.customer_id.encode(), encode_notice(from_signal(s)), p)
