@@ -562,6 +562,9 @@ def trends_from_prometheus(
     if seconds <= 0:
         return None, "The period has not started yet: no deposit growth or churn to show."
     window = f"[{seconds}s]"
+    # Subqueries at about 500 steps over the period, but no coarser than the data: a Prometheus
+    # that has only scraped for a few minutes still answers.
+    step = f"{max(15, seconds // 500)}s"
     try:
         inflow = _instant(url, f"sum by (tier) (increase(tiering_inflow_cny_total{window}))", end)
         outflow = _instant(url, f"sum by (tier) (increase(tiering_outflow_cny_total{window}))", end)
@@ -569,11 +572,11 @@ def trends_from_prometheus(
             url, f"sum by (tier) (increase(tiering_churned_customers_total{window}))", end
         )
         average = _instant(
-            url, f"avg_over_time(sum by (tier) (tiering_customers)[{seconds}s:5m])", end
-        )
+            url, f"avg_over_time(sum by (tier) (tiering_customers)[{seconds}s:{step}])", end
+        ) or _instant(url, "sum by (tier) (tiering_customers)", end)
         first = _instant(
-            url, f"min_over_time(timestamp(count(tiering_customers))[{seconds}s:5m])", end
-        )
+            url, f"min_over_time(timestamp(count(tiering_customers))[{seconds}s:{step}])", end
+        ) or _instant(url, "timestamp(count(tiering_customers))", end)
     except PrometheusError as exc:
         return None, (
             f"Deposit growth and churn come from Prometheus, which could not be read: {exc}. "
