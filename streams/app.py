@@ -40,6 +40,8 @@ BATCH_MAX = 2000
 #: seconds a partial batch waits for more events
 BATCH_WITHIN = 0.05
 
+#: seconds an agent waits for PostgreSQL and the output producer before it gives up
+OUTPUTS_TIMEOUT = 120.0
 #: seconds between consumer-lag measurements
 LAG_INTERVAL = 10.0
 
@@ -245,7 +247,13 @@ class TieringApp:
         batches = cast(faust.Stream, stream).noack_take(BATCH_MAX, within=BATCH_WITHIN)
         async for events in batches:
             # Faust may hand over a batch before the app's services have started.
-            await self.outputs_ready.wait()
+            if not self.outputs_ready.is_set():
+                try:
+                    await asyncio.wait_for(self.outputs_ready.wait(), OUTPUTS_TIMEOUT)
+                except TimeoutError:
+                    raise RuntimeError(
+                        f"outputs (PostgreSQL, producer) not started in {OUTPUTS_TIMEOUT:.0f} s"
+                    ) from None
             yield [
                 Inbound(m.topic, m.partition, m.offset, m.key, m.value)
                 for m in (e.message for e in events)
@@ -332,7 +340,9 @@ class TieringApp:
 
             async def on_start(self) -> None:
                 await sink.start()
+                log.info("outputs: PostgreSQL pool open")
                 await producer.start()
+                log.info("outputs: producer started; ready")
                 ready.set()
 
             async def on_stop(self) -> None:

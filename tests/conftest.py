@@ -52,6 +52,6 @@ async def deployment(
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         for d in made:
-            print(d.log_tail(80))
+            print(d.log_tail(400))
     for d in made:
         await d.drop()
