@@ -30,6 +30,7 @@ from streams.lag import Holding, LagMonitor
 from streams.ledger_processor import Inbound, LedgerProcessor, LedgerStore
 from streams.notifier_processor import NotifierProcessor, NotifierStore
 from streams.profile_processor import ProfileProcessor, ProfileStore
+from streams.resume_order import resume_after_buffers_emptied
 from streams.settings import Settings
 from streams.state import BatchStore
 
@@ -317,6 +318,8 @@ class TieringApp:
     async def _on_rebalance_complete(
         self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any
     ) -> None:
+        # sent before Faust resumes the stream partitions: in time to reorder that (see module)
+        resume_after_buffers_emptied(self.app)
         name = self.transactions.get_topic_name()
         held = {tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == name}
         started = time.perf_counter()
