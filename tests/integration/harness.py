@@ -4,11 +4,13 @@ reading topics, PostgreSQL queries, and waiting for conditions (never fixed slee
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -340,3 +342,15 @@ def _http_status(url: str) -> int:
 def http_get(url: str) -> str:
     with urllib.request.urlopen(url, timeout=5) as response:
         return str(response.read().decode())
+
+
+#: the Prometheus the local launcher starts (deploy/prometheus/prometheus.yml scrapes TEST_PORTS)
+PROMETHEUS = os.environ.get("TIERING_PROMETHEUS_URL", "http://127.0.0.1:9090").rstrip("/")
+
+
+async def promql(query: str) -> list[dict[str, Any]]:
+    """The result of an instant PromQL query on the local Prometheus."""
+    url = f"{PROMETHEUS}/api/v1/query?" + urllib.parse.urlencode({"query": query})
+    body = json.loads(await asyncio.to_thread(http_get, url))
+    assert body["status"] == "success", body
+    return list(body["data"]["result"])

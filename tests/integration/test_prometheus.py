@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import urllib.parse
 from pathlib import Path
 
-from tests.integration.harness import http_get, posting, wait_for
-
-PROMETHEUS = "http://127.0.0.1:9090"
-
-
-async def promql(query: str) -> list[dict]:
-    url = f"{PROMETHEUS}/api/v1/query?" + urllib.parse.urlencode({"query": query})
-    body = json.loads(await asyncio.to_thread(http_get, url))
-    assert body["status"] == "success", body
-    return body["data"]["result"]
+from tests.integration.harness import posting, promql, wait_for
 
 
 async def test_prometheus_scrapes_the_worker(deployment, tmp_path: Path) -> None:

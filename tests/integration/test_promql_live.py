@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -24,12 +23,11 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from streams.codec import ONLINE_BEHAVIOR_EVENT
-from tests.integration.harness import CODEC, ROOT, Deployment, posting, wait_for
+from tests.integration.harness import CODEC, PROMETHEUS, ROOT, Deployment, posting, wait_for
 from tests.unit.test_dashboards import RULES, SERIES_NAMES, expressions, metric_names, rules
 
 pytestmark = pytest.mark.integration
 
-PROMETHEUS = os.environ.get("TIERING_PROMETHEUS_URL", "http://127.0.0.1:9090").rstrip("/")
 CUSTOMERS = 500
 
 _SERIES = re.compile(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import re
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from streams.report import CST
-from tests.integration.harness import ROOT, posting, wait_for
+from tests.integration.harness import PROMETHEUS, ROOT, posting, promql, wait_for
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -80,10 +79,17 @@ async def test_the_report_of_a_period_with_tier_changes(deployment: Any, tmp_pat
         "SELECT team, count(*) AS n FROM notifications GROUP BY team ORDER BY team"
     )
 
+    # growth and churn come from Prometheus: wait until it has scraped this worker's customers
+    instance = f"127.0.0.1:{d.web_port}"
+
+    async def scraped() -> bool:
+        found = await promql(f'sum(tiering_customers{{instance="{instance}"}})')
+        return bool(found) and float(found[0]["value"][1]) == 2
+
+    await wait_for(scraped, 60, f"Prometheus to scrape the 2 customers from {instance}", 1)
+
     env = dict(d.env)
-    env["TIERING_PROMETHEUS_URL"] = os.environ.get(
-        "TIERING_PROMETHEUS_URL", "http://127.0.0.1:9090"
-    )
+    env["TIERING_PROMETHEUS_URL"] = PROMETHEUS
     out = tmp_path / "report.html"
     period = ("--from", f"{first:%Y-%m-%d}", "--to", f"{today:%Y-%m-%d}")
     result = await asyncio.to_thread(report, env, *period, "--out", str(out))
