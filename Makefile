@@ -28,7 +28,7 @@ demo: install
 	bash deploy/local/demo.sh
 
 lint: install
-	$(BIN)/ruff check streams sinks tests bench
+	$(BIN)/ruff check tiering tests bench
 	$(BIN)/mypy
 
 unit: install

@@ -36,7 +36,7 @@ async def deployment(
 ) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
     """Make isolated deployments (own app id, topic prefix, schema, web port); workers are
     stopped and schemas dropped afterwards; worker logs are shown when the test fails."""
-    from tests.integration.harness import Deployment, new_deployment
+    from tests.harness.deployment import Deployment, new_deployment
 
     made: list[Deployment] = []
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.core.policy import default_policy_text
-from tests.integration.harness import ROOT, wait_for
+from tests.harness.deployment import ROOT
+from tests.harness.waiting import wait_for
+from tiering.core.policy_file import default_policy_text
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +24,7 @@ def tiering(
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("TIERING_")}
     full_env.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "streams", *args],
+        [sys.executable, "-m", "tiering", *args],
         cwd=ROOT,
         env=full_env,
         capture_output=True,

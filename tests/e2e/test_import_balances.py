@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from tests.e2e.test_cli import tiering
-from tests.integration.harness import wait_for
+from tests.harness.waiting import wait_for
 
 BAD_LINES = {
     # line number (the header is line 1) → (bad row, the words the report must use)

@@ -12,9 +12,9 @@ import pytest
 from aiohttp import web
 from playwright.async_api import ConsoleMessage, async_playwright, expect
 
-from sinks.directory import issue_token
-from sinks.inbox import create_app
-from tests.integration.harness import ROOT, Deployment
+from tests.harness.deployment import ROOT, Deployment
+from tiering.directory.tokens import issue_token
+from tiering.inbox.app import create_app
 
 ARTIFACTS = ROOT / "tests" / "e2e" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.integration.harness import posting, wait_for
+from tests.harness.records import posting
+from tests.harness.waiting import wait_for
 
 
 async def test_lag_rises_with_a_backlog_and_falls_to_zero(deployment, tmp_path: Path) -> None:

@@ -25,11 +25,11 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiosmtpd.controller import Controller
 from prometheus_client import REGISTRY
 
-from sinks.delivery import DeliveryService, run_delivery
-from streams.codec import MANAGER_NOTIFICATION, AvroCodec
-from streams.settings import Settings
-from streams.topics import partitions_of
-from tests.integration.harness import wait_for
+from tests.harness.waiting import wait_for
+from tiering.delivery.service import DeliveryService, run_delivery
+from tiering.settings import Settings
+from tiering.wire.codec import MANAGER_NOTIFICATION, AvroCodec
+from tiering.wire.topics import partitions_of
 
 CODEC = AvroCodec()
 WECOM_KEY = "wecom-key-0d6f1c"
@@ -203,7 +203,7 @@ def secrets_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def delivery_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    caplog.set_level(logging.DEBUG, logger="sinks.delivery")
+    caplog.set_level(logging.DEBUG, logger="tiering.delivery")
     return caplog
 
 
@@ -406,7 +406,7 @@ async def test_a_channel_that_always_fails_is_dead_lettered_and_bad_records_too(
                 )
 
             assert [r[0] for r in await wait_for(failed, 60, "the channel to fail")] == [3]
-            letters = await d.read_topic(
+            letters = await d.read_until(
                 "manager-notifications.dlq", until=lambda records: len(records) >= 2
             )
             attempts = await d.fetch(

@@ -9,10 +9,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from streams.codec import TIER_CHANGE
-from streams.core.ledger import apply_posting
-from streams.core.postings import CREDITS, TxnType, posting_from_record
-from tests.integration.harness import CODEC, DAY_MS, posting, wait_for
+from tests.harness.records import CODEC, DAY_MS, posting
+from tests.harness.waiting import wait_for
+from tiering.ledger.postings import CREDITS, TxnType, posting_from_record
+from tiering.ledger.rules import apply_posting
+from tiering.wire.codec import TIER_CHANGE
 
 T0 = 1_764_000_000_000
 
@@ -99,7 +100,7 @@ async def test_a_worker_killed_mid_stream_and_restarted_ends_exact(
 
     rows = await d.fetch("SELECT change_id FROM tier_changes")
     assert {r["change_id"] for r in rows} == expected_changes
-    on_topic = await d.read_topic(
+    on_topic = await d.read_until(
         "tier-changes",
         until=lambda rs: (
             {CODEC.decode(r.value, expect=TIER_CHANGE)[1]["change_id"] for r in rs}
@@ -168,7 +169,7 @@ async def test_bad_input_goes_to_the_dead_letter_topic_and_the_rest_goes_on(
     )
     await d.produce([posting("V2", "C1", "49000.00", event_time_ms=T0 + DAY_MS)])
 
-    letters = await d.read_topic("deposit-transactions.dlq", until=lambda rs: len(rs) >= 4)
+    letters = await d.read_until("deposit-transactions.dlq", until=lambda rs: len(rs) >= 4)
     by_reason = {dict(r.headers)["dlq.reason"].decode(): r for r in letters}
     assert set(by_reason) == {
         "undecodable",
@@ -195,7 +196,7 @@ async def test_bad_input_goes_to_the_dead_letter_topic_and_the_rest_goes_on(
 
     await wait_for(counted, 30, "four dead letters counted")
     assert await d.metric("tiering_dead_letters_total", reason="invalid_amount") == 1
-    assert len(await d.read_topic("deposit-transactions.dlq", until=lambda rs: len(rs) >= 4)) == 4
+    assert len(await d.read_until("deposit-transactions.dlq", until=lambda rs: len(rs) >= 4)) == 4
     rows = await d.fetch(
         "SELECT new_tier FROM tier_changes WHERE customer_id = 'C1' ORDER BY event_time"
     )

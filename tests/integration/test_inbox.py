@@ -15,9 +15,10 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
-from sinks.directory import issue_token
-from sinks.inbox import create_app
-from tests.integration.harness import Deployment, wait_for
+from tests.harness.deployment import Deployment
+from tests.harness.waiting import wait_for
+from tiering.directory.tokens import issue_token
+from tiering.inbox.app import create_app
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 

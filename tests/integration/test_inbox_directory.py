@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.e2e.test_cli import tiering
-from tests.integration.harness import ROOT, _http_status, wait_for
+from tests.harness.deployment import ROOT
+from tests.harness.prometheus import http_status
+from tests.harness.waiting import wait_for
 
 HEADER = ["manager_id", "name", "team", "branch_id", "email", "customer_id"]
 TEAMS = ["BRANCH_SERVICE", "CUSTOMER_MANAGER", "WEALTH_TEAM", "PRIVATE_BANKING"]
@@ -184,7 +186,7 @@ async def test_tiering_inbox_serves_until_sigterm(deployment: Any, tmp_path: Pat
     with log.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
-            *("-m", "streams", "inbox", "--port", str(port)),
+            *("-m", "tiering", "inbox", "--port", str(port)),
             env={**tiering_env(), **d.env},
             cwd=ROOT,
             stdout=out,
@@ -194,10 +196,10 @@ async def test_tiering_inbox_serves_until_sigterm(deployment: Any, tmp_path: Pat
 
         async def healthy() -> bool:
             assert proc.returncode is None, log.read_text()
-            return await asyncio.to_thread(_http_status, f"http://127.0.0.1:{port}/healthz") == 200
+            return await asyncio.to_thread(http_status, f"http://127.0.0.1:{port}/healthz") == 200
 
         await wait_for(healthy, 30, "the inbox to answer /healthz")
-        signin = await asyncio.to_thread(_http_status, f"http://127.0.0.1:{port}/signin")
+        signin = await asyncio.to_thread(http_status, f"http://127.0.0.1:{port}/signin")
         assert signin == 200
     finally:
         proc.send_signal(signal.SIGTERM)

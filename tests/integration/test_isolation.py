@@ -6,7 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from tests.integration.harness import posting, wait_for
+from tests.harness.records import posting
+from tests.harness.waiting import wait_for
 
 
 async def test_two_deployments_on_one_broker_and_database(deployment, tmp_path: Path) -> None:
@@ -35,7 +36,7 @@ async def test_two_deployments_on_one_broker_and_database(deployment, tmp_path: 
     assert await wait_for(lambda: _when(rows(green), 1), 30, "green's rows") == {
         "C1": (Decimal("70000.00"), "POTENTIAL"),
     }
-    green_changes = await green.read_topic("tier-changes", until=lambda rs: len(rs) >= 1)
+    green_changes = await green.read_until("tier-changes", until=lambda rs: len(rs) >= 1)
     assert len(green_changes) == 1
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from streams.codec import MANAGER_NOTIFICATION
-from tests.integration.harness import CODEC, DAY_MS, posting, wait_for
+from tests.harness.records import CODEC, DAY_MS, posting
+from tests.harness.waiting import wait_for
+from tiering.wire.codec import MANAGER_NOTIFICATION
 
 T0 = 1_764_000_000_000
 
@@ -44,7 +45,7 @@ async def test_upgrades_reach_the_wealth_team_then_private_banking(
         return [n for n in decoded(records) if n["kind"] == "TIER_UPGRADE"]
 
     # PREMIUM, then HIGH_END with its large deposit: three notifications.
-    records = await d.read_topic("manager-notifications", until=lambda rs: len(rs) >= 3)
+    records = await d.read_until("manager-notifications", until=lambda rs: len(rs) >= 3)
     # The initial placement in POTENTIAL is not news; PREMIUM and then HIGH_END are.
     assert [(n["tier"], n["team"], n["priority"]) for n in upgrades(records)] == [
         ("PREMIUM", "WEALTH_TEAM", "HIGH"),

@@ -7,8 +7,9 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from streams.codec import TIER_CHANGE
-from tests.integration.harness import CODEC, DAY_MS, posting, wait_for
+from tests.harness.records import CODEC, DAY_MS, posting
+from tests.harness.waiting import wait_for
+from tiering.wire.codec import TIER_CHANGE
 
 T0 = 1_764_000_000_000
 
@@ -39,7 +40,7 @@ async def test_postings_become_tier_changes_and_rows(deployment, tmp_path: Path)
     def decoded(records: list) -> list[dict]:
         return [CODEC.decode(r.value, expect=TIER_CHANGE)[1] for r in records]
 
-    records = await d.read_topic("tier-changes", until=lambda rs: len(rs) >= len(expected))
+    records = await d.read_until("tier-changes", until=lambda rs: len(rs) >= len(expected))
     changes = decoded(records)
     assert {
         (
@@ -70,7 +71,7 @@ async def test_postings_become_tier_changes_and_rows(deployment, tmp_path: Path)
     assert {r["change_id"] for r in rows} == {c["change_id"] for c in changes}
 
     # The withdrawal that started C2's grace period decided nothing: still five changes.
-    assert len(await d.read_topic("tier-changes", until=lambda rs: len(rs) >= 5)) == 5
+    assert len(await d.read_until("tier-changes", until=lambda rs: len(rs) >= 5)) == 5
 
     # §5 signals for the notifier, on the internal topic beside the tier changes: two large
     # deposits and one near upgrade.
@@ -78,7 +79,7 @@ async def test_postings_become_tier_changes_and_rows(deployment, tmp_path: Path)
         notices = [json.loads(r.value) for r in records]
         return sorted((n["customer_id"], n["kind"]) for n in notices if n["kind"] != "TIER_CHANGE")
 
-    records = await d.read_topic(f"{d.name}-signals", until=lambda rs: len(signals(rs)) >= 3)
+    records = await d.read_until(f"{d.name}-signals", until=lambda rs: len(signals(rs)) >= 3)
     assert signals(records) == [
         ("C1", "NEAR_UPGRADE"),
         ("C2", "LARGE_DEPOSIT"),

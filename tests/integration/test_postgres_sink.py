@@ -1,14 +1,15 @@
-"""The PostgreSQL sink on the real server: idempotent, and balances never move backwards."""
+"""The PostgreSQL sink and the ledger's rows on the real server: idempotent, and balances never
+move backwards."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from sinks.postgres import BalanceRow, PostgresSink
-from streams.core.ledger import Direction, TierDecision
-from streams.core.tiers import Tier
-
-T0 = 1_764_000_000_000
+from tests.harness.records import T0
+from tiering.core.tiers import Direction, Tier
+from tiering.ledger.rows import BalanceRow, ledger_rows
+from tiering.ledger.rules import TierDecision
+from tiering.sinks.postgres.sink import PostgresSink
 
 
 def change(change_id: str, new_tier: Tier) -> TierDecision:
@@ -27,19 +28,25 @@ def change(change_id: str, new_tier: Tier) -> TierDecision:
 
 async def test_rows_move_forward_only_and_changes_are_written_once(deployment) -> None:
     d = await deployment("sink")
-    sink = PostgresSink(d.settings.database_url.get_secret_value(), d.settings.db_schema, "test")
+    sink = PostgresSink(d.settings, "test")
     await sink.start()
     try:
         await sink.write(
-            [BalanceRow("C1", 600_000_00, "PREMIUM", 5, T0 + 5)], [change("X", Tier.PREMIUM)], T0
+            ledger_rows(
+                [BalanceRow("C1", 600_000_00, "PREMIUM", 5, T0 + 5)],
+                [change("X", Tier.PREMIUM)],
+                T0,
+            )
         )
         # A replay of older state (version 3) arrives after the newer one: the row stays.
         await sink.write(
-            [BalanceRow("C1", 10_00, "ORDINARY", 3, T0 + 3)], [change("X", Tier.PREMIUM)], T0
+            ledger_rows(
+                [BalanceRow("C1", 10_00, "ORDINARY", 3, T0 + 3)], [change("X", Tier.PREMIUM)], T0
+            )
         )
         rows = await d.fetch("SELECT balance, tier, version FROM customer_balances")
         assert [tuple(r) for r in rows] == [(Decimal("600000.00"), "PREMIUM", 5)]
-        await sink.write([BalanceRow("C1", 700_000_00, "PREMIUM", 6, T0 + 6)], [], T0)
+        await sink.write(ledger_rows([BalanceRow("C1", 700_000_00, "PREMIUM", 6, T0 + 6)], [], T0))
         rows = await d.fetch("SELECT balance, version FROM customer_balances")
         assert [tuple(r) for r in rows] == [(Decimal("700000.00"), 6)]
         changes = await d.fetch("SELECT change_id, balance FROM tier_changes")

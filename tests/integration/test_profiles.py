@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from streams.codec import MANAGER_NOTIFICATION, ONLINE_BEHAVIOR_EVENT
-from tests.integration.harness import CODEC, DAY_MS, online, posting, wait_for
+from tests.harness.records import CODEC, DAY_MS, online, posting
+from tests.harness.waiting import wait_for
+from tiering.wire.codec import MANAGER_NOTIFICATION, ONLINE_BEHAVIOR_EVENT
 
 T0 = 1_764_000_000_000
 HOUR = 3_600_000
@@ -47,7 +48,7 @@ async def test_product_interest_reaches_the_customer_manager_once(
         notes = [CODEC.decode(r.value, expect=MANAGER_NOTIFICATION)[1] for r in records]
         return [n for n in notes if n["kind"] == "PRODUCT_INTEREST"]
 
-    records = await d.read_topic("manager-notifications", until=lambda rs: len(interest(rs)) >= 1)
+    records = await d.read_until("manager-notifications", until=lambda rs: len(interest(rs)) >= 1)
     [note] = interest(records)
     assert (note["team"], note["tier"], note["priority"]) == (
         "CUSTOMER_MANAGER",
@@ -73,7 +74,7 @@ async def test_product_interest_reaches_the_customer_manager_once(
         )
 
     await wait_for(suppressed, 30, "the fourth view to be suppressed")
-    records = await d.read_topic("manager-notifications", until=lambda rs: len(interest(rs)) >= 1)
+    records = await d.read_until("manager-notifications", until=lambda rs: len(interest(rs)) >= 1)
     assert len(interest(records)) == 1
 
     async def profile() -> list | None:
@@ -124,7 +125,7 @@ async def test_a_rating_outside_1_to_5_goes_to_the_dead_letter_topic(
         topic="online-behavior",
         schema=ONLINE_BEHAVIOR_EVENT,
     )
-    [letter] = await d.read_topic("online-behavior.dlq", until=lambda rs: len(rs) >= 1)
+    [letter] = await d.read_until("online-behavior.dlq", until=lambda rs: len(rs) >= 1)
     assert dict(letter.headers)["dlq.reason"] == b"invalid_rating"
     rows = await wait_for(
         lambda: d.fetch("SELECT logins_30d FROM customer_profiles"), 30, "C1's profile"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.integration.harness import posting, promql, wait_for
+from tests.harness.prometheus import promql
+from tests.harness.records import posting
+from tests.harness.waiting import wait_for
 
 
 async def test_prometheus_scrapes_the_worker(deployment, tmp_path: Path) -> None:

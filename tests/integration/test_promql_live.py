@@ -22,9 +22,12 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from streams.codec import ONLINE_BEHAVIOR_EVENT
-from tests.integration.harness import CODEC, PROMETHEUS, ROOT, Deployment, posting, wait_for
-from tests.unit.test_dashboards import RULES, SERIES_NAMES, expressions, metric_names, rules
+from tests.deploy.test_dashboards import RULES, SERIES_NAMES, expressions, metric_names, rules
+from tests.harness.deployment import ROOT, Deployment
+from tests.harness.prometheus import PROMETHEUS
+from tests.harness.records import CODEC, posting
+from tests.harness.waiting import wait_for
+from tiering.wire.codec import ONLINE_BEHAVIOR_EVENT
 
 pytestmark = pytest.mark.integration
 
@@ -105,7 +108,7 @@ def demo(d: Deployment) -> subprocess.CompletedProcess[str]:
         [
             sys.executable,
             "-m",
-            "streams",
+            "tiering",
             "demo",
             *args,
             "--no-follow",

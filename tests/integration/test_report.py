@@ -12,8 +12,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from streams.report import CST
-from tests.integration.harness import PROMETHEUS, ROOT, posting, promql, wait_for
+from tests.harness.deployment import ROOT
+from tests.harness.prometheus import PROMETHEUS, promql
+from tests.harness.records import posting
+from tests.harness.waiting import wait_for
+from tiering.core.bank_time import CHINA_STANDARD_TIME as CST
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -21,7 +24,7 @@ DAY_MS = 24 * HOUR_MS
 
 def report(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "streams", "report", *args],
+        [sys.executable, "-m", "tiering", "report", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -9,8 +9,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tests.integration import harness
-from tests.integration.harness import posting, take_test_port, wait_for
+from tests.harness.deployment import release_test_port, take_test_port
+from tests.harness.records import posting
+from tests.harness.waiting import wait_for
 
 CUSTOMERS = 200
 
@@ -59,4 +60,4 @@ async def test_the_sum_over_workers_is_the_whole_and_survives_a_stop(
         await wait_for(all_on_the_second, 90, f"the remaining worker to report {CUSTOMERS}")
         assert Decimal(str(alone[1])) == CUSTOMERS * Decimal("1000.00")
     finally:
-        harness.release_test_port(second)  # drop() frees only the deployment's own port
+        release_test_port(second)  # drop() frees only the deployment's own port

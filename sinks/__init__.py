@@ -1,1 +1,0 @@
-"""Where decisions go: PostgreSQL (balances, tier history) and, later, delivery channels."""

@@ -1,0 +1,4 @@
+"""The one deployment harness of the tests and the benchmarks: isolated deployments on the real
+local Kafka and PostgreSQL (``deployment``), the records they are fed (``records``), reading
+topics to their end (``kafka``), the local Prometheus (``prometheus``), and waiting for a
+condition instead of sleeping (``waiting``)."""

@@ -1,0 +1,212 @@
+"""The ledger's batch processor without Kafka: what goes to the dead-letter topic and why, and
+that the postings around a bad one are still applied."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+from tests.harness.records import T0, posting
+from tiering.core.bank_time import DAY_MS
+from tiering.core.policy_file import load_policy
+from tiering.core.tiers import Tier
+from tiering.ledger.processor import LedgerProcessor
+from tiering.ledger.store import LedgerStore
+from tiering.settings import Settings
+from tiering.wire.codec import DEPOSIT_TRANSACTION, TIER_CHANGE, AvroCodec
+from tiering.wire.inbound import Inbound
+from tiering.wire.topics import DeploymentTopics
+
+CODEC = AvroCodec()
+POLICY = load_policy()
+
+
+def processor(policy=POLICY) -> tuple[LedgerProcessor, LedgerStore, dict[bytes, bytes]]:
+    table: dict[bytes, bytes] = {}
+    store = LedgerStore(table.get, policy)
+    return LedgerProcessor(policy, CODEC, store, DeploymentTopics.of(Settings())), store, table
+
+
+def commit(store: LedgerStore, table: dict[bytes, bytes]) -> None:
+    for key, value, _ in store.staged():
+        table[key] = value
+    store.commit()
+
+
+def message(
+    value: bytes | None, key: bytes | None = b"C1", offset: int = 0, partition: int = 0
+) -> Inbound:
+    return Inbound("deposit-transactions", partition, offset, key, value)
+
+
+def encoded(**kwargs) -> bytes:
+    return CODEC.encode(DEPOSIT_TRANSACTION, posting(**kwargs))
+
+
+def test_each_kind_of_bad_input_is_set_aside_with_its_reason() -> None:
+    proc, _, _ = processor()
+    good = encoded(txn_id="G1", customer_id="C1", amount="100.00")
+    tier_change = CODEC.encode(
+        TIER_CHANGE,
+        {
+            "change_id": "x",
+            "customer_id": "C1",
+            "previous_tier": None,
+            "new_tier": "ORDINARY",
+            "direction": "INITIAL",
+            "balance": Decimal("1.00"),
+            "trigger_event_id": "t",
+            "event_time": T0,
+            "decided_at": T0,
+            "policy_version": "v",
+        },
+    )
+    batch = [
+        message(good, offset=0),
+        message(b"\x00\x01 not avro at all", offset=1),
+        message(b"\xc3\x01" + bytes(8) + good[10:], offset=2),
+        message(encoded(txn_id="B3", customer_id="C1", amount="-5.00"), offset=3),
+        message(encoded(txn_id="B4", customer_id="C1", amount="5.00", currency="XYZ"), offset=4),
+        message(encoded(txn_id="", customer_id="C1", amount="5.00"), offset=5),
+        message(encoded(txn_id="B6", customer_id="C9", amount="5.00"), offset=6),  # key C1
+        message(None, offset=7),
+        message(tier_change, offset=8),
+        message(good[:-3], offset=9),
+        message(encoded(txn_id="G2", customer_id="C1", amount="200.00"), offset=10),
+    ]
+    out = proc.decide(batch, now_ms=T0)
+    assert [(d.source.offset, d.reason) for d in out.dead_letters] == [
+        (1, "undecodable"),
+        (2, "unknown_schema"),
+        (3, "invalid_amount"),
+        (4, "unsupported_currency"),
+        (5, "missing_field"),
+        (6, "key_mismatch"),
+        (7, "empty_value"),
+        (8, "unknown_schema"),
+        (9, "undecodable"),
+    ]
+    assert out.outcomes == {"processed": 2, "dead_letter": 9}
+    assert out.balances["C1"].balance_fen == 30_000
+    headers = dict(out.dead_letters[2].headers(failed_at_ms=T0))
+    assert headers["dlq.reason"] == b"invalid_amount"
+    assert headers["dlq.topic"] == b"deposit-transactions"
+    assert headers["dlq.partition"] == b"0"
+    assert headers["dlq.offset"] == b"3"
+    assert b"negative" in headers["dlq.error"]
+    assert out.dead_letters[0].source.value == b"\x00\x01 not avro at all"  # the original bytes
+
+
+def test_a_bug_on_one_posting_sets_it_aside_and_the_stream_goes_on(monkeypatch) -> None:
+    proc, _, _ = processor()
+    import tiering.ledger.processor as lp
+
+    real = lp.apply_posting
+
+    def flaky(state, posting, policy, partition):
+        if posting.txn_id == "BOOM":
+            raise ZeroDivisionError("a bug")
+        return real(state, posting, policy, partition)
+
+    monkeypatch.setattr(lp, "apply_posting", flaky)
+    out = proc.decide(
+        [
+            message(encoded(txn_id="BOOM", customer_id="C1", amount="1.00")),
+            message(encoded(txn_id="OK", customer_id="C1", amount="2.00"), offset=1),
+        ],
+        now_ms=T0,
+    )
+    assert [(d.reason, d.error) for d in out.dead_letters] == [
+        ("processing_error", "ZeroDivisionError")
+    ]
+    assert out.balances["C1"].balance_fen == 200
+
+
+def test_duplicates_write_nothing() -> None:
+    proc, store, table = processor()
+    first = encoded(txn_id="T1", customer_id="C1", amount="60000.00")
+    out = proc.decide([message(first)], now_ms=T0)
+    commit(store, table)
+    again = proc.decide([message(first, offset=1)], now_ms=T0)
+    assert again.outcomes == {"duplicate": 1}
+    assert again.balances == {}
+    assert again.changes == []
+    assert store.staged() == []
+    assert len(out.changes) == 1
+
+
+def test_the_sweep_downgrades_customers_who_stay_silent() -> None:
+    policy = dataclasses.replace(POLICY, downgrade_grace_ms=30 * DAY_MS)
+    proc, store, table = processor(policy)
+    proc.decide(
+        [
+            message(
+                encoded(txn_id="S1", customer_id="SILENT", amount="600000.00", event_time_ms=T0),
+                key=b"SILENT",
+            ),
+            message(
+                encoded(
+                    txn_id="S2",
+                    customer_id="SILENT",
+                    amount="200000.00",
+                    txn_type="WITHDRAWAL",
+                    event_time_ms=T0 + 1,
+                ),
+                key=b"SILENT",
+                offset=1,
+            ),
+        ],
+        now_ms=T0,
+    )
+    commit(store, table)
+    assert store.tier_totals()[0] == [0, 0, 1, 0]
+    # Another customer's posting moves the partition's stream time past SILENT's deadline.
+    late = T0 + 1 + 30 * DAY_MS
+    out = proc.decide(
+        [
+            message(
+                encoded(txn_id="O1", customer_id="OTHER", amount="1.00", event_time_ms=late),
+                key=b"OTHER",
+                offset=2,
+            )
+        ],
+        now_ms=late,
+    )
+    commit(store, table)
+    silent = [c for _, c in out.changes if c.customer_id == "SILENT"]
+    assert [(c.new_tier, c.event_time_ms) for c in silent] == [(Tier.POTENTIAL, late)]
+    assert out.balances["SILENT"].tier == "POTENTIAL"
+    assert store.tier_totals()[0] == [1, 1, 0, 0]
+    # Nothing more is due: the next batch finds nothing to sweep.
+    out = proc.decide(
+        [
+            message(
+                encoded(txn_id="O2", customer_id="OTHER", amount="1.00", event_time_ms=late + 5),
+                key=b"OTHER",
+                offset=3,
+            )
+        ],
+        now_ms=late,
+    )
+    assert [c for _, c in out.changes if c.customer_id == "SILENT"] == []
+
+
+def test_rebuild_recounts_only_the_partitions_held() -> None:
+    proc, store, table = processor()
+    for partition, (customer, amount) in enumerate(
+        [("A", "10.00"), ("B", "60000.00"), ("C", "600000.00")]
+    ):
+        proc.decide(
+            [
+                message(
+                    encoded(txn_id=customer, customer_id=customer, amount=amount),
+                    key=customer.encode(),
+                    partition=partition,
+                )
+            ],
+            now_ms=T0,
+        )
+        commit(store, table)
+    assert store.tier_totals() == ([1, 1, 1, 0], [1000, 6_000_000, 60_000_000, 0])
+    assert store.rebuild(table.items(), {1, 2}) == 2
+    assert store.tier_totals() == ([0, 1, 1, 0], [0, 6_000_000, 60_000_000, 0])

@@ -1,0 +1,208 @@
+"""Random streams (re-sends, snapshots, mixed currencies, several accounts and customers)
+through the core and through a reference model written straight from the policy's words.
+They must agree on every balance and on every tier change."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tiering.core.dedup import EventOutcome
+from tiering.core.money import convert_to_fen
+from tiering.core.policy_file import load_policy
+from tiering.core.tiers import Tier, classify
+from tiering.ledger.postings import CREDITS, Posting, TxnType, posting_from_record
+from tiering.ledger.processor import LedgerProcessor
+from tiering.ledger.rules import apply_posting
+from tiering.ledger.store import LedgerStore
+from tiering.settings import Settings
+from tiering.wire.codec import DEPOSIT_TRANSACTION, AvroCodec
+from tiering.wire.inbound import Inbound
+from tiering.wire.topics import DeploymentTopics
+
+DAY = 86_400_000
+# Remember every id in these streams; eviction has its own tests.
+POLICY = dataclasses.replace(load_policy(), dedup_max_ids=10_000, dedup_horizon_ms=10_000 * DAY)
+BOUNDS = POLICY.lower_bounds_fen
+CODEC = AvroCodec()
+
+
+# --- the reference model ---------------------------------------------------------------------
+
+
+def reference_balances(postings: list[dict[str, Any]]) -> tuple[dict, dict]:
+    """Per customer: account balances, and the (event time, total) after every new posting."""
+    seen, accounts, history = set(), defaultdict(dict), defaultdict(list)
+    for p in postings:
+        if p["txn_id"] in seen:
+            continue
+        seen.add(p["txn_id"])
+        fen, acct = (
+            convert_to_fen(p["amount"], POLICY.rates[p["currency"]]),
+            accounts[p["customer_id"]],
+        )
+        if p["txn_type"] == "BALANCE_SNAPSHOT":
+            acct[p["account_id"]] = fen
+        else:
+            acct[p["account_id"]] = acct.get(p["account_id"], 0) + (
+                fen if TxnType(p["txn_type"]) in CREDITS else -fen
+            )
+        history[p["customer_id"]].append((p["event_time"], sum(acct.values())))
+    return accounts, history
+
+
+def reference_tiers(
+    history: list[tuple[int, int]], grace: int, until: int
+) -> list[tuple[int, Tier]]:
+    """§3 in one sentence: at time t the tier is the highest one whose bound the total reached at
+    some moment in [t - grace, t]. Evaluated wherever it can change, up to ``until``."""
+
+    def total_at(t: int) -> int | None:
+        return max(((s, v) for s, v in history if s <= t), default=(0, None))[1]
+
+    times = sorted({s for s, _ in history} | {s + grace for s, _ in history if s + grace <= until})
+    tiers: list[tuple[int, Tier]] = []
+    for now in times:
+        window = [total_at(now - grace)] + [v for s, v in history if now - grace < s <= now]
+        tier = classify(max(v for v in window if v is not None), BOUNDS)
+        if not tiers or tiers[-1][1] != tier:
+            tiers.append((now, tier))
+    return tiers
+
+
+# --- random streams --------------------------------------------------------------------------
+
+AMOUNTS = st.one_of(
+    st.decimals(min_value=Decimal("0.01"), max_value=Decimal("5000000"), places=2),
+    # near the bounds, where mistakes hide
+    st.sampled_from(
+        [
+            Decimal(x)
+            for x in (
+                "0.01",
+                "49999.99",
+                "50000.00",
+                "450000.00",
+                "500000.00",
+                "2500000.00",
+                "3000000.00",
+            )
+        ]
+    ),
+)
+STEP = st.integers(min_value=1, max_value=40).map(lambda n: n * DAY // 4 * 2)  # even ms only
+
+
+@st.composite
+def streams(draw: st.DrawFn) -> list[dict[str, Any]]:
+    customers = draw(st.integers(1, 3))
+    n = draw(st.integers(1, 40))
+    t = 1_764_000_000_000
+    out: list[dict[str, Any]] = []
+    for i in range(n):
+        if out and draw(st.booleans()) and draw(st.booleans()):  # a re-send of an earlier posting
+            out.append(draw(st.sampled_from(out)))
+            continue
+        t += draw(STEP)
+        txn_type = draw(st.sampled_from([t.value for t in TxnType]))
+        amount = draw(AMOUNTS)
+        if txn_type == "BALANCE_SNAPSHOT" and draw(st.booleans()):
+            amount = Decimal("0.00")
+        out.append(
+            {
+                "txn_id": f"T{i}",
+                "customer_id": f"C{draw(st.integers(0, customers - 1))}",
+                "account_id": f"A{draw(st.integers(0, 2))}",
+                "txn_type": txn_type,
+                "amount": amount,
+                "currency": draw(st.sampled_from(["CNY", "CNY", "USD", "HKD", "JPY"])),
+                "channel": "OTHER",
+                "branch_id": None,
+                "product_code": None,
+                "event_time": t,
+            }
+        )
+    return out
+
+
+GRACES = st.sampled_from([0, 1 * DAY + 1, 30 * DAY + 1])  # odd: deadlines never meet postings
+
+
+def to_posting(p: dict[str, Any]) -> Posting:
+    return posting_from_record(dict(p), POLICY, key=p["customer_id"])
+
+
+# --- the properties --------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(stream=streams(), grace=GRACES)
+def test_the_core_agrees_with_the_reference(stream: list[dict[str, Any]], grace: int) -> None:
+    policy = dataclasses.replace(POLICY, downgrade_grace_ms=grace)
+    states: dict[str, Any] = {}
+    changes: dict[str, list[tuple[int, Tier]]] = defaultdict(list)
+    duplicates = 0
+    for record in stream:
+        p = to_posting(record)
+        states[p.customer_id], applied = apply_posting(states.get(p.customer_id), p, policy, 0)
+        duplicates += applied.outcome is EventOutcome.DUPLICATE
+        changes[p.customer_id] += [(c.event_time_ms, c.new_tier) for c in applied.changes]
+
+    accounts, history = reference_balances(stream)
+    assert duplicates == len(stream) - sum(len(h) for h in history.values())
+    for customer, state in states.items():
+        assert {a: acct.balance_fen for a, acct in state.accounts.items()} == accounts[customer]
+        last = history[customer][-1][0]
+        assert changes[customer] == reference_tiers(history[customer], grace, last)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stream=streams(), grace=GRACES, batch=st.integers(1, 7))
+def test_the_batch_processor_agrees_with_the_reference(
+    stream: list[dict[str, Any]], grace: int, batch: int
+) -> None:
+    """Through the shell's batch processor: encoded state, batches, and the partition sweep."""
+    policy = dataclasses.replace(POLICY, downgrade_grace_ms=grace)
+    table: dict[bytes, bytes] = {}
+    store = LedgerStore(table.get, policy)
+    processor = LedgerProcessor(policy, CODEC, store, DeploymentTopics.of(Settings()))
+    changes: dict[str, list[tuple[int, Tier]]] = defaultdict(list)
+    rows: dict[str, tuple[int, str, int]] = {}
+    messages = [
+        Inbound(
+            "deposit-transactions",
+            0,
+            offset,
+            r["customer_id"].encode(),
+            CODEC.encode(DEPOSIT_TRANSACTION, r),
+        )
+        for offset, r in enumerate(stream)
+    ]
+    for start in range(0, len(messages), batch):
+        out = processor.decide(messages[start : start + batch], now_ms=0)
+        assert out.dead_letters == []
+        for key, value, _ in store.staged():
+            table[key] = value
+        store.commit()
+        for _, c in out.changes:
+            changes[c.customer_id].append((c.event_time_ms, c.new_tier))
+        for row in out.balances.values():
+            assert row.version > rows.get(row.customer_id, (0, "", 0))[2]
+            rows[row.customer_id] = (row.balance_fen, row.tier, row.version)
+
+    accounts, history = reference_balances(stream)
+    stream_time = max(r["event_time"] for r in stream)
+    for customer, tiers in changes.items():
+        expected = reference_tiers(history[customer], grace, stream_time)
+        # the sweep runs after each batch: every deadline up to the last batch's stream time
+        assert tiers == expected
+        assert rows[customer][0] == sum(accounts[customer].values())
+        assert rows[customer][1] == tiers[-1][1].name
+    counts, balances = store.tier_totals()
+    assert sum(counts) == len(history)
+    assert sum(balances) == sum(max(sum(a.values()), 0) for a in accounts.values())

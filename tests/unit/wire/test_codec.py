@@ -1,0 +1,201 @@
+"""Avro single-object encoding: round trips, the contract's fingerprints, and every way a
+message can be unreadable."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tiering.wire.codec import (
+    CONTRACT_SCHEMAS,
+    DEPOSIT_TRANSACTION,
+    MAGIC,
+    MANAGER_NOTIFICATION,
+    ONLINE_BEHAVIOR_EVENT,
+    TIER_CHANGE,
+    AvroCodec,
+    CodecError,
+    CodecErrorKind,
+    load_schema,
+)
+
+CODEC = AvroCodec()
+WHEN = datetime(2026, 11, 29, 8, 30, 15, 123000, tzinfo=UTC)
+
+RECORDS = {
+    DEPOSIT_TRANSACTION: {
+        "txn_id": "T1",
+        "customer_id": "C1",
+        "account_id": "A1",
+        "txn_type": "DEPOSIT",
+        "amount": Decimal("50000.00"),
+        "currency": "CNY",
+        "channel": "MOBILE",
+        "branch_id": "BR001",
+        "product_code": None,
+        "event_time": WHEN,
+    },
+    ONLINE_BEHAVIOR_EVENT: {
+        "event_id": "E1",
+        "customer_id": "C1",
+        "event_type": "PRODUCT_VIEW",
+        "channel": "MOBILE_APP",
+        "product_code": "SW90",
+        "product_category": "SHORT_TERM_WEALTH",
+        "business_type": None,
+        "rating": None,
+        "comment": None,
+        "event_time": WHEN,
+    },
+    TIER_CHANGE: {
+        "change_id": "X1",
+        "customer_id": "C1",
+        "previous_tier": None,
+        "new_tier": "POTENTIAL",
+        "direction": "INITIAL",
+        "balance": Decimal("50000.00"),
+        "trigger_event_id": "T1",
+        "event_time": WHEN,
+        "decided_at": WHEN,
+        "policy_version": "v1",
+    },
+    MANAGER_NOTIFICATION: {
+        "notification_id": "N1",
+        "customer_id": "C1",
+        "tier": "PREMIUM",
+        "team": "WEALTH_TEAM",
+        "manager_id": None,
+        "branch_id": "BR001",
+        "kind": "TIER_UPGRADE",
+        "priority": "HIGH",
+        "title": "t",
+        "body": "b",
+        "actions": ["assign a dedicated customer manager"],
+        "source_event_id": "X1",
+        "created_at": WHEN,
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "fingerprint"),
+    [
+        (DEPOSIT_TRANSACTION, "1c444fe1ab0b5ca3"),
+        (ONLINE_BEHAVIOR_EVENT, "aa1ae70d88f57866"),
+        (TIER_CHANGE, "e26c3a3354091e40"),
+        (MANAGER_NOTIFICATION, "4312e0619efc76cd"),
+    ],
+)
+def test_fingerprints_are_the_contracts(name: str, fingerprint: str) -> None:
+    assert CODEC.fingerprint(name).hex() == fingerprint
+    assert CODEC.encode(name, RECORDS[name])[:10] == MAGIC + bytes.fromhex(fingerprint)
+
+
+@pytest.mark.parametrize("name", CONTRACT_SCHEMAS)
+def test_round_trip(name: str) -> None:
+    decoded_name, record = CODEC.decode(CODEC.encode(name, RECORDS[name]))
+    assert decoded_name == name
+    assert record == RECORDS[name]
+
+
+@given(
+    amount=st.decimals(min_value=0, max_value=Decimal("9999999999999999.99"), places=2),
+    txn_id=st.text(min_size=1, max_size=40),
+)
+def test_amounts_and_ids_survive_exactly(amount: Decimal, txn_id: str) -> None:
+    record = dict(RECORDS[DEPOSIT_TRANSACTION], amount=amount, txn_id=txn_id)
+    _, decoded = CODEC.decode(CODEC.encode(DEPOSIT_TRANSACTION, record))
+    assert decoded["amount"] == amount
+    assert decoded["txn_id"] == txn_id
+
+
+def test_random_bytes_are_not_a_single_object() -> None:
+    with pytest.raises(CodecError) as err:
+        CODEC.decode(b"\x00\x01garbage that is long enough")
+    assert err.value.kind is CodecErrorKind.NOT_SINGLE_OBJECT
+    assert err.value.reason == "undecodable"
+
+
+@pytest.mark.parametrize("data", [b"", b"\xc3", b"\xc3\x01\x1c\x44"])
+def test_too_short_for_a_header(data: bytes) -> None:
+    with pytest.raises(CodecError) as err:
+        CODEC.decode(data)
+    assert err.value.kind is CodecErrorKind.NOT_SINGLE_OBJECT
+
+
+def test_unknown_fingerprint_is_unknown_schema() -> None:
+    body = CODEC.encode(DEPOSIT_TRANSACTION, RECORDS[DEPOSIT_TRANSACTION])
+    with pytest.raises(CodecError) as err:
+        CODEC.decode(MAGIC + bytes.fromhex("0102030405060708") + body[10:])
+    assert err.value.kind is CodecErrorKind.UNKNOWN_FINGERPRINT
+    assert err.value.reason == "unknown_schema"
+    assert "0102030405060708" in str(err.value)
+
+
+def test_every_truncation_is_reported_as_truncated() -> None:
+    data = CODEC.encode(DEPOSIT_TRANSACTION, RECORDS[DEPOSIT_TRANSACTION])
+    for cut in range(10, len(data)):
+        with pytest.raises(CodecError) as err:
+            CODEC.decode(data[:cut])
+        assert err.value.kind is CodecErrorKind.TRUNCATED, cut
+        assert err.value.reason == "undecodable"
+
+
+def test_bytes_after_the_record_are_malformed() -> None:
+    data = CODEC.encode(DEPOSIT_TRANSACTION, RECORDS[DEPOSIT_TRANSACTION])
+    with pytest.raises(CodecError) as err:
+        CODEC.decode(data + b"\x00")
+    assert err.value.kind is CodecErrorKind.MALFORMED
+
+
+def test_a_known_schema_on_the_wrong_topic() -> None:
+    data = CODEC.encode(TIER_CHANGE, RECORDS[TIER_CHANGE])
+    with pytest.raises(CodecError) as err:
+        CODEC.decode(data, expect=DEPOSIT_TRANSACTION)
+    assert err.value.kind is CodecErrorKind.WRONG_SCHEMA
+    assert err.value.reason == "unknown_schema"
+
+
+def test_random_bodies_never_escape_as_other_errors() -> None:
+    header = MAGIC + CODEC.fingerprint(DEPOSIT_TRANSACTION)
+    kinds = set()
+    for size in range(0, 200):
+        try:
+            CODEC.decode(header + os.urandom(size))
+        except CodecError as err:  # anything else escaping fails the test
+            kinds.add(err.kind)
+    assert kinds <= {CodecErrorKind.TRUNCATED, CodecErrorKind.MALFORMED}
+    assert kinds
+
+
+def test_encoding_a_bad_record_says_so() -> None:
+    with pytest.raises(CodecError) as err:
+        CODEC.encode(DEPOSIT_TRANSACTION, dict(RECORDS[DEPOSIT_TRANSACTION], txn_type="GIFT"))
+    assert err.value.kind is CodecErrorKind.INVALID_RECORD
+
+
+def test_an_older_writer_schema_resolves_to_the_current_one() -> None:
+    older = load_schema(DEPOSIT_TRANSACTION)
+    older["fields"] = [f for f in older["fields"] if f["name"] not in ("product_code", "branch_id")]
+    codec = AvroCodec()
+    fp = codec.register_writer_schema(DEPOSIT_TRANSACTION, older)
+    import io
+
+    from fastavro import parse_schema, schemaless_writer
+
+    buf = io.BytesIO()
+    record = {
+        k: v
+        for k, v in RECORDS[DEPOSIT_TRANSACTION].items()
+        if k not in ("product_code", "branch_id")
+    }
+    schemaless_writer(buf, parse_schema(older), record)
+    name, decoded = codec.decode(MAGIC + fp + buf.getvalue())
+    assert name == DEPOSIT_TRANSACTION
+    assert decoded["branch_id"] is None
+    assert decoded["amount"] == Decimal("50000.00")

@@ -1,0 +1,78 @@
+"""What every command shares: the settings (a wrong one stops the command with its name), running
+a coroutine, and reporting an import."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+
+from tiering.core.policy import PolicyError
+from tiering.csv_files import CsvFileError, Rejected, write_rejects
+from tiering.settings import Settings
+from tiering.sinks.postgres.connection import NotMigratedError
+
+T = TypeVar("T")
+
+
+def settings() -> Settings:
+    """``TIERING_*`` and the policy they name, checked before anything starts."""
+    try:
+        loaded = Settings()
+        loaded.policy  # noqa: B018  (load and check the policy before anything starts)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"TIERING_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise click.ClickException(f"configuration: {problems}") from None
+    except PolicyError as exc:
+        raise click.ClickException(str(exc)) from None
+    return loaded
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro``; a service that cannot be reached, or a schema that is not migrated,
+    ends the command with one line saying so."""
+    try:
+        return asyncio.run(coro)
+    except OSError as exc:
+        raise click.ClickException(f"cannot reach a service: {exc}") from None
+    except NotMigratedError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def run_import(file: Path, coro: Coroutine[Any, Any, T]) -> T:
+    """``run`` for an import of ``file``: a file that cannot be read as a whole is named."""
+    try:
+        return run(coro)
+    except CsvFileError as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+
+
+def report_import(summary: str, rejected: list[Rejected], rejects: Path | None) -> None:
+    """What an import did: a summary, each rejected line by number (the first 50), all of them
+    to ``rejects`` if asked; exit status 1 when any line was rejected."""
+    click.echo(f"{summary}; rejected {len(rejected):,} lines")
+    for r in rejected[:50]:
+        click.echo(f"  line {r.line}: {r.reason}", err=True)
+    if len(rejected) > 50:
+        click.echo(f"  … and {len(rejected) - 50:,} more", err=True)
+    if rejects is not None and rejected:
+        write_rejects(rejects, rejected)
+        click.echo(f"rejected lines written to {rejects}", err=True)
+    if rejected:
+        sys.exit(1)
+
+
+REJECTS = click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the rejected lines, with line number and reason, to this CSV file.",
+)
+DRY_RUN = click.option("--dry-run", is_flag=True, help="Check the file; write nothing.")

@@ -1,0 +1,72 @@
+"""The bank's files in: opening balances, customers' risk tolerance, the managers' directory.
+Each names its bad lines by number and loads the rest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tiering.cli.common import DRY_RUN, REJECTS, report_import, run_import, settings
+
+_FILE = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+
+
+@click.command("import-balances")
+@_FILE
+@click.option("--dry-run", is_flag=True, help="Check the file; send nothing.")
+@REJECTS
+def import_balances(file: Path, dry_run: bool, rejects: Path | None) -> None:
+    """Load opening balances from FILE (CSV) as BALANCE_SNAPSHOT postings.
+
+    Columns: customer_id, account_id, balance, currency, as_of (ISO 8601; without an offset,
+    China Standard Time). Bad lines are reported by line number and skipped; the others are
+    loaded. Importing a file again changes nothing. Exit status 1 when any line was rejected.
+    """
+    from tiering.tools.import_balances import send_balances
+
+    loaded, rejected = run_import(file, send_balances(settings(), file, dry_run))
+    verb = "checked" if dry_run else "loaded"
+    report_import(f"{verb} {loaded:,} balances from {file}", rejected, rejects)
+
+
+@click.command("import-risk-profiles")
+@_FILE
+@DRY_RUN
+@REJECTS
+def import_risk_profiles(file: Path, dry_run: bool, rejects: Path | None) -> None:
+    """Load customers' risk tolerance from FILE (CSV: customer_id, risk_level 1-5).
+
+    Notifications recommend only products within a customer's tolerance; a customer without
+    one is offered only the lowest-risk products (policy §9). Bad lines are reported by line
+    number and skipped. Exit status 1 when any line was rejected.
+    """
+    from tiering.directory.risk_profiles import import_risk_profiles as load
+
+    loaded, rejected = run_import(file, load(settings(), file, dry_run))
+    verb = "checked" if dry_run else "loaded"
+    report_import(f"{verb} {loaded:,} risk profiles from {file}", rejected, rejects)
+
+
+@click.command("import-managers")
+@_FILE
+@DRY_RUN
+@REJECTS
+def import_managers(file: Path, dry_run: bool, rejects: Path | None) -> None:
+    """Load the managers' directory from FILE (CSV) into PostgreSQL.
+
+    Columns: manager_id, name, team, branch_id, email, customer_id; one line per manager and
+    customer they look after, a line with an empty customer_id only defines the manager. team
+    is one of BRANCH_SERVICE, CUSTOMER_MANAGER, WEALTH_TEAM, PRIVATE_BANKING (policy §4). Bad
+    lines are reported by line number and skipped; the others are loaded, in one transaction.
+    Importing a file again changes nothing. Exit status 1 when any line was rejected.
+    """
+    from tiering.directory.managers import import_directory
+
+    result = run_import(file, import_directory(settings(), file, dry_run))
+    verb = "checked" if dry_run else "loaded"
+    summary = (
+        f"{verb} {result.managers:,} managers and {result.assignments:,} customer assignments"
+        f" from {file}"
+    )
+    report_import(summary, result.rejected, rejects)

@@ -1,0 +1,74 @@
+"""For people who watch rather than run the service: the demo bank and the KPI report."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import click
+
+from tiering.cli.common import run, settings
+
+
+@click.command()
+@click.option("--customers", default=5000, show_default=True, help="Synthetic customers.")
+@click.option(
+    "--postings", default=60000, show_default=True, help="Postings after the opening balances."
+)
+@click.option("--rate", default=2000, show_default=True, help="Postings per second.")
+@click.option(
+    "--follow/--no-follow",
+    default=True,
+    show_default=True,
+    help="Keep showing tier changes after the feed ends, until Ctrl-C.",
+)
+@click.option(
+    "--wait",
+    default=60.0,
+    show_default=True,
+    help="With --no-follow: seconds to wait for tier changes after the feed ends.",
+)
+@click.option("--seed", default=None, type=int, help="Random seed, for a repeatable feed.")
+def demo(
+    customers: int, postings: int, rate: int, follow: bool, wait: float, seed: int | None
+) -> None:
+    """Feed a synthetic bank into deposit-transactions and show tier changes live."""
+    from tiering.tools.demo import DemoRun, run_demo
+
+    s = settings()
+    with contextlib.suppress(KeyboardInterrupt):
+        run(run_demo(s, DemoRun(customers, postings, rate, follow, wait, seed)))
+
+
+@click.command()
+@click.option(
+    "--from", "first", required=True, help="First day of the period: YYYY-MM-DD, China time."
+)
+@click.option("--to", "last", required=True, help="Last day of the period, included.")
+@click.option(
+    "--out",
+    default="report.html",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The HTML file to write.",
+)
+def report(first: str, last: str, out: Path) -> None:
+    """Write a KPI report of a period as one self-contained HTML file, for branch heads.
+
+    Customers and deposits per tier now, tier changes per day, notifications per team with
+    the acknowledged share (from PostgreSQL), and deposit growth and churn per tier (from
+    Prometheus at TIERING_PROMETHEUS_URL, default http://127.0.0.1:9090, when it answers).
+    """
+    from rich.console import Console
+
+    from tiering.tools.report import Period, build_report, prometheus_url
+
+    s = settings()
+    try:
+        period = Period.parse(first, last)
+        url = prometheus_url(s)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    with Console(stderr=True).status("building the report") as status:
+        run(build_report(s, period, out, url, status=status.update))
+    click.echo(f"report for {period} written to {out}")

@@ -1,0 +1,109 @@
+"""The tier policy as the rules use it (POLICY §3, §5, §6, §7): every number already checked and
+converted, money in integer fen, ratios as ``Decimal``, durations in milliseconds of event time,
+so the rules never see a float. ``tiering.core.policy_file`` reads and checks the TOML file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tiering.core.kinds import NotificationKind
+from tiering.core.tiers import Tier
+
+
+class PolicyError(ValueError):
+    """The policy file is not usable; the message names every problem found."""
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """A product category (§5) and its risk level, 1 (lowest) to 5."""
+
+    risk: int
+    en: str
+    zh: str
+
+
+#: the causes a notification can have (ManagerNotification.kind), DEFAULT for the rest
+ACTION_CAUSES = ("DEFAULT", *NotificationKind)
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One recommended action of §5, in English and in the original's Chinese."""
+
+    en: str
+    zh: str
+    #: the product categories it recommends: it is offered only within the customer's tolerance
+    products: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.en} / {self.zh}"
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Every number the rules use, already checked."""
+
+    version: str
+    #: lower bounds of POTENTIAL, PREMIUM, HIGH_END in fen, strictly ascending (§3)
+    lower_bounds_fen: tuple[int, int, int]
+    downgrade_grace_ms: int
+    large_deposit_fen: int
+    large_withdrawal_fen: int
+    churn_drop_ratio: Decimal
+    churn_peak_window_days: int
+    churn_min_tier: Tier
+    near_upgrade_ratio: Decimal
+    dedup_horizon_ms: int
+    dedup_max_ids: int
+    #: CNY per unit of each accepted currency
+    rates: Mapping[str, Decimal]
+    #: §5: per tier, per cause, what the tier's team should do
+    actions: Mapping[Tier, Mapping[str, tuple[Action, ...]]]
+    notification_cooldown_ms: int
+    #: §5, §9: product category → its risk level and names
+    products: Mapping[str, Product]
+    #: §5: per tier, viewed category (or DEFAULT) → the companions to propose with it
+    combinations: Mapping[Tier, Mapping[str, tuple[str, ...]]]
+    interest_views: int
+    interest_window_ms: int
+    interest_half_life_ms: int
+    conversion_window_ms: int
+
+    def category_of(self, product_code: str) -> str | None:
+        """The product category a posting's product_code belongs to: the longest category
+        name the code starts with."""
+        matches = [c for c in self.products if product_code.upper().startswith(c)]
+        return max(matches, key=len) if matches else None
+
+    def combination(self, tier: Tier, viewed: str) -> tuple[str, ...]:
+        """§5: what to propose to a ``tier`` customer who keeps looking at ``viewed``."""
+        by_category = self.combinations.get(tier, {})
+        companions = by_category.get(viewed, by_category.get("DEFAULT", ()))
+        return tuple(dict.fromkeys((viewed, *companions)))
+
+    def actions_for(self, tier: Tier, cause: str) -> tuple[Action, ...]:
+        """§5 actions for ``tier``'s team and ``cause``; the tier's DEFAULT list otherwise."""
+        by_cause = self.actions.get(tier, {})
+        return by_cause.get(cause) or by_cause.get("DEFAULT", ())
+
+    @property
+    def churn_ratio(self) -> tuple[int, int]:
+        """``churn_drop_ratio`` as (numerator, denominator): integer comparisons, no Decimal."""
+        return _RATIOS.setdefault(self.churn_drop_ratio, self.churn_drop_ratio.as_integer_ratio())
+
+    @property
+    def near_ratio(self) -> tuple[int, int]:
+        return _RATIOS.setdefault(
+            self.near_upgrade_ratio, self.near_upgrade_ratio.as_integer_ratio()
+        )
+
+    def lower_bound(self, tier: Tier) -> int:
+        """The inclusive lower bound of ``tier`` in fen (0 for ORDINARY)."""
+        return 0 if tier is Tier.ORDINARY else self.lower_bounds_fen[tier - 1]
+
+
+_RATIOS: dict[Decimal, tuple[int, int]] = {}

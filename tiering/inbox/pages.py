@@ -1,0 +1,173 @@
+"""The inbox's pages: sign-in, the list, the detail page, acknowledgement, live events."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from urllib.parse import quote
+
+from aiohttp import web
+
+from tiering.directory.tokens import hash_token
+from tiering.inbox.frame import (
+    BROADCASTER,
+    END_SESSION,
+    KEEPALIVE,
+    NEW_SESSION,
+    POOL,
+    SESSION,
+    TEMPLATES,
+    checked_form,
+    local_url,
+    me,
+    render,
+    session_of,
+)
+from tiering.inbox.queries import (
+    ACKNOWLEDGE,
+    COUNT_NEW,
+    KINDS,
+    MANAGER_SIGNING_IN,
+    STATUSES,
+    TIERS,
+    Filters,
+    visible_notifications,
+)
+from tiering.inbox.sessions import Session
+
+log = logging.getLogger(__name__)
+
+#: the list shows this many; the filters narrow it
+LIST_LIMIT = 200
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPSeeOther("/notifications")
+
+
+async def healthz(request: web.Request) -> web.StreamResponse:
+    return web.Response(text="ok\n")
+
+
+async def signin_page(request: web.Request) -> web.StreamResponse:
+    session = request.get(SESSION)
+    if session is not None and session.manager_id is not None:
+        raise web.HTTPSeeOther("/notifications")
+    session_of(request)
+    return render(request, "signin.html", error=None)
+
+
+async def signin(request: web.Request) -> web.StreamResponse:
+    """Hash the pasted token and find its manager. A wrong token gets the page again with
+    one plain message, whatever was wrong."""
+    form = await checked_form(request)
+    token = form.get("token", "").strip()
+    row = None
+    if 0 < len(token) <= 200:
+        digest = hash_token(token)
+        row = await request.app[POOL].fetchrow(MANAGER_SIGNING_IN, digest)
+        # the lookup is by hash; compare again in constant time all the same
+        if row is not None and not hmac.compare_digest(row["token_hash"], digest):
+            row = None
+    if row is None:
+        log.info("sign-in refused")
+        return render(request, "signin.html", status=401, error="Sign-in failed.")
+    # a new session (and CSRF token) at sign-in: nothing from before it carries over
+    request[SESSION] = request[NEW_SESSION] = Session.new(row["manager_id"], row["token_hash"])
+    log.info("manager %s signed in", row["manager_id"])
+    raise web.HTTPSeeOther("/notifications")
+
+
+async def signout(request: web.Request) -> web.StreamResponse:
+    await checked_form(request)
+    request[END_SESSION] = True
+    raise web.HTTPSeeOther("/signin")
+
+
+async def notification_list(request: web.Request) -> web.StreamResponse:
+    who = await me(request)
+    filters = Filters.from_query(request.query)
+    sql, args = visible_notifications(who.manager_id, filters, limit=LIST_LIMIT + 1)
+    pool = request.app[POOL]
+    rows = await pool.fetch(sql, *args)
+    new_count = await pool.fetchval(COUNT_NEW, who.manager_id)
+    return render(
+        request,
+        "list.html",
+        notifications=rows[:LIST_LIMIT],
+        more=len(rows) > LIST_LIMIT,
+        limit=LIST_LIMIT,
+        new_count=new_count,
+        filters=filters,
+        next="/notifications" + filters.query_string(),
+        tiers=TIERS,
+        kinds=KINDS,
+        statuses=STATUSES,
+    )
+
+
+async def notification_detail(request: web.Request) -> web.StreamResponse:
+    who = await me(request)
+    notification_id = request.match_info["notification_id"]
+    sql, args = visible_notifications(who.manager_id, notification_id=notification_id)
+    row = await request.app[POOL].fetchrow(sql, *args)
+    if row is None:  # absent or not this manager's: the same answer
+        raise web.HTTPNotFound()
+    return render(request, "detail.html", n=row, next=request.path_qs)
+
+
+async def acknowledge(request: web.Request) -> web.StreamResponse:
+    """Acknowledge once: a second time changes nothing and still succeeds."""
+    who = await me(request)
+    form = await checked_form(request)
+    notification_id = request.match_info["notification_id"]
+    result = await request.app[POOL].fetchrow(ACKNOWLEDGE, who.manager_id, notification_id)
+    if not result["visible"]:
+        raise web.HTTPNotFound()
+    if result["acknowledged"]:
+        log.info("manager %s acknowledged a notification", who.manager_id)
+    detail = "/notifications/" + quote(notification_id, safe="")
+    raise web.HTTPSeeOther(local_url(form.get("next"), detail))
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """Server-Sent Events: each new notification this manager may see (and that matches the
+    page's filters), as the row to put at the top of the list."""
+    try:
+        who = await me(request)
+    except web.HTTPSeeOther:
+        raise web.HTTPUnauthorized() from None
+    filters = Filters.from_query(request.query)
+    csrf = session_of(request).csrf
+    next_url = "/notifications" + filters.query_string()
+    pool, broadcaster = request.app[POOL], request.app[BROADCASTER]
+    row_template = request.app[TEMPLATES].get_template("row.html")
+    keepalive = request.app[KEEPALIVE]
+    queue = broadcaster.subscribe()  # before the browser hears "open": nothing slips between
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
+    try:
+        await response.prepare(request)
+        await response.write(b"retry: 3000\n: connected\n\n")
+        while True:
+            try:
+                notification_id = await asyncio.wait_for(queue.get(), keepalive)
+            except TimeoutError:
+                await response.write(b": keep-alive\n\n")
+                continue
+            if notification_id is None:
+                break
+            # visibility again, in SQL, for this very notification and manager
+            sql, args = visible_notifications(who.manager_id, filters, notification_id)
+            row = await pool.fetchrow(sql, *args)
+            if row is None:
+                continue
+            html = row_template.render(n=row, csrf=csrf, next=next_url).strip()
+            data = json.dumps({"id": row["notification_id"], "title": row["title"], "html": html})
+            await response.write(f"event: notification\ndata: {data}\n\n".encode())
+    except ConnectionResetError:
+        pass  # the browser went away
+    finally:
+        broadcaster.unsubscribe(queue)
+    return response

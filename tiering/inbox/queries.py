@@ -1,0 +1,114 @@
+"""The inbox's SQL. Every read and write of a notification goes through ``VISIBLE``, so the
+rule of policy §9 (a manager sees only their own customers) lives in one place:
+
+    a manager sees a notification addressed to them, or one for their team at their branch.
+
+The manager's team and branch are joined from ``managers`` at query time, never taken from the
+session, so a manager moved to another team or branch sees the new set at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from tiering.core.kinds import NotificationKind
+from tiering.core.tiers import TIER_NAMES
+
+TIERS = TIER_NAMES
+KINDS = tuple(k.value for k in NotificationKind)
+STATUSES = ("new", "acknowledged")
+
+#: ``n``: the notification, ``m``: the signed-in manager (joined on ``$1``)
+VISIBLE = "(n.manager_id = m.manager_id OR (n.team = m.team AND n.branch_id = m.branch_id))"
+_FROM = "FROM notifications n JOIN managers m ON m.manager_id = $1"
+COLUMNS = (
+    "n.notification_id, n.customer_id, n.tier, n.team, n.manager_id, n.branch_id, n.kind,"
+    " n.priority, n.title, n.body, n.actions, n.created_at, n.acknowledged_at,"
+    " n.acknowledged_by, a.name AS acknowledged_by_name"
+)
+#: who acknowledged, by name
+_ACKNOWLEDGER = "LEFT JOIN managers a ON a.manager_id = n.acknowledged_by"
+
+_MANAGER = "SELECT manager_id, name, team, branch_id, token_hash FROM managers"
+MANAGER_BY_ID = f"{_MANAGER} WHERE manager_id = $1"
+#: by the SHA-256 of the token pasted in the sign-in form
+MANAGER_SIGNING_IN = f"{_MANAGER} WHERE token_hash = $1"
+COUNT_NEW = f"SELECT count(*) {_FROM} WHERE {VISIBLE} AND n.acknowledged_at IS NULL"
+
+#: ``$1`` manager, ``$2`` notification → (visible, newly acknowledged). Acknowledging twice
+#: keeps the first time and manager; ``acknowledged_at IS NULL`` is re-checked by the UPDATE
+#: itself, so two managers acknowledging at once cannot both win.
+ACKNOWLEDGE = f"""
+WITH target AS (
+    SELECT n.notification_id {_FROM} WHERE n.notification_id = $2 AND {VISIBLE}
+), done AS (
+    UPDATE notifications SET acknowledged_at = now(), acknowledged_by = $1
+    WHERE notification_id IN (SELECT notification_id FROM target) AND acknowledged_at IS NULL
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM target) AS visible, (SELECT count(*) FROM done) AS acknowledged
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """The list's filters, from the query string; a value that is not one of the known ones
+    counts as no filter (nothing a browser sends reaches the SQL text)."""
+
+    tier: str | None = None
+    kind: str | None = None
+    status: str | None = None
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> Filters:
+        def pick(name: str, allowed: tuple[str, ...]) -> str | None:
+            value = query.get(name, "")
+            return value if value in allowed else None
+
+        return cls(pick("tier", TIERS), pick("kind", KINDS), pick("status", STATUSES))
+
+    def query_string(self) -> str:
+        """``?tier=…`` for the filters set, "" for none."""
+        pairs = [
+            (k, v)
+            for k, v in (("tier", self.tier), ("kind", self.kind), ("status", self.status))
+            if v
+        ]
+        return "?" + urlencode(pairs) if pairs else ""
+
+
+def visible_notifications(
+    manager_id: str,
+    filters: Filters = Filters(),  # frozen: a shared default is harmless
+    notification_id: str | None = None,
+    limit: int | None = None,
+) -> tuple[str, list[object]]:
+    """``(sql, args)`` selecting the notifications ``manager_id`` may see, newest first:
+    all of them (the list), or the one ``notification_id`` (the detail page, and the check of
+    each live event)."""
+    args: list[object] = [manager_id]
+
+    def param(value: object) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    where = [VISIBLE]
+    if notification_id is not None:
+        where.append(f"n.notification_id = {param(notification_id)}")
+    if filters.tier:
+        where.append(f"n.tier = {param(filters.tier)}")
+    if filters.kind:
+        where.append(f"n.kind = {param(filters.kind)}")
+    if filters.status == "new":
+        where.append("n.acknowledged_at IS NULL")
+    elif filters.status == "acknowledged":
+        where.append("n.acknowledged_at IS NOT NULL")
+    sql = (
+        f"SELECT {COLUMNS} {_FROM} {_ACKNOWLEDGER} WHERE {' AND '.join(where)}"
+        " ORDER BY n.created_at DESC, n.notification_id DESC"
+    )
+    if limit is not None:
+        sql += f" LIMIT {param(limit)}"
+    return sql, args

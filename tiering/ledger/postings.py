@@ -1,0 +1,97 @@
+"""A deposit posting as the rules see it, and the checks that turn bad input away."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from tiering.core.bad_input import BadInput
+from tiering.core.bank_time import epoch_ms
+from tiering.core.money import MAX_ABS_FEN, convert_to_fen, from_fen, to_fen
+from tiering.core.policy import Policy
+
+
+class TxnType(enum.Enum):
+    DEPOSIT = "DEPOSIT"
+    WITHDRAWAL = "WITHDRAWAL"
+    TRANSFER_IN = "TRANSFER_IN"
+    TRANSFER_OUT = "TRANSFER_OUT"
+    INTEREST = "INTEREST"
+    FEE = "FEE"
+    BALANCE_SNAPSHOT = "BALANCE_SNAPSHOT"
+
+
+_TXN_TYPES = {t.value: t for t in TxnType}
+CREDITS = frozenset({TxnType.DEPOSIT, TxnType.TRANSFER_IN, TxnType.INTEREST})
+DEBITS = frozenset({TxnType.WITHDRAWAL, TxnType.TRANSFER_OUT, TxnType.FEE})
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """One posted movement, amount already in CNY fen."""
+
+    txn_id: str
+    customer_id: str
+    account_id: str
+    txn_type: TxnType
+    amount_fen: int  #: positive (zero allowed for a snapshot); direction from txn_type
+    event_time_ms: int  #: when the core system posted it
+    channel: str = "OTHER"
+    branch_id: str | None = None
+    product_code: str | None = None
+
+    @property
+    def signed_fen(self) -> int:
+        """The change to the account balance (not meaningful for a snapshot)."""
+        return -self.amount_fen if self.txn_type in DEBITS else self.amount_fen
+
+
+def posting_from_record(record: dict[str, Any], policy: Policy, key: str | None = None) -> Posting:
+    """Check a decoded DepositTransaction and convert it; raise :class:`BadInput` if it is bad.
+
+    ``key`` is the Kafka message key: it must be the customer id, or the customer's state would
+    live on the wrong partition.
+    """
+    for name in ("txn_id", "customer_id", "account_id"):
+        if not record.get(name):
+            raise BadInput("missing_field", f"{name} is empty")
+    if key is not None and key != record["customer_id"]:
+        raise BadInput("key_mismatch", "the message key is not the posting's customer_id")
+    txn_type = _TXN_TYPES[record["txn_type"]]
+    currency = (record.get("currency") or "").upper()
+    rate = policy.rates.get(currency)
+    if rate is None:
+        raise BadInput("unsupported_currency", f"no rate for currency {currency!r} in the policy")
+    amount = record["amount"]
+    if isinstance(amount, bytes):  # decoded plain: the unscaled decimal(18,2), i.e. fen
+        unscaled = int.from_bytes(amount, "big", signed=True)
+        amount = from_fen(unscaled)
+        if unscaled < 0:
+            raise BadInput("invalid_amount", f"amount must not be negative, got {amount}")
+        fen = unscaled if currency == "CNY" else convert_to_fen(amount, rate)
+    else:
+        if not amount.is_finite() or amount < 0:
+            raise BadInput("invalid_amount", f"amount must not be negative, got {amount}")
+        try:
+            fen = to_fen(amount) if currency == "CNY" else convert_to_fen(amount, rate)
+        except ValueError as exc:
+            raise BadInput("invalid_amount", str(exc)) from exc
+    if amount == 0 and txn_type is not TxnType.BALANCE_SNAPSHOT:
+        raise BadInput("invalid_amount", f"a {txn_type.value} of zero moves nothing")
+    if fen > MAX_ABS_FEN:
+        raise BadInput("invalid_amount", "amount exceeds decimal(18,2)")
+    event_time_ms = epoch_ms(record["event_time"])
+    if event_time_ms <= 0:
+        raise BadInput("invalid_event_time", f"event_time {event_time_ms} is not after 1970")
+    return Posting(
+        txn_id=record["txn_id"],
+        customer_id=record["customer_id"],
+        account_id=record["account_id"],
+        txn_type=txn_type,
+        amount_fen=fen,
+        event_time_ms=event_time_ms,
+        channel=record.get("channel") or "OTHER",
+        branch_id=record.get("branch_id"),
+        product_code=record.get("product_code"),
+    )

@@ -1,0 +1,209 @@
+"""``deposit-transactions`` → balances, tier changes, signals and dead letters (POLICY §3, §5).
+
+The shell around :mod:`tiering.ledger.rules`: it decodes each posting, applies it, sweeps the
+downgrades that fell due, and says what to write, produce and count; it does no I/O itself.
+The batch cycle (:mod:`tiering.runtime.checkpoint`) does, in its order.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import partial
+
+from tiering import metrics
+from tiering.core.dedup import EventOutcome
+from tiering.core.kinds import SignalKind
+from tiering.core.policy import Policy
+from tiering.core.signals import Signal
+from tiering.core.teams import route
+from tiering.core.tiers import Tier
+from tiering.ledger.postings import Posting, TxnType, posting_from_record
+from tiering.ledger.records import encode_tier_change, tier_change_signal
+from tiering.ledger.rows import BalanceRow, balance_row, ledger_rows
+from tiering.ledger.rules import Applied, TierDecision, apply_posting, expire_grace
+from tiering.ledger.state import CustomerState
+from tiering.ledger.store import LedgerStore
+from tiering.processing import (
+    BatchContext,
+    Decisions,
+    InputTally,
+    Outgoing,
+    Statement,
+    apply_each,
+)
+from tiering.wire.codec import DEPOSIT_TRANSACTION, AvroCodec
+from tiering.wire.inbound import DeadLetter, Inbound, decode_key, value_of
+from tiering.wire.signals import encode_signal
+from tiering.wire.topics import DEPOSIT_TRANSACTIONS, DeploymentTopics
+
+
+@dataclass(slots=True)
+class LedgerOutput(InputTally):
+    """What one batch of postings decided, each with the partition it belongs on."""
+
+    changes: list[tuple[int, TierDecision]] = field(default_factory=list)
+    #: §5 signals, and postings into a product for the notifier's conversions (§7.4)
+    signals: list[tuple[int, Signal]] = field(default_factory=list)
+    balances: dict[str, BalanceRow] = field(default_factory=dict)
+    inflow_fen: Counter[Tier] = field(default_factory=Counter)
+    outflow_fen: Counter[Tier] = field(default_factory=Counter)
+    #: ORDINARY customers whose accounts all went to zero or below (§7.3)
+    emptied: Counter[Tier] = field(default_factory=Counter)
+
+
+class LedgerProcessor:
+    """Decode, check, apply; collect what the batch decided."""
+
+    def __init__(
+        self, policy: Policy, codec: AvroCodec, store: LedgerStore, topics: DeploymentTopics
+    ) -> None:
+        self.policy = policy
+        self.codec = codec
+        self.store = store
+        self.topics = topics
+
+    def lookup(self, batch: Sequence[Inbound]) -> Statement | None:
+        return None
+
+    def process(self, batch: Sequence[Inbound], context: BatchContext) -> Decisions:
+        out = self.decide(batch, context.now_ms)
+        return Decisions(
+            rows=ledger_rows(
+                list(out.balances.values()), [c for _, c in out.changes], context.now_ms
+            ),
+            records=self.records(out, context.now_ms),
+            count=partial(count, out, context.now_ms),
+        )
+
+    def decide(self, batch: Sequence[Inbound], now_ms: int) -> LedgerOutput:
+        out = LedgerOutput()
+        for message, result in apply_each(batch, self._apply):
+            if isinstance(result, DeadLetter):
+                out.set_aside(result)
+            else:
+                self._collect(message.partition, *result, now_ms, out)
+        for partition in sorted({m.partition for m in batch}):
+            self._sweep(partition, out)
+        return out
+
+    def _apply(self, message: Inbound) -> tuple[Posting, CustomerState, Applied, int]:
+        _, record = self.codec.decode(value_of(message), expect=DEPOSIT_TRANSACTION, plain=True)
+        posting = posting_from_record(record, self.policy, decode_key(message))
+        before = self.store.get(posting.customer_id.encode())
+        previous_total = 0 if before is None else before.total_fen
+        state, applied = apply_posting(before, posting, self.policy, message.partition)
+        return posting, state, applied, previous_total
+
+    def _collect(
+        self,
+        partition: int,
+        posting: Posting,
+        state: CustomerState,
+        applied: Applied,
+        previous_total: int,
+        now_ms: int,
+        out: LedgerOutput,
+    ) -> None:
+        out.outcomes[applied.outcome] += 1
+        if applied.outcome is EventOutcome.DUPLICATE:
+            return
+        assert state.tier is not None
+        self.store.put(posting.customer_id.encode(), state)
+        self.store.advance(partition, posting.event_time_ms)
+        out.lags_ms.append(now_ms - posting.event_time_ms)
+        out.changes.extend((partition, c) for c in applied.changes)
+        out.signals.extend((partition, s) for s in applied.signals)
+        out.inflow_fen[state.tier] += applied.inflow_fen
+        out.outflow_fen[state.tier] += applied.outflow_fen
+        if state.tier is Tier.ORDINARY and previous_total > 0 >= applied.total_fen:
+            out.emptied[Tier.ORDINARY] += 1
+        out.balances[posting.customer_id] = balance_row(posting.customer_id, state)
+        purchase = self._purchase(posting, state, applied)
+        if purchase is not None:
+            out.signals.append((partition, purchase))
+
+    def _purchase(self, posting: Posting, state: CustomerState, applied: Applied) -> Signal | None:
+        """§7.4: a posting into a product category, for the notifier to match with what it
+        suggested."""
+        category = self.policy.category_of(posting.product_code) if posting.product_code else None
+        if category is None or posting.txn_type is TxnType.BALANCE_SNAPSHOT:
+            return None
+        assert state.tier is not None
+        return Signal(
+            signal_id=posting.txn_id,
+            kind=SignalKind.PURCHASE,
+            customer_id=posting.customer_id,
+            tier=state.tier,
+            event_time_ms=posting.event_time_ms,
+            balance_fen=applied.total_fen,
+            branch_id=state.branch_id,
+            amount_fen=posting.amount_fen,
+            detail=category,
+        )
+
+    def _sweep(self, partition: int, out: LedgerOutput) -> None:
+        """§3 downgrades that fell due by the partition's stream time, for customers who have
+        not posted since."""
+        now = self.store.stream_time.get(partition)
+        if now is None:
+            return
+        for key in self.store.due(partition, now):
+            state = self.store.get(key)
+            if state is None:
+                continue
+            customer_id = key.decode()
+            changes = expire_grace(state, customer_id, now, self.policy)
+            self.store.put(key, state)
+            out.changes.extend((partition, c) for c in changes)
+            if changes:
+                out.balances[customer_id] = balance_row(customer_id, state)
+
+    def records(self, out: LedgerOutput, now_ms: int) -> list[Outgoing]:
+        """TierChanges; signals for the notifier: the tier changes it routes (not the initial
+        placements it ignores: every new customer, every opening balance) and every other
+        signal; dead letters."""
+        t = self.topics
+        records = [
+            Outgoing(
+                t.tier_changes,
+                c.customer_id.encode(),
+                encode_tier_change(self.codec, c, now_ms),
+                p,
+            )
+            for p, c in out.changes
+        ]
+        signals = [(p, tier_change_signal(c)) for p, c in out.changes]
+        signals = [(p, s) for p, s in signals if route(s) is not None] + out.signals
+        records += [
+            Outgoing(t.signals, s.customer_id.encode(), encode_signal(s), p) for p, s in signals
+        ]
+        records += out.dead_letter_records(t.transactions_dlq, now_ms)
+        return records
+
+
+def count(out: LedgerOutput, now_ms: int) -> None:
+    """What a stored batch of postings adds to the metrics (contract "Prometheus metrics")."""
+    out.count(DEPOSIT_TRANSACTIONS)
+    for tier, fen in out.inflow_fen.items():
+        if fen:
+            metrics.INFLOW.labels(tier.name).inc(fen / 100)
+    for tier, fen in out.outflow_fen.items():
+        if fen:
+            metrics.OUTFLOW.labels(tier.name).inc(fen / 100)
+    for _, change in out.changes:
+        metrics.TIER_CHANGES.labels(*direction_label(change)).inc()
+        metrics.TIER_CHANGE_LATENCY.observe(max(now_ms - change.event_time_ms, 0) / 1000)
+        if change.previous_tier is not None and change.new_tier < change.previous_tier:
+            metrics.CHURNED.labels(change.previous_tier.name).inc()
+    for tier, n in out.emptied.items():
+        metrics.CHURNED.labels(Tier(tier).name).inc(n)
+
+
+def direction_label(change: TierDecision) -> tuple[str, str, str]:
+    return (
+        change.previous_tier.name if change.previous_tier is not None else "NONE",
+        change.new_tier.name,
+        change.direction.value,
+    )

@@ -1,0 +1,98 @@
+"""The ledger's rows in PostgreSQL: ``customer_balances`` (the latest total and tier, written
+only forward by ``version``) and ``tier_changes`` (every TierChange once, by ``change_id``), so a
+replayed batch changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tiering.core.bank_time import from_epoch_ms
+from tiering.core.money import from_fen
+from tiering.ledger.rules import TierDecision
+from tiering.ledger.state import CustomerState
+from tiering.processing import Statement
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceRow:
+    """A row of ``customer_balances``."""
+
+    customer_id: str
+    balance_fen: int
+    tier: str
+    version: int
+    as_of_ms: int
+
+
+UPSERT_BALANCES = """
+INSERT INTO customer_balances (customer_id, balance, tier, version, as_of, updated_at)
+SELECT b.*, now()
+FROM unnest($1::text[], $2::numeric[], $3::text[], $4::bigint[], $5::timestamptz[]) AS b
+ON CONFLICT (customer_id) DO UPDATE
+SET balance = EXCLUDED.balance, tier = EXCLUDED.tier, version = EXCLUDED.version,
+    as_of = EXCLUDED.as_of, updated_at = EXCLUDED.updated_at
+WHERE customer_balances.version < EXCLUDED.version
+"""
+
+INSERT_TIER_CHANGES = """
+INSERT INTO tier_changes (change_id, customer_id, previous_tier, new_tier, direction, balance,
+                          trigger_event_id, event_time, decided_at, policy_version)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                     $6::numeric[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[])
+ON CONFLICT (change_id) DO NOTHING
+"""
+
+
+def balance_row(customer_id: str, state: CustomerState) -> BalanceRow:
+    assert state.tier is not None
+    return BalanceRow(
+        customer_id=customer_id,
+        balance_fen=state.total_fen,
+        tier=state.tier.name,
+        version=state.version,
+        as_of_ms=state.clock_ms,
+    )
+
+
+def ledger_rows(
+    balances: Sequence[BalanceRow], changes: Sequence[TierDecision], decided_at_ms: int
+) -> list[Statement]:
+    """The statements that write a batch's balances and tier changes."""
+    rows: list[Statement] = []
+    if balances:
+        rows.append(
+            Statement(
+                UPSERT_BALANCES,
+                (
+                    [b.customer_id for b in balances],
+                    [from_fen(b.balance_fen) for b in balances],
+                    [b.tier for b in balances],
+                    [b.version for b in balances],
+                    [from_epoch_ms(b.as_of_ms) for b in balances],
+                ),
+            )
+        )
+    if changes:
+        decided_at = from_epoch_ms(decided_at_ms)
+        rows.append(
+            Statement(
+                INSERT_TIER_CHANGES,
+                (
+                    [c.change_id for c in changes],
+                    [c.customer_id for c in changes],
+                    [
+                        c.previous_tier.name if c.previous_tier is not None else None
+                        for c in changes
+                    ],
+                    [c.new_tier.name for c in changes],
+                    [c.direction.value for c in changes],
+                    [from_fen(c.balance_fen) for c in changes],
+                    [c.trigger_event_id for c in changes],
+                    [from_epoch_ms(c.event_time_ms) for c in changes],
+                    [decided_at] * len(changes),
+                    [c.policy_version for c in changes],
+                ),
+            )
+        )
+    return rows

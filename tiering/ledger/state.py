@@ -1,0 +1,120 @@
+"""What the ledger remembers of a customer, and that memory as compact bytes for the state
+store and its changelog.
+
+MessagePack, with times stored relative to the customer's clock so most numbers take a few
+bytes. The first element is the format number; a reader refuses a format it does not know.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+
+from tiering.core.dedup import SeenIds
+from tiering.core.state_format import check_state_format
+from tiering.core.tiers import Tier
+
+FORMAT = 1
+_CHURN_RISK = 1
+_NEAR_UPGRADE = 2
+
+
+@dataclass(slots=True)
+class Account:
+    balance_fen: int
+    last_event_ms: int  #: newest event time applied to this account
+
+
+@dataclass(slots=True)
+class CustomerState:
+    """Everything the rules remember about one customer."""
+
+    partition: int  #: the Kafka partition the customer's events arrive on
+    tier: Tier | None = None
+    accounts: dict[str, Account] = field(default_factory=dict)
+    clock_ms: int = 0  #: newest event time seen for the customer
+    #: postings and expiries applied; orders the balance rows written to PostgreSQL
+    version: int = 0
+    #: tier rank → event time since which the total has stayed below that tier's lower bound
+    below_since: dict[int, int] = field(default_factory=dict)
+    #: (bank day, highest total held that day), newest last, totals strictly falling
+    peaks: list[tuple[int, int]] = field(default_factory=list)
+    churn_risk: bool = False
+    near_upgrade: bool = False
+    #: the txn_ids applied, within the dedup bound
+    seen: SeenIds = field(default_factory=SeenIds)
+    branch_id: str | None = None
+    #: the sum of the accounts' balances, kept up to date by apply_posting
+    total_fen: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        self.total_fen = sum(a.balance_fen for a in self.accounts.values())
+
+
+def encode_state(state: CustomerState) -> bytes:
+    """The state as bytes for the state store and its changelog."""
+    clock = state.clock_ms
+    accounts: list[Any] = []
+    for account_id, account in state.accounts.items():
+        accounts += (account_id, account.balance_fen, clock - account.last_event_ms)
+    below: list[int] = []
+    for rank, since in state.below_since.items():
+        below += (rank, clock - since)
+    peaks: list[int] = []
+    for day, total in state.peaks:
+        peaks += (day, total)
+    seen: list[int] = []
+    for fp, at in state.seen.ids.items():
+        seen += (fp, clock - at)
+    flags = (_CHURN_RISK if state.churn_risk else 0) | (_NEAR_UPGRADE if state.near_upgrade else 0)
+    packed: bytes = msgpack.packb(
+        [
+            FORMAT,
+            state.partition,
+            -1 if state.tier is None else int(state.tier),
+            clock,
+            state.version,
+            accounts,
+            below,
+            peaks,
+            flags,
+            seen,
+            state.seen.floor_ms,
+            state.branch_id,
+        ],
+        use_bin_type=True,
+    )
+    return packed
+
+
+def decode_state(data: bytes) -> CustomerState:
+    fields = msgpack.unpackb(data, raw=False)
+    check_state_format(fields, FORMAT, "customer state")
+    (_, partition, tier, clock, version, accounts, below, peaks, flags, seen, floor, branch) = (
+        fields
+    )
+    return CustomerState(
+        partition=partition,
+        tier=None if tier < 0 else Tier(tier),
+        accounts={
+            accounts[i]: Account(accounts[i + 1], clock - accounts[i + 2])
+            for i in range(0, len(accounts), 3)
+        },
+        clock_ms=clock,
+        version=version,
+        below_since={below[i]: clock - below[i + 1] for i in range(0, len(below), 2)},
+        peaks=[(peaks[i], peaks[i + 1]) for i in range(0, len(peaks), 2)],
+        churn_risk=bool(flags & _CHURN_RISK),
+        near_upgrade=bool(flags & _NEAR_UPGRADE),
+        seen=SeenIds({seen[i]: clock - seen[i + 1] for i in range(0, len(seen), 2)}, floor),
+        branch_id=branch,
+    )
+
+
+def stored_tier(data: bytes | None) -> Tier:
+    """The tier in a stored customer state; a customer with no posting yet holds nothing, which
+    §3 places in ORDINARY."""
+    tier = decode_state(data).tier if data is not None else None
+    return tier if tier is not None else Tier.ORDINARY

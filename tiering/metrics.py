@@ -1,0 +1,146 @@
+"""Prometheus metrics (contract "Prometheus metrics"): seconds and CNY, small closed label
+sets, no customer, account or manager ids. Each worker exports its own partitions' share;
+``sum()`` over workers is the whole."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import REGISTRY, Counter, Histogram, disable_created_metrics
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from tiering.core.tiers import Tier
+
+# The *_created series double the scrape for no use on dashboards.
+disable_created_metrics()
+
+EVENTS = Counter(
+    "tiering_events_total",
+    "Input events handled, by outcome (processed, duplicate, dead_letter).",
+    ["topic", "outcome"],
+)
+DEAD_LETTERS = Counter(
+    "tiering_dead_letters_total",
+    "Input events set aside to the dead-letter topic.",
+    ["topic", "reason"],
+)
+EVENT_LAG = Histogram(
+    "tiering_event_lag_seconds",
+    "Processing time minus event time.",
+    ["topic"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400),
+)
+INFLOW = Counter(
+    "tiering_inflow_cny_total", "Credits posted (CNY), by the customer's tier.", ["tier"]
+)
+OUTFLOW = Counter(
+    "tiering_outflow_cny_total", "Debits posted (CNY), by the customer's tier.", ["tier"]
+)
+TIER_CHANGES = Counter(
+    "tiering_tier_changes_total",
+    "Tier changes produced (from_tier NONE for an initial placement).",
+    ["from_tier", "to_tier", "direction"],
+)
+CHURNED = Counter(
+    "tiering_churned_customers_total",
+    "Customers who left the tier downward or emptied all their accounts.",
+    ["tier"],
+)
+TIER_CHANGE_LATENCY = Histogram(
+    "tiering_tier_change_latency_seconds",
+    "From the trigger's event time to the tier change being produced.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+NOTIFICATIONS = Counter(
+    "tiering_notifications_total",
+    "Manager notifications: emitted, or suppressed by the cooldown.",
+    ["kind", "team", "outcome"],
+)
+CONVERSIONS = Counter(
+    "tiering_conversions_total",
+    "Products bought within the conversion window after a notification suggested them (§7.4).",
+    ["tier", "notification_kind"],
+)
+ONLINE_EVENTS = Counter(
+    "tiering_online_events_total",
+    "Online-banking events applied to customer profiles (§6).",
+    ["event_type", "channel", "tier"],
+)
+SATISFACTION = Histogram(
+    "tiering_satisfaction_rating",
+    "FEEDBACK ratings from online banking, 1 (worst) to 5 (best) (§7.1).",
+    ["tier"],
+    buckets=(1, 2, 3, 4, 5),
+)
+SINK_FLUSH = Histogram(
+    "tiering_sink_flush_seconds",
+    "Time to write one batch to PostgreSQL.",
+    ["sink"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
+)
+SINK_RETRIES = Counter(
+    "tiering_sink_retries_total", "PostgreSQL writes retried after an error.", ["sink"]
+)
+
+TierTotals = Callable[[], tuple[list[int], list[int]]]
+
+
+class TierGauges(Collector):
+    """``tiering_customers`` and ``tiering_balance_cny`` per tier, read at scrape time from
+    the partitions this worker holds."""
+
+    def __init__(self, totals: TierTotals) -> None:
+        self._totals = totals
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        counts, fen = self._totals()
+        customers = GaugeMetricFamily(
+            "tiering_customers",
+            "Customers in each tier (this worker's partitions).",
+            labels=["tier"],
+        )
+        balance = GaugeMetricFamily(
+            "tiering_balance_cny", "Total deposits held by each tier, CNY.", labels=["tier"]
+        )
+        for tier in Tier:
+            customers.add_metric([tier.name], counts[tier])
+            balance.add_metric([tier.name], fen[tier] / 100)
+        yield customers
+        yield balance
+
+
+_gauges: TierGauges | None = None
+
+
+def register_tier_gauges(totals: TierTotals) -> None:
+    """Point the per-tier gauges at this process's ledger (once per process)."""
+    global _gauges
+    if _gauges is None:
+        _gauges = TierGauges(totals)
+        REGISTRY.register(_gauges)
+    else:
+        _gauges._totals = totals
+
+
+DELIVERIES = Counter(
+    "tiering_deliveries_total",
+    "Manager notification deliveries by channel (postgres, wecom, dingtalk, webhook, email) "
+    "and outcome (delivered, retried, failed); one per attempt.",
+    ["channel", "outcome"],
+)
+
+
+def start_at_zero(topics: tuple[str, ...]) -> None:
+    """Export the known label sets at 0 from the start, so that rate() and increase() also
+    count each one's first increments (a series that appears at 5 reads as no change)."""
+    for topic in topics:
+        for outcome in ("processed", "duplicate", "dead_letter"):
+            EVENTS.labels(topic, outcome)
+    for tier in Tier:
+        INFLOW.labels(tier.name)
+        OUTFLOW.labels(tier.name)
+        CHURNED.labels(tier.name)
+    for channel in ("postgres", "wecom", "dingtalk", "webhook", "email"):
+        for outcome in ("delivered", "retried", "failed"):
+            DELIVERIES.labels(channel, outcome)

@@ -1,0 +1,181 @@
+"""Who hears of what, how urgently, and what they should do (POLICY §4, §5, §7.4, §9).
+
+Pure: a :class:`~tiering.core.signals.Signal` and what the notifier remembers of the customer
+go in; a :class:`~tiering.notify.notification.Notification` (or nothing) comes out, with the
+conversions it completes. Ids are deterministic and time is event time, so a replay decides the
+same.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from tiering.core.ids import deterministic_id
+from tiering.core.kinds import NotificationKind, Priority, SignalKind
+from tiering.core.policy import Policy
+from tiering.core.signals import Signal
+from tiering.core.teams import TEAM_OF, Team, route
+from tiering.core.tiers import Tier
+from tiering.notify.context import Assignment
+from tiering.notify.notification import Notification
+from tiering.notify.state import NotifierState
+from tiering.notify.wording import describe, mask_text
+
+#: what the customer is offered when their risk tolerance is unknown (§9)
+LOWEST_RISK = 1
+#: suggestions and purchases remembered per customer for conversions (each list)
+MAX_REMEMBERED = 16
+
+
+class NotificationOutcome(enum.StrEnum):
+    """``tiering_notifications_total{outcome}``, and IGNORED for what concerns no one."""
+
+    EMITTED = "emitted"
+    SUPPRESSED = "suppressed"  #: the same kind for the customer within the cooldown
+    IGNORED = "ignored"  #: nothing for a manager to do (e.g. an initial placement)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    outcome: NotificationOutcome
+    notification: Notification | None = None
+    #: the kind and team the signal concerns, once routed (emitted or suppressed)
+    routed: tuple[NotificationKind, Team] | None = None
+    #: §7.4 marketing completion: (customer's tier, kind of the notification that suggested it)
+    conversions: tuple[tuple[Tier, str], ...] = ()
+
+
+def priority(kind: NotificationKind, tier: Tier) -> Priority:
+    """§5: a new HIGH_END customer is urgent; a new PREMIUM one, a large deposit, or churn
+    risk among PREMIUM and HIGH_END customers is high."""
+    if kind == NotificationKind.TIER_UPGRADE:
+        return {Tier.HIGH_END: Priority.URGENT, Tier.PREMIUM: Priority.HIGH}.get(
+            tier, Priority.NORMAL
+        )
+    if kind == NotificationKind.LARGE_DEPOSIT:
+        return Priority.HIGH
+    if kind == NotificationKind.CHURN_RISK:
+        return Priority.HIGH if tier >= Tier.PREMIUM else Priority.NORMAL
+    if kind == NotificationKind.NEAR_UPGRADE:
+        return Priority.LOW
+    return Priority.NORMAL
+
+
+def decide(
+    signal: Signal,
+    state: NotifierState,
+    policy: Policy,
+    assignment: Assignment | None,
+    tolerance: int | None = None,
+) -> Decision:
+    """The notification for ``signal``, if any, and the conversions it completes; updates
+    ``state``. ``tolerance`` is the customer's known risk level (1-5), if any."""
+    if signal.kind == SignalKind.PURCHASE:
+        return Decision(NotificationOutcome.IGNORED, conversions=_purchased(state, signal, policy))
+    routed = route(signal)
+    if routed is None:
+        return Decision(NotificationOutcome.IGNORED)
+    kind, team_tier = routed
+    team = TEAM_OF[team_tier]
+    if signal.kind != SignalKind.TIER_CHANGE:  # tier changes are never suppressed
+        last = state.last_sent.get(kind)
+        if last is not None and signal.event_time_ms - last < policy.notification_cooldown_ms:
+            return Decision(NotificationOutcome.SUPPRESSED, routed=(kind, team))
+    state.last_sent[kind] = max(
+        signal.event_time_ms, state.last_sent.get(kind, signal.event_time_ms)
+    )
+    actions, offered = recommend(policy, team_tier, kind, tolerance, signal.detail)
+    conversions = _suggested(state, offered, kind, signal, policy)
+
+    # The assigned manager hears of it when they belong to the team concerned; otherwise the
+    # team's queue for the customer's branch does.
+    manager_id = assignment.manager_id if assignment and assignment.team is team else None
+    branch_id = assignment.branch_id if assignment else signal.branch_id
+    title, body = describe(kind, signal, policy)
+    notification = Notification(
+        notification_id=deterministic_id("notification", signal.signal_id, kind),
+        customer_id=signal.customer_id,
+        tier=signal.tier,
+        team=team,
+        manager_id=manager_id,
+        branch_id=branch_id,
+        kind=kind,
+        priority=priority(kind, team_tier),
+        title=mask_text(title),
+        body=mask_text(body),
+        actions=actions,
+        source_event_id=signal.signal_id,
+        created_at_ms=signal.event_time_ms,
+    )
+    return Decision(NotificationOutcome.EMITTED, notification, (kind, team), conversions)
+
+
+def recommend(
+    policy: Policy,
+    tier: Tier,
+    kind: NotificationKind,
+    tolerance: int | None,
+    viewed: str | None,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """§5 actions for ``tier``'s team and ``kind``, keeping only products within the customer's
+    risk tolerance (§9; unknown: the lowest-risk products only); for product interest, the
+    tier's combination for the category looked at. Returns (action lines, categories offered)."""
+    limit = tolerance if tolerance is not None else LOWEST_RISK
+
+    def allowed(category: str) -> bool:
+        product = policy.products.get(category)
+        return product is not None and product.risk <= limit
+
+    kept = [a for a in policy.actions_for(tier, kind) if all(allowed(p) for p in a.products)]
+    lines = [str(a) for a in kept]
+    offered = [p for a in kept for p in a.products]
+    if kind == NotificationKind.PRODUCT_INTEREST and viewed:
+        combination = [c for c in policy.combination(tier, viewed) if allowed(c)]
+        if combination:
+            en = " + ".join(policy.products[c].en for c in combination)
+            zh = "＋".join(policy.products[c].zh for c in combination)
+            lines.append(f"Propose: {en} / 推薦：{zh}")
+            offered += combination
+    return tuple(lines), tuple(dict.fromkeys(offered))
+
+
+def _suggested(
+    state: NotifierState, offered: tuple[str, ...], kind: str, signal: Signal, policy: Policy
+) -> tuple[tuple[Tier, str], ...]:
+    """Remember what was offered; a purchase already seen just after it is a conversion."""
+    at, window = signal.event_time_ms, policy.conversion_window_ms
+    conversions = []
+    for category in offered:
+        bought = [p for p in state.purchases if p[0] == category and at <= p[1] <= at + window]
+        if bought:
+            state.purchases.remove(bought[0])
+            conversions.append((signal.tier, kind))
+        else:
+            state.suggested.append((category, kind, at))
+    _forget_old(state, at, window)
+    return tuple(conversions)
+
+
+def _purchased(
+    state: NotifierState, signal: Signal, policy: Policy
+) -> tuple[tuple[Tier, str], ...]:
+    """§7.4: a purchase of a category offered within the conversion window before it counts
+    once, for the latest such offer; in event time, whichever of the two arrives first."""
+    category, at, window = signal.detail, signal.event_time_ms, policy.conversion_window_ms
+    if category is None:
+        return ()
+    offers = [s for s in state.suggested if s[0] == category and s[2] <= at <= s[2] + window]
+    _forget_old(state, at, window)
+    if not offers:
+        state.purchases.append((category, at))
+        del state.purchases[:-MAX_REMEMBERED]
+        return ()
+    latest = max(offers, key=lambda s: s[2])
+    state.suggested.remove(latest)
+    return ((signal.tier, latest[1]),)
+
+
+def _forget_old(state: NotifierState, now: int, window: int) -> None:
+    state.suggested = [s for s in state.suggested if s[2] >= now - window][-MAX_REMEMBERED:]
+    state.purchases = [p for p in state.purchases if p[1] >= now - window][-MAX_REMEMBERED:]

@@ -1,0 +1,207 @@
+"""The worker: one Faust app, its topics and tables, the agents of :mod:`tiering.runtime.agents`
+each with its :class:`~tiering.runtime.checkpoint.Checkpoint`, the services, the pages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import faust
+from aiokafka import TopicPartition
+
+from tiering import metrics
+from tiering.delivery.service import DeliveryService
+from tiering.ledger.processor import LedgerProcessor
+from tiering.processing import Processor
+from tiering.runtime import faust_internals
+from tiering.runtime.agents import AGENTS, Agent, Parts, consume
+from tiering.runtime.checkpoint import Checkpoint
+from tiering.runtime.lag import Holding, LagMonitor
+from tiering.runtime.producer import BatchProducer
+from tiering.runtime.services import ConsumerLag, Delivery, Outputs
+from tiering.runtime.tables import StateTable
+from tiering.runtime.web import add_pages
+from tiering.settings import Settings
+from tiering.sinks.postgres.sink import PostgresSink
+from tiering.wire.codec import AvroCodec
+from tiering.wire.topics import DEPOSIT_TRANSACTIONS, ONLINE_BEHAVIOR, DeploymentTopics, topic_label
+
+log = logging.getLogger(__name__)
+
+
+def faust_app(s: Settings) -> faust.App:
+    return faust.App(
+        s.app_id,
+        broker=[f"kafka://{host}" for host in s.bootstrap_servers],
+        store="memory://",
+        datadir=str(s.data_dir),
+        topic_partitions=s.topic_partitions,
+        topic_replication_factor=s.topic_replication,
+        key_serializer="raw",
+        value_serializer="raw",
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        broker_commit_interval=1.0,
+        # A worker that dies is noticed in seconds, and its partitions move on.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=1.0,
+        web_enabled=True,
+        web_host=s.web_host,
+        web_bind=s.web_host,
+        web_port=s.web_port,
+        # Faust's own pages would show table contents and internals: keep them off (§9).
+        web_tables_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
+        web_router_enabled=False,
+        web_metrics_enabled=False,
+    )
+
+
+class TieringApp:
+    """One worker's Faust app and everything it holds."""
+
+    def __init__(self, settings: Settings, *, delivery: bool = False) -> None:
+        self.settings = settings
+        self.topics = DeploymentTopics.of(settings)
+        self.ready = False
+        self.app = faust_app(settings)
+        self.producer = BatchProducer(settings.bootstrap_servers, f"{settings.app_id}-outputs")
+        self.sink = PostgresSink(settings, application_name=settings.app_id)
+        #: set once PostgreSQL and the output producer are up
+        self.outputs_ready = asyncio.Event()
+        self.checkpoints = self._declare_agents()
+        self.delivery = DeliveryService(settings) if delivery else None  # a bad file fails here
+        self._count_from_zero()
+        self.app.on_rebalance_complete.connect(self._on_rebalance_complete)  # type: ignore[arg-type]
+        add_pages(self.app, lambda: self.ready)
+        self._start_with_app(Outputs(self.sink, self.producer, self.outputs_ready))
+        if self.delivery is not None:
+            self._start_with_app(Delivery(self.delivery))
+        self._start_with_app(self._consumer_lag())
+
+    def _start_with_app(self, service: faust.Service) -> None:
+        # Faust starts an instance as well as a class (App._prepare_subservice); its type
+        # hint names only the class.
+        self.app.service(service)  # type: ignore[arg-type]
+
+    def _declare_agents(self) -> dict[str, Checkpoint]:
+        """A topic, a table, a processor and a checkpoint for each agent of ``AGENTS``."""
+        s = self.settings
+        tables = {
+            a.table: StateTable(
+                self.app.Table(
+                    a.table,
+                    default=None,
+                    key_type=bytes,
+                    value_type=bytes,
+                    partitions=s.topic_partitions,
+                ),
+                self.producer,
+            )
+            for a in AGENTS
+        }
+        parts = Parts(s.policy, AvroCodec(), self.topics, tables)
+        checkpoints: dict[str, Checkpoint] = {}
+        for agent in AGENTS:
+            processor = agent.processor(parts)
+            checkpoint = Checkpoint(processor, tables[agent.table], self.sink, self.producer)
+            checkpoints[agent.name] = checkpoint
+            source = self.app.topic(
+                getattr(self.topics, agent.reads),
+                key_type=bytes,
+                value_type=bytes,
+                key_serializer="raw",
+                value_serializer="raw",
+                partitions=s.topic_partitions,
+            )
+            self.app.agent(source, name=agent.name)(self._agent(agent, checkpoint))
+        return checkpoints
+
+    def _agent(
+        self, agent: Agent, checkpoint: Checkpoint
+    ) -> Callable[[faust.StreamT], Awaitable[None]]:
+        """The agent's body; a failure stops the whole worker.
+
+        Faust cancels and restarts agents on a rebalance: that is fine, the batch in hand was
+        not acknowledged and is consumed again. Any other error stops the worker (exit status
+        1) instead of letting Faust restart the agent past its unacknowledged batch, which
+        would then be missing from the state until the next restart; a supervisor (systemd,
+        Kubernetes) starts it again and it resumes from the committed offsets.
+        """
+
+        async def run(stream: faust.StreamT) -> None:
+            try:
+                await consume(stream, checkpoint, self.outputs_ready)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.critical(
+                    "the %s agent failed (%s): stopping the worker", agent.name, type(exc).__name__
+                )
+                await self.app.crash(exc)
+                raise
+
+        run.__name__ = run.__qualname__ = f"{agent.name}_agent"
+        return run
+
+    @property
+    def ledger(self) -> LedgerProcessor:
+        processor: Processor = self.checkpoints["ledger"].processor
+        assert isinstance(processor, LedgerProcessor)
+        return processor
+
+    def _count_from_zero(self) -> None:
+        metrics.register_tier_gauges(self.ledger.store.tier_totals)
+        metrics.start_at_zero((DEPOSIT_TRANSACTIONS, ONLINE_BEHAVIOR))
+
+    # --- rebalancing ----------------------------------------------------------------------
+
+    def held(self, topic: str) -> set[int]:
+        """The partitions of ``topic`` this worker holds now."""
+        return {tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == topic}
+
+    async def _on_rebalance_complete(
+        self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any
+    ) -> None:
+        # sent before Faust resumes the stream partitions: in time to reorder that
+        faust_internals.resume_after_buffers_emptied(self.app)
+        for agent in AGENTS:
+            checkpoint = self.checkpoints[agent.name]
+            held = self.held(getattr(self.topics, agent.reads))
+            started = time.perf_counter()
+            customers = checkpoint.processor.store.rebuild(checkpoint.table.items(), held)
+            if customers is not None:
+                log.info(
+                    "%s holds partitions %s: %d customers, recounted in %.2fs",
+                    agent.name,
+                    sorted(held),
+                    customers,
+                    time.perf_counter() - started,
+                )
+        self.ready = True
+
+    # --- consumer lag ---------------------------------------------------------------------
+
+    def _consumer_lag(self) -> ConsumerLag:
+        s = self.settings
+        monitor = LagMonitor(s.bootstrap_servers, label_of=lambda topic: topic_label(s, topic))
+        sources = {getattr(self.topics, a.reads) for a in AGENTS}
+
+        def held_by_faust() -> list[TopicPartition]:
+            return [
+                TopicPartition(tp.topic, tp.partition)
+                for tp in self.app.assignor.assigned_actives()
+                if tp.topic in sources
+            ]
+
+        def holdings() -> list[Holding]:
+            found: list[Holding] = [("ledger", s.app_id, held_by_faust)]
+            if self.delivery is not None:
+                found.append(("delivery", self.delivery.group_id, self.delivery.assignment))
+            return found
+
+        return ConsumerLag(monitor, holdings, lambda: self.ready)

@@ -1,0 +1,61 @@
+"""The worker's own producer for every record a batch sends: outputs, signals, dead letters and
+the state changelog."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from tiering.processing import Outgoing
+
+
+class BatchProducer:
+    """Produces a batch's records as one record batch per topic-partition (aiokafka's
+    BatchBuilder), not one awaited send per record: the per-record cost of a Faust or aiokafka
+    send was most of the worker's time. Idempotent, all in-sync replicas."""
+
+    def __init__(self, bootstrap_servers: list[str], client_id: str) -> None:
+        self._bootstrap_servers = bootstrap_servers
+        self._client_id = client_id
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        self._producer = AIOKafkaProducer(  # made here: aiokafka wants the running loop
+            bootstrap_servers=self._bootstrap_servers,
+            client_id=self._client_id,
+            acks="all",
+            enable_idempotence=True,
+            max_batch_size=1_048_576,
+            linger_ms=0,
+        )
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def send_all(self, outgoing: Sequence[Outgoing]) -> None:
+        """Produce every record, in order per topic-partition, and wait until Kafka has them."""
+        if not outgoing:
+            return
+        producer = self._producer
+        if producer is None:
+            raise RuntimeError("BatchProducer.send_all before start")
+        by_tp: dict[tuple[str, int], list[Outgoing]] = {}
+        for o in outgoing:
+            by_tp.setdefault((o.topic, o.partition), []).append(o)
+        pending: list[asyncio.Future[Any]] = []
+        for (topic, partition), records in by_tp.items():
+            batch = producer.create_batch()
+            for o in records:
+                headers = o.headers or []
+                if batch.append(key=o.key, value=o.value, timestamp=None, headers=headers) is None:
+                    pending.append(await producer.send_batch(batch, topic, partition=partition))
+                    batch = producer.create_batch()
+                    batch.append(key=o.key, value=o.value, timestamp=None, headers=headers)
+            pending.append(await producer.send_batch(batch, topic, partition=partition))
+        await asyncio.gather(*pending)

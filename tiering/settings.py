@@ -1,0 +1,80 @@
+"""Configuration from the environment (contract "Configuration"); every default works with
+``make up``."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tiering.core.policy import Policy
+from tiering.core.policy_file import load_policy
+
+DEFAULT_APP_ID = "deposit-tiering"
+
+
+class Settings(BaseSettings):
+    """``TIERING_*`` variables. Several deployments share one broker and one database by
+    giving each its own ``app_id``, ``topic_prefix`` and ``web_port``."""
+
+    model_config = SettingsConfigDict(env_prefix="TIERING_", frozen=True, extra="ignore")
+
+    kafka_bootstrap_servers: str = Field("localhost:9092", min_length=1)
+    database_url: SecretStr = SecretStr("postgresql://postgres@localhost:5432/tiering")
+    app_id: str = Field(DEFAULT_APP_ID, pattern=r"^[A-Za-z0-9._-]+$")
+    topic_prefix: str = Field("", pattern=r"^[A-Za-z0-9._-]*$")
+    web_port: int = Field(6066, ge=1, le=65535)
+    #: where the worker's HTTP server listens; 0.0.0.0 in a container
+    web_host: str = "127.0.0.1"
+    topic_partitions: int = Field(8, ge=1, le=1000)
+    #: replication factor of topics the service creates (1 on a single local broker)
+    topic_replication: int = Field(1, ge=1, le=7)
+    policy_file: Path | None = None
+    #: Faust's local state directory (the worker's data dir)
+    data_dir: Path = Path(".local/worker")
+
+    #: PostgreSQL schema of this deployment's tables; empty: ``public`` for the default
+    #: app id, else the app id (lower case, other characters as ``_``)
+    database_schema: str = Field("", pattern=r"^[a-z_][a-z0-9_]*$|^$")
+
+    #: the managers' inbox web page (tiering inbox)
+    inbox_host: str = "127.0.0.1"
+    inbox_port: int = Field(8080, ge=1, le=65535)
+    #: key that signs inbox session cookies; empty: a random key per process
+    inbox_secret: SecretStr = SecretStr("")
+    #: delivery channels (webhooks per team, SMTP) as TOML; empty: PostgreSQL inbox only
+    channels_file: Path | None = None
+    #: the Prometheus that scrapes the workers (tiering report reads KPIs from it)
+    prometheus_url: str = Field("http://127.0.0.1:9090", pattern=r"^https?://")
+    #: attempts per notification and channel before it is dead-lettered
+    delivery_max_attempts: int = Field(5, ge=1, le=50)
+    #: first retry delay; doubled per attempt, with jitter
+    delivery_backoff_seconds: float = Field(1.0, gt=0, le=600)
+
+    @field_validator("policy_file", "channels_file", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: object) -> object:
+        return None if value == "" else value
+
+    def topic(self, name: str) -> str:
+        """The full name of one of the contract's topics in this deployment."""
+        return f"{self.topic_prefix}{name}"
+
+    @property
+    def db_schema(self) -> str:
+        if self.database_schema:
+            return self.database_schema
+        if self.app_id == DEFAULT_APP_ID:
+            return "public"
+        return re.sub(r"[^a-z0-9_]", "_", self.app_id.lower())
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        return [s.strip() for s in self.kafka_bootstrap_servers.split(",") if s.strip()]
+
+    @cached_property
+    def policy(self) -> Policy:
+        return load_policy(self.policy_file)

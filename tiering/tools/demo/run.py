@@ -1,0 +1,204 @@
+"""``tiering demo``: a synthetic bank fed into a deployment's topics, and what the worker makes
+of it, shown live."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from rich.console import Console
+from rich.live import Live
+
+from tiering.core.bank_time import DAY_MS
+from tiering.settings import Settings
+from tiering.sinks.postgres.connection import connect
+from tiering.tools.demo.bank import SyntheticBank
+from tiering.tools.demo.screen import Screen
+from tiering.wire.codec import (
+    DEPOSIT_TRANSACTION,
+    MANAGER_NOTIFICATION,
+    ONLINE_BEHAVIOR_EVENT,
+    TIER_CHANGE,
+    AvroCodec,
+)
+from tiering.wire.topics import (
+    DEPOSIT_TRANSACTIONS,
+    MANAGER_NOTIFICATIONS,
+    TIER_CHANGES,
+    ensure_topics,
+    partitions_of,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoRun:
+    """The command's options."""
+
+    customers: int
+    postings: int
+    rate: int  #: postings per second
+    follow: bool  #: keep showing after the feed, until Ctrl-C
+    wait: float  #: without follow: seconds to wait for every customer to be placed
+    seed: int | None
+
+
+async def run_demo(settings: Settings, demo: DemoRun) -> None:
+    console = Console()
+    codec = AvroCodec()
+    await ensure_topics(settings)
+    now_ms = time.time_ns() // 1_000_000
+    run = f"D{now_ms // 1000 % 10**7:07d}"
+    bank = SyntheticBank(demo.customers, run, now_ms - 60 * DAY_MS, now_ms, demo.seed)
+    if not await _store_risk_levels(settings, bank.risk_levels()):
+        console.print(
+            "[yellow]No risk profiles stored (is PostgreSQL migrated?): "
+            "proposals will name only the lowest-risk products."
+        )
+    feed = bank.feed(demo.postings)
+    opening = sum(len(c.accounts) for c in bank.customers)
+    screen = Screen(console, demo.customers, opening, len(feed))
+    consumer = await _tail(settings, (TIER_CHANGES, MANAGER_NOTIFICATIONS))
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.bootstrap_servers,
+        linger_ms=20,
+        acks="all",
+        enable_idempotence=True,
+    )
+    await producer.start()
+    try:
+        with Live(screen.view(), console=console, refresh_per_second=4) as live:
+            shower = asyncio.create_task(_show(settings, consumer, codec, run, screen, live))
+            try:
+                feeder = _Feeder(settings, producer, codec, screen)
+                openings = ((DEPOSIT_TRANSACTIONS, r) for r in bank.opening_balances())
+                await feeder.produce(screen.opening_task, openings, max(demo.rate * 5, 1000))
+                await feeder.produce(screen.feed_task, feed, demo.rate)
+                await _after_the_feed(demo, shower, screen, console)
+            finally:
+                shower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await shower
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    console.print(
+        f"Demo run {run}: {demo.customers:,} customers, {demo.postings:,} postings; "
+        f"{len(screen.tiers):,} customers placed, {screen.changes['UPGRADE']:,} upgrades, "
+        f"{screen.changes['DOWNGRADE']:,} downgrades, {sum(screen.teams.values()):,} "
+        "notifications."
+    )
+
+
+async def _store_risk_levels(settings: Settings, levels: dict[str, int]) -> bool:
+    """Give the synthetic customers a known risk tolerance, so proposals name products (§9)."""
+    try:
+        conn = await connect(settings, "tiering-demo")
+    except (OSError, asyncpg.PostgresError):
+        return False
+    try:
+        await conn.execute(
+            "INSERT INTO customer_risk_profiles (customer_id, risk_level) "
+            "SELECT * FROM unnest($1::text[], $2::smallint[]) ON CONFLICT (customer_id) DO NOTHING",
+            list(levels),
+            list(levels.values()),
+        )
+    except asyncpg.PostgresError:
+        return False
+    finally:
+        await conn.close()
+    return True
+
+
+async def _tail(settings: Settings, names: tuple[str, ...]) -> AIOKafkaConsumer:
+    """A consumer at the end of ``names``: only what this run causes is shown."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None
+    )
+    await consumer.start()
+    tps = [
+        TopicPartition(settings.topic(name), p)
+        for name in names
+        for p in await partitions_of(settings, settings.topic(name))
+    ]
+    consumer.assign(tps)
+    await consumer.seek_to_end(*tps)
+    for tp in tps:  # resolve the end offsets now
+        await consumer.position(tp)
+    return consumer
+
+
+async def _show(
+    settings: Settings,
+    consumer: AIOKafkaConsumer,
+    codec: AvroCodec,
+    run: str,
+    screen: Screen,
+    live: Live,
+) -> None:
+    """This run's tier changes and notifications, as they arrive, until cancelled."""
+    changes_topic = settings.topic(TIER_CHANGES)
+    while True:
+        batches = await consumer.getmany(timeout_ms=200, max_records=1000)
+        for tp, records in batches.items():
+            for record in records:
+                if not record.key or not record.key.decode().startswith(run):
+                    continue
+                if tp.topic == changes_topic:
+                    screen.show_change(codec.decode(record.value, expect=TIER_CHANGE)[1])
+                else:
+                    screen.show_notification(
+                        codec.decode(record.value, expect=MANAGER_NOTIFICATION)[1]
+                    )
+        live.update(screen.view())
+
+
+class _Feeder:
+    """Produces the synthetic records at a steady rate, advancing a progress bar."""
+
+    def __init__(
+        self, settings: Settings, producer: AIOKafkaProducer, codec: AvroCodec, screen: Screen
+    ) -> None:
+        self._settings = settings
+        self._producer = producer
+        self._codec = codec
+        self._screen = screen
+
+    async def produce(
+        self, task: Any, events: Iterable[tuple[str, dict[str, Any]]], per_second: int
+    ) -> None:
+        progress = self._screen.progress
+        started = time.monotonic()
+        sent = 0
+        for topic, record in events:
+            schema = DEPOSIT_TRANSACTION if topic == DEPOSIT_TRANSACTIONS else ONLINE_BEHAVIOR_EVENT
+            await self._producer.send(
+                self._settings.topic(topic),
+                key=record["customer_id"].encode(),
+                value=self._codec.encode(schema, record),
+            )
+            sent += 1
+            if sent % 200 == 0:
+                progress.update(task, completed=sent)
+                ahead = sent / per_second - (time.monotonic() - started)
+                if ahead > 0:
+                    await asyncio.sleep(ahead)
+        await self._producer.flush()
+        progress.update(task, completed=sent)
+
+
+async def _after_the_feed(
+    demo: DemoRun, shower: asyncio.Task[None], screen: Screen, console: Console
+) -> None:
+    """Follow until Ctrl-C, or wait up to ``demo.wait`` for every customer to be placed."""
+    if demo.follow:
+        console.print("[bold]Feed done.[/] Showing tier changes and notifications until Ctrl-C.")
+        await shower
+    else:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(screen.all_placed.wait(), timeout=demo.wait)

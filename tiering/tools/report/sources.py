@@ -1,0 +1,133 @@
+"""Where the report's figures come from: PostgreSQL (customers and deposits per tier now, tier
+changes per day, notifications per team and kind) and Prometheus (deposit growth and churn per
+tier over the period, when it answers)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime, timedelta
+
+from tiering.settings import Settings
+from tiering.sinks.postgres.connection import connect
+from tiering.tools.report.figures import (
+    Report,
+    TierTrend,
+    daily_changes,
+    notification_lines,
+    tier_trends,
+    tiers_now,
+)
+from tiering.tools.report.period import CST, Period
+
+_TIERS_NOW = "SELECT tier, count(*), sum(balance) FROM customer_balances GROUP BY tier"
+_CHANGES = """
+SELECT (event_time AT TIME ZONE 'Asia/Shanghai')::date AS day, direction, previous_tier,
+       new_tier, count(*)
+FROM tier_changes
+WHERE event_time >= $1 AND event_time < $2 AND direction <> 'INITIAL'
+GROUP BY 1, 2, 3, 4
+"""
+_NOTIFICATIONS = """
+SELECT team, kind, count(*), count(acknowledged_at)
+FROM notifications
+WHERE created_at >= $1 AND created_at < $2
+GROUP BY team, kind
+"""
+
+
+def prometheus_url(settings: Settings) -> str:
+    """TIERING_PROMETHEUS_URL (checked to be http or https by Settings)."""
+    return settings.prometheus_url.rstrip("/")
+
+
+class PrometheusError(Exception):
+    pass
+
+
+def _instant(url: str, expr: str, at: datetime) -> dict[str, float]:
+    """``expr`` at ``at``, as {tier: value}."""
+    params = urllib.parse.urlencode({"query": expr, "time": f"{at.timestamp():.3f}"})
+    try:
+        # http(s) only: prometheus_url() checks the scheme
+        with urllib.request.urlopen(f"{url}/api/v1/query?{params}", timeout=30) as response:  # noqa: S310
+            answer = json.loads(response.read().decode())
+    except urllib.error.HTTPError as exc:
+        raise PrometheusError(f"{url} answered {exc.code}: {exc.read().decode()[:200]}") from None
+    except (OSError, ValueError) as exc:
+        raise PrometheusError(f"{url} did not answer ({exc})") from None
+    if answer.get("status") != "success":
+        raise PrometheusError(f"{url}: {answer.get('error')}")
+    return {r["metric"].get("tier", ""): float(r["value"][1]) for r in answer["data"]["result"]}
+
+
+def trends_from_prometheus(
+    url: str, period: Period, now: datetime
+) -> tuple[list[TierTrend] | None, str]:
+    """Growth and churn per tier over the period (up to now), and a note for the page."""
+    end = min(period.end, now)
+    seconds = int((end - period.start).total_seconds())
+    if seconds <= 0:
+        return None, "The period has not started yet: no deposit growth or churn to show."
+    window = f"[{seconds}s]"
+    # Subqueries at about 500 steps over the period, but no coarser than the data: a Prometheus
+    # that has only scraped for a few minutes still answers.
+    step = f"{max(15, seconds // 500)}s"
+    try:
+        inflow = _instant(url, f"sum by (tier) (increase(tiering_inflow_cny_total{window}))", end)
+        outflow = _instant(url, f"sum by (tier) (increase(tiering_outflow_cny_total{window}))", end)
+        churned = _instant(
+            url, f"sum by (tier) (increase(tiering_churned_customers_total{window}))", end
+        )
+        average = _instant(
+            url, f"avg_over_time(sum by (tier) (tiering_customers)[{seconds}s:{step}])", end
+        ) or _instant(url, "sum by (tier) (tiering_customers)", end)
+        first = _instant(
+            url, f"min_over_time(timestamp(count(tiering_customers))[{seconds}s:{step}])", end
+        ) or _instant(url, "timestamp(count(tiering_customers))", end)
+    except PrometheusError as exc:
+        return None, (
+            f"Deposit growth and churn come from Prometheus, which could not be read: {exc}. "
+            "The rest of this report is complete."
+        )
+    if not first:
+        return None, (
+            f"Prometheus ({url}) holds no tiering metrics for this period, so deposit growth "
+            "and churn cannot be shown."
+        )
+    note = ""
+    since = datetime.fromtimestamp(min(first.values()), CST)
+    if since - period.start > timedelta(hours=1):
+        note = (
+            f"Prometheus holds data for this period only from {since:%Y-%m-%d %H:%M} CST: "
+            "growth and churn below cover that part."
+        )
+    if end < period.end:
+        note = (note + " " if note else "") + f"Figures up to {end:%Y-%m-%d %H:%M} CST."
+    return tier_trends(inflow, outflow, churned, average), note
+
+
+async def gather(settings: Settings, period: Period, url: str, now: datetime) -> Report:
+    """Everything the report shows, from PostgreSQL and (when it answers) Prometheus."""
+    conn = await connect(settings, "tiering-report")
+    try:
+        now_rows = await conn.fetch(_TIERS_NOW)
+        change_rows = await conn.fetch(_CHANGES, period.start, period.end)
+        note_rows = await conn.fetch(_NOTIFICATIONS, period.start, period.end)
+    finally:
+        await conn.close()
+    report = Report(
+        period=period,
+        generated_at=now,
+        schema=settings.db_schema,
+        tiers_now=tiers_now((r[0], r[1], r[2]) for r in now_rows),
+        changes=daily_changes(((r[0], r[1], r[2], r[3], r[4]) for r in change_rows), period),
+        notifications=notification_lines((r[0], r[1], r[2], r[3]) for r in note_rows),
+    )
+    report.trends, report.trends_note = await asyncio.to_thread(
+        trends_from_prometheus, url, period, now
+    )
+    return report
