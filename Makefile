@@ -30,6 +30,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check tiering tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache --no-logo
 
 unit: install
 	$(BIN)/pytest tests/unit -q
