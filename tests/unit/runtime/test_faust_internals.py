@@ -1,14 +1,24 @@
-"""Stream partitions resume only once Faust has emptied its stream buffers (against mode's real
-queues)."""
+"""Faust's internals behind one door: stream partitions resume only once Faust has emptied its
+stream buffers (against mode's real queues), and every private attribute the door relies on is
+still there in the installed release."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
 from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
+import pytest
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
-from tiering.runtime.faust_internals import resume_after_buffers_emptied
+from tiering.runtime.faust_internals import (
+    RELIED_ON,
+    RESUME_STREAMS_ORDER,
+    resume_after_buffers_emptied,
+)
 
 
 @dataclass
@@ -80,3 +90,50 @@ def test_installing_twice_wraps_once() -> None:
     app.consumer.resume_partitions({"t-0"})
     app.flow_control.resume()
     assert app.consumer.resumed == [({"t-0"}, 0)]
+
+
+# --- the guard: what faust_internals relies on is still there ---------------------------------
+
+
+def _class(dotted: str) -> type:
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+def _has(cls: type, attribute: str) -> bool:
+    """On the class, or set on every instance as it is made (``__init__``, or mode's
+    ``__post_init__``)."""
+    if hasattr(cls, attribute):
+        return True
+    makers = [
+        maker
+        for k in cls.__mro__
+        for name in ("__init__", "__post_init__")
+        if inspect.isfunction(maker := vars(k).get(name))
+    ]
+    return any(f"self.{attribute}" in inspect.getsource(maker) for maker in makers)
+
+
+@pytest.mark.parametrize(("where", "attribute"), RELIED_ON, ids=[f"{w}.{a}" for w, a in RELIED_ON])
+def test_every_attribute_relied_on_is_still_there(where: str, attribute: str) -> None:
+    assert _has(_class(where), attribute), (
+        f"{where}.{attribute} is gone in faust-streaming {version('faust-streaming')}: "
+        "re-check tiering/runtime/faust_internals.py before upgrading"
+    )
+
+
+def test_faust_still_resumes_the_partitions_before_it_empties_the_buffers() -> None:
+    """The fix reorders exactly this sequence; if Faust changes it, the fix must be re-checked
+    (and may no longer be needed)."""
+    source = inspect.getsource(_class("faust.tables.recovery.Recovery")._resume_streams)
+    positions = [source.find(call) for call in RESUME_STREAMS_ORDER]
+    missing = [call for call, at in zip(RESUME_STREAMS_ORDER, positions, strict=True) if at < 0]
+    assert not missing, f"Recovery._resume_streams no longer calls {missing}"
+    assert positions == sorted(positions), (
+        f"Recovery._resume_streams calls {RESUME_STREAMS_ORDER} in another order now"
+    )
+
+
+def test_the_tested_release_is_installed_and_pinned() -> None:
+    pyproject = (Path(__file__).resolve().parents[3] / "pyproject.toml").read_text()
+    assert f'"faust-streaming=={version("faust-streaming")}"' in pyproject
