@@ -20,16 +20,15 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
 from prometheus_client import REGISTRY
 
+from tests.harness.kafka import unsettled
 from tests.harness.waiting import wait_for
 from tiering.delivery.service import DeliveryService, run_delivery
 from tiering.settings import Settings
 from tiering.wire.codec import MANAGER_NOTIFICATION, AvroCodec
-from tiering.wire.topics import partitions_of
 
 CODEC = AvroCodec()
 WECOM_KEY = "wecom-key-0d6f1c"
@@ -80,20 +79,7 @@ def encoded(record: dict[str, Any]) -> tuple[bytes, bytes]:
 async def caught_up(settings: Settings) -> bool:
     """The delivery group has committed everything on the topic: every record handled."""
     topic = settings.topic("manager-notifications")
-    tps = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    await consumer.start()
-    await admin.start()
-    try:
-        ends = await consumer.end_offsets(tps)
-        committed = await admin.list_consumer_group_offsets(f"{settings.app_id}-delivery")
-    finally:
-        await consumer.stop()
-        await admin.close()
-    return all(
-        ends[tp] == 0 or (tp in committed and committed[tp].offset >= ends[tp]) for tp in tps
-    )
+    return not await unsettled(settings, f"{settings.app_id}-delivery", [topic])
 
 
 def count(channel: str, outcome: str) -> float:
@@ -406,9 +392,8 @@ async def test_a_channel_that_always_fails_is_dead_lettered_and_bad_records_too(
                 )
 
             assert [r[0] for r in await wait_for(failed, 60, "the channel to fail")] == [3]
-            letters = await d.read_until(
-                "manager-notifications.dlq", until=lambda records: len(records) >= 2
-            )
+            await wait_for(lambda: caught_up(settings), 60, "the batch to be committed")
+            letters = await d.read_to_end("manager-notifications.dlq")
             attempts = await d.fetch(
                 "SELECT attempt, outcome, error FROM notification_deliveries"
                 " WHERE channel = 'webhook:always-down' ORDER BY attempt"
@@ -428,6 +413,7 @@ async def test_a_channel_that_always_fails_is_dead_lettered_and_bad_records_too(
     assert robots.on("/json")[0]["created_at"] == "2025-11-24T16:00:00.123+00:00"
 
     by_reason = {dict(r.headers)["dlq.reason"]: r for r in letters}
+    assert len(letters) == 2
     assert set(by_reason) == {b"undecodable", b"delivery_failed"}
     bad = by_reason[b"undecodable"]
     assert bad.value == b"not avro at all"

@@ -36,8 +36,10 @@ async def test_two_deployments_on_one_broker_and_database(deployment, tmp_path: 
     assert await wait_for(lambda: _when(rows(green), 1), 30, "green's rows") == {
         "C1": (Decimal("70000.00"), "POTENTIAL"),
     }
-    green_changes = await green.read_until("tier-changes", until=lambda rs: len(rs) >= 1)
-    assert len(green_changes) == 1
+    # Each deployment's tier-changes holds its own customers' placements, and only those.
+    for d, placed in ((blue, 2), (green, 1)):
+        await d.wait_settled()
+        assert len(await d.read_to_end("tier-changes")) == placed
 
 
 async def _when(coro, n: int):

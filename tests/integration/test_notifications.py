@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.harness.records import CODEC, DAY_MS, posting
+from tests.harness.records import CODEC, DAY_MS, T0, posting
 from tests.harness.waiting import wait_for
 from tiering.wire.codec import MANAGER_NOTIFICATION
-
-T0 = 1_764_000_000_000
 
 
 async def test_upgrades_reach_the_wealth_team_then_private_banking(
@@ -44,8 +42,10 @@ async def test_upgrades_reach_the_wealth_team_then_private_banking(
     def upgrades(records: list) -> list[dict]:
         return [n for n in decoded(records) if n["kind"] == "TIER_UPGRADE"]
 
-    # PREMIUM, then HIGH_END with its large deposit: three notifications.
-    records = await d.read_until("manager-notifications", until=lambda rs: len(rs) >= 3)
+    # PREMIUM, then HIGH_END with its large deposit: three notifications, and no more.
+    await d.read_until("manager-notifications", until=lambda rs: len(rs) >= 3)
+    await d.wait_settled()
+    records = await d.read_to_end("manager-notifications")
     # The initial placement in POTENTIAL is not news; PREMIUM and then HIGH_END are.
     assert [(n["tier"], n["team"], n["priority"]) for n in upgrades(records)] == [
         ("PREMIUM", "WEALTH_TEAM", "HIGH"),

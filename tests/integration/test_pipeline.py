@@ -7,11 +7,9 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from tests.harness.records import CODEC, DAY_MS, posting
+from tests.harness.records import CODEC, DAY_MS, T0, posting
 from tests.harness.waiting import wait_for
 from tiering.wire.codec import TIER_CHANGE
-
-T0 = 1_764_000_000_000
 
 
 async def test_postings_become_tier_changes_and_rows(deployment, tmp_path: Path) -> None:
@@ -37,11 +35,23 @@ async def test_postings_become_tier_changes_and_rows(deployment, tmp_path: Path)
         ("C4", None, "ORDINARY", "INITIAL", Decimal("710.00"), "T6"),
     }
 
-    def decoded(records: list) -> list[dict]:
-        return [CODEC.decode(r.value, expect=TIER_CHANGE)[1] for r in records]
+    async def balances() -> dict[str, tuple[Decimal, str]] | None:
+        rows = await d.fetch("SELECT customer_id, balance, tier FROM customer_balances ORDER BY 1")
+        got = {r["customer_id"]: (r["balance"], r["tier"]) for r in rows}
+        return got if got.get("C2", (0,))[0] == Decimal("499999.99") and len(got) == 4 else None
 
-    records = await d.read_until("tier-changes", until=lambda rs: len(rs) >= len(expected))
-    changes = decoded(records)
+    assert await wait_for(balances, 30, "customer_balances") == {
+        "C1": (Decimal("50000.00"), "POTENTIAL"),
+        "C2": (Decimal("499999.99"), "PREMIUM"),  # below the bound, within the grace period
+        "C3": (Decimal("3000000.00"), "HIGH_END"),
+        "C4": (Decimal("710.00"), "ORDINARY"),
+    }
+    await d.wait_settled()
+
+    # Five changes: the withdrawal that started C2's grace period decided nothing.
+    records = await d.read_to_end("tier-changes")
+    changes = [CODEC.decode(r.value, expect=TIER_CHANGE)[1] for r in records]
+    assert len(changes) == len(expected) == 5
     assert {
         (
             c["customer_id"],
@@ -55,32 +65,13 @@ async def test_postings_become_tier_changes_and_rows(deployment, tmp_path: Path)
     } == expected
     assert all(r.key == c["customer_id"].encode() for r, c in zip(records, changes, strict=True))
     assert {c["policy_version"] for c in changes} == {d.settings.policy.version}
-
-    async def balances() -> dict[str, tuple[Decimal, str]] | None:
-        rows = await d.fetch("SELECT customer_id, balance, tier FROM customer_balances ORDER BY 1")
-        got = {r["customer_id"]: (r["balance"], r["tier"]) for r in rows}
-        return got if got.get("C2", (0,))[0] == Decimal("499999.99") and len(got) == 4 else None
-
-    assert await wait_for(balances, 30, "customer_balances") == {
-        "C1": (Decimal("50000.00"), "POTENTIAL"),
-        "C2": (Decimal("499999.99"), "PREMIUM"),  # below the bound, within the grace period
-        "C3": (Decimal("3000000.00"), "HIGH_END"),
-        "C4": (Decimal("710.00"), "ORDINARY"),
-    }
     rows = await d.fetch("SELECT change_id, customer_id, new_tier, direction FROM tier_changes")
     assert {r["change_id"] for r in rows} == {c["change_id"] for c in changes}
 
-    # The withdrawal that started C2's grace period decided nothing: still five changes.
-    assert len(await d.read_until("tier-changes", until=lambda rs: len(rs) >= 5)) == 5
-
     # §5 signals for the notifier, on the internal topic beside the tier changes: two large
     # deposits and one near upgrade.
-    def signals(records: list) -> list[tuple[str, str]]:
-        notices = [json.loads(r.value) for r in records]
-        return sorted((n["customer_id"], n["kind"]) for n in notices if n["kind"] != "TIER_CHANGE")
-
-    records = await d.read_until(f"{d.name}-signals", until=lambda rs: len(signals(rs)) >= 3)
-    assert signals(records) == [
+    signals = [json.loads(r.value) for r in await d.read_to_end(d.topics.signals)]
+    assert sorted((s["customer_id"], s["kind"]) for s in signals if s["kind"] != "TIER_CHANGE") == [
         ("C1", "NEAR_UPGRADE"),
         ("C2", "LARGE_DEPOSIT"),
         ("C3", "LARGE_DEPOSIT"),
