@@ -55,8 +55,8 @@ class Checkpoint:
         processor, store = self.processor, self.processor.store
         query = processor.lookup(batch)
         found = await self.sink.fetch(query) if query is not None else []
-        decisions = processor.process(batch, BatchContext(self.clock(), found))
         try:
+            decisions = processor.process(batch, BatchContext(self.clock(), found))
             await self.sink.write(decisions.rows)
             await self.producer.send_all(decisions.records)
             await self.table.store(store.staged())
