@@ -4,6 +4,7 @@ that the postings around a bad one are still applied."""
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from decimal import Decimal
 
 from tests.harness.records import T0, posting
@@ -11,7 +12,9 @@ from tiering.core.bank_time import DAY_MS
 from tiering.core.policy_file import load_policy
 from tiering.core.tiers import Tier
 from tiering.ledger.processor import LedgerProcessor
+from tiering.ledger.rows import INSERT_TIER_CHANGES, UPSERT_BALANCES
 from tiering.ledger.store import LedgerStore
+from tiering.processing import BatchContext
 from tiering.settings import Settings
 from tiering.wire.codec import DEPOSIT_TRANSACTION, TIER_CHANGE, AvroCodec
 from tiering.wire.inbound import Inbound
@@ -210,3 +213,29 @@ def test_rebuild_recounts_only_the_partitions_held() -> None:
     assert store.tier_totals() == ([1, 1, 1, 0], [1000, 6_000_000, 60_000_000, 0])
     assert store.rebuild(table.items(), {1, 2}) == 2
     assert store.tier_totals() == ([0, 1, 1, 0], [0, 6_000_000, 60_000_000, 0])
+
+
+def test_each_record_goes_to_its_topic_on_the_customers_partition() -> None:
+    proc, _, _ = processor()
+    topics = proc.topics
+    premium = encoded(txn_id="T1", customer_id="C1", amount="600000.00")
+    decisions = proc.process(
+        [message(premium, partition=3), message(b"not avro", partition=3, offset=1)],
+        BatchContext(now_ms=T0),
+    )
+    # A real posting places C1 in PREMIUM at once: the TierChange, the notifier hears of it (an
+    # upgrade) and of the large deposit; the garbage goes to the dead-letter topic.
+    assert Counter(r.topic for r in decisions.records) == {
+        topics.tier_changes: 1,
+        topics.signals: 2,
+        topics.transactions_dlq: 1,
+    }
+    assert {(r.key, r.partition) for r in decisions.records} == {(b"C1", 3)}
+    assert [s.sql for s in decisions.rows] == [UPSERT_BALANCES, INSERT_TIER_CHANGES]
+
+    # An initial placement in ORDINARY is nobody's news: the TierChange only, no signal.
+    quiet = proc.process(
+        [message(encoded(txn_id="T2", customer_id="C2", amount="10.00"), key=b"C2")],
+        BatchContext(now_ms=T0),
+    )
+    assert [r.topic for r in quiet.records] == [topics.tier_changes]
