@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from tiering.core.bank_time import DAY_MS
+from tiering.core.bank_time import DAY_MS, HOUR_MS
 from tiering.core.money import from_fen
 from tiering.wire.topics import DEPOSIT_TRANSACTIONS, ONLINE_BEHAVIOR
 
@@ -126,7 +126,7 @@ class SyntheticBank:
             category = rng.choices(CATEGORIES, weights=(40, 20, 15, 10, 15))[0]
             at = self.start_ms + rng.randrange(span // 2)
             for _ in range(rng.randint(3, 5)):
-                at += rng.randrange(3_600_000, 36 * 3_600_000)
+                at += rng.randrange(HOUR_MS, 36 * HOUR_MS)
                 events.append(
                     (
                         ONLINE_BEHAVIOR,
