@@ -10,4 +10,5 @@
 - ``dedup``      re-sent events recognised by id, within a bound
 - ``ids``        deterministic ids
 - ``bad_input``  why an event is turned away (its dead-letter reason)
+- ``state_format`` the format number stored customer state starts with
 """
