@@ -5,6 +5,7 @@ deleted afterwards. Conditions are waited for, never slept on."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import subprocess
@@ -80,8 +81,6 @@ class Deployment:
 
     @property
     def env(self) -> dict[str, str]:
-        import os
-
         env = {k: v for k, v in os.environ.items() if not k.startswith("TIERING_")}
         env.update(
             TIERING_APP_ID=self.name,
