@@ -83,18 +83,17 @@ class LedgerProcessor:
             if isinstance(result, DeadLetter):
                 out.set_aside(result)
             else:
-                self._collect(message.partition, *result, now_ms, out)
+                posting, state, applied = result
+                self._collect(message.partition, posting, state, applied, now_ms, out)
         for partition in sorted({m.partition for m in batch}):
             self._sweep(partition, out)
         return out
 
-    def _apply(self, message: Inbound) -> tuple[Posting, CustomerState, Applied, int]:
+    def _apply(self, message: Inbound) -> tuple[Posting, CustomerState, Applied]:
         _, record = self.codec.decode(value_of(message), expect=DEPOSIT_TRANSACTION, plain=True)
         posting = posting_from_record(record, self.policy, decode_key(message))
         before = self.store.get(posting.customer_id.encode())
-        previous_total = 0 if before is None else before.total_fen
-        state, applied = apply_posting(before, posting, self.policy, message.partition)
-        return posting, state, applied, previous_total
+        return posting, *apply_posting(before, posting, self.policy, message.partition)
 
     def _collect(
         self,
@@ -102,7 +101,6 @@ class LedgerProcessor:
         posting: Posting,
         state: CustomerState,
         applied: Applied,
-        previous_total: int,
         now_ms: int,
         out: LedgerOutput,
     ) -> None:
@@ -117,17 +115,18 @@ class LedgerProcessor:
         out.signals.extend((partition, s) for s in applied.signals)
         out.inflow_fen[state.tier] += applied.inflow_fen
         out.outflow_fen[state.tier] += applied.outflow_fen
-        if state.tier is Tier.ORDINARY and previous_total > 0 >= applied.total_fen:
+        if state.tier is Tier.ORDINARY and applied.previous_total_fen > 0 >= applied.total_fen:
             out.emptied[Tier.ORDINARY] += 1
         out.balances[posting.customer_id] = balance_row(posting.customer_id, state)
-        purchase = self._purchase(posting, state, applied)
-        if purchase is not None:
-            out.signals.append((partition, purchase))
+        if posting.product_code:
+            purchase = self._purchase(posting, state, applied)
+            if purchase is not None:
+                out.signals.append((partition, purchase))
 
     def _purchase(self, posting: Posting, state: CustomerState, applied: Applied) -> Signal | None:
         """§7.4: a posting into a product category, for the notifier to match with what it
         suggested."""
-        category = self.policy.category_of(posting.product_code) if posting.product_code else None
+        category = self.policy.category_of(posting.product_code or "")
         if category is None or posting.txn_type is TxnType.BALANCE_SNAPSHOT:
             return None
         assert state.tier is not None
