@@ -39,12 +39,3 @@ class Priority(enum.IntEnum):
     NORMAL = 1
     HIGH = 2
     URGENT = 3
-
-    @classmethod
-    def parse(cls, name: str) -> Priority:
-        try:
-            return cls[name]
-        except KeyError:
-            raise ValueError(
-                f"unknown priority {name!r}; priorities are {', '.join(p.name for p in cls)}"
-            ) from None
