@@ -167,8 +167,9 @@ class TieringApp:
     async def _on_rebalance_complete(
         self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any
     ) -> None:
-        # sent before Faust resumes the stream partitions: in time to reorder that
+        # sent before Faust resumes the stream partitions and seeks them: in time for both
         faust_internals.resume_after_buffers_emptied(self.app)
+        faust_internals.seek_uncommitted_to_start(self.app)
         for agent in AGENTS:
             checkpoint = self.checkpoints[agent.name]
             held = self.held(getattr(self.topics, agent.reads))

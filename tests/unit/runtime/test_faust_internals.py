@@ -18,6 +18,8 @@ from tiering.runtime.faust_internals import (
     RELIED_ON,
     RESUME_STREAMS_ORDER,
     resume_after_buffers_emptied,
+    seek_committed_or_start,
+    seek_uncommitted_to_start,
 )
 
 
@@ -90,6 +92,77 @@ def test_installing_twice_wraps_once() -> None:
     app.consumer.resume_partitions({"t-0"})
     app.flow_control.resume()
     assert app.consumer.resumed == [({"t-0"}, 0)]
+
+
+# --- partitions with no commit go back to their start ---------------------------------------
+
+
+@dataclass(frozen=True)
+class TP:
+    topic: str
+    partition: int
+
+
+@dataclass
+class AIOKafkaConsumer:
+    """aiokafka's two seeks, recording what was sought where."""
+
+    committed: dict[TP, int | None]
+    to_start: list[TP] = field(default_factory=list)
+
+    async def seek_to_committed(self) -> dict[TP, int | None]:
+        return dict(self.committed)
+
+    async def seek_to_beginning(self, *tps: TP) -> bool:
+        self.to_start.extend(tps)
+        return True
+
+
+@dataclass
+class ConsumerThread:
+    consumer: AIOKafkaConsumer
+    calls: int = 0
+
+    def _ensure_consumer(self) -> AIOKafkaConsumer:
+        return self.consumer
+
+    async def call_thread(self, fun: Any, *args: Any) -> Any:
+        self.calls += 1
+        return await fun(*args)
+
+    async def seek_to_committed(self) -> dict[TP, int | None]:
+        raise AssertionError("replaced")
+
+
+@dataclass
+class SeekingApp:
+    consumer: Any
+    tables: Any
+
+
+def seeking_app(committed: dict[TP, int | None]) -> tuple[SeekingApp, ConsumerThread]:
+    thread = ConsumerThread(AIOKafkaConsumer(committed))
+    consumer = type("Consumer", (), {"_thread": thread})()
+    tables = type("Tables", (), {"changelog_topics": {"app-ledger-changelog"}})()
+    return SeekingApp(consumer, tables), thread
+
+
+async def test_stream_partitions_with_no_commit_or_at_0_go_to_their_start() -> None:
+    postings0, postings1, postings2 = (TP("postings", p) for p in range(3))
+    changelog = TP("app-ledger-changelog", 0)
+    committed = {postings0: None, postings1: 0, postings2: 7, changelog: None}
+    consumer = AIOKafkaConsumer(committed)
+    assert await seek_committed_or_start(consumer, {"app-ledger-changelog"}) == committed
+    assert consumer.to_start == [postings0, postings1]
+
+
+async def test_the_thread_seeks_in_its_own_loop_once_installed_once() -> None:
+    app, thread = seeking_app({TP("postings", 0): None, TP("app-ledger-changelog", 0): None})
+    seek_uncommitted_to_start(app)
+    seek_uncommitted_to_start(app)
+    await thread.seek_to_committed()
+    assert thread.calls == 1
+    assert thread.consumer.to_start == [TP("postings", 0)]
 
 
 # --- the guard: what faust_internals relies on is still there ---------------------------------
