@@ -79,6 +79,13 @@ SINK_FLUSH = Histogram(
     ["sink"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
 )
+STATE_RESTORED = Counter(
+    "tiering_state_restored_total",
+    "Changelog records applied to this worker's tables while restoring them: all of them on a "
+    "cold start, only the tail after its data directory's offsets on a restart, and the "
+    "standby copies of other workers' partitions as they arrive.",
+    ["table"],
+)
 SINK_RETRIES = Counter(
     "tiering_sink_retries_total", "PostgreSQL writes retried after an error.", ["sink"]
 )

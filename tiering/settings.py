@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +36,12 @@ class Settings(BaseSettings):
     policy_file: Path | None = None
     #: Faust's local state directory (the worker's data dir)
     data_dir: Path = Path(".local/worker")
+    #: where a worker keeps its customers' state: ``rocksdb`` on disk under ``data_dir`` (one
+    #: database per partition; a restart replays only the changelog after what it holds), or
+    #: ``memory`` (rebuilt from the whole changelog on every start)
+    state_store: Literal["rocksdb", "memory"] = "rocksdb"
+    #: warm copies each partition's tables keep on other workers (when there are that many)
+    standby_replicas: int = Field(1, ge=0, le=5)
 
     #: PostgreSQL schema of this deployment's tables; empty: ``public`` for the default
     #: app id, else the app id (lower case, other characters as ``_``)

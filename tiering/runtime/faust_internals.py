@@ -31,20 +31,31 @@ upgrade changes one of them. Nothing else in the service reaches into Faust's in
    first commit and started again lost those messages for good (seen in 3 of 14 restarts of the
    exactly-once test). :func:`seek_uncommitted_to_start` seeks such stream partitions to their
    beginning, which is where ``consumer_auto_offset_reset="earliest"`` starts them anyway.
-   Changelog partitions are left to Faust's recovery, which seeks them itself.
+   Changelog partitions are left to Faust's recovery, which seeks them itself. And since fix 1
+   holds the stream partitions paused in Faust until after that seek, what the fetcher handed
+   over *after* the seek was dropped too (postings sent as a restored worker became healthy
+   were lost): the seek pauses them in aiokafka as well, which then neither fetches nor hands
+   them over, and fix 1 resumes them in both.
 
-3. **A batch's states into a table's local store.** The batch cycle writes the changelog
-   itself (a batch spans partitions; Faust's ``table[key] = value`` takes the partition from
-   the event it believes current) and then the local store, ``Table.data``. The memory store
-   remembers each key's partition in ``_key_partition`` so that it can drop the key when the
-   partition is reassigned; :func:`write_local` fills it as Faust would.
+3. **A batch's states into a table's local store, and back.** The batch cycle writes the
+   changelog itself (a batch spans partitions; Faust's ``table[key] = value`` takes the
+   partition from the event it believes current) and then the local store, ``Table.data``.
+   The memory store remembers each key's partition in ``_key_partition`` so that it can drop
+   the key when the partition is reassigned; :func:`write_local` fills it as Faust would.
+   Faust's RocksDB store (one database per partition, ``_dbs``) has the same trap for writes
+   *and* reads (``_set``/``_get`` use the current event's partition): :func:`write_local`
+   writes each partition's states to that partition's database in one ``WriteBatch``, together
+   with the changelog offset they reach under Faust's ``offset_key`` (what its recovery reads
+   to replay only the tail), and :func:`read_local` looks a key up in the databases held.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
+
+from aiokafka import TopicPartition
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +73,28 @@ RELIED_ON = (
     ("faust.transport.drivers.aiokafka.AIOKafkaConsumerThread", "seek_to_committed"),
     ("faust.transport.drivers.aiokafka.AIOKafkaConsumerThread", "_ensure_consumer"),
     ("faust.transport.drivers.aiokafka.AIOKafkaConsumerThread", "call_thread"),
+    ("faust.transport.drivers.aiokafka.AIOKafkaConsumerThread", "_consumer"),
+    ("faust.transport.drivers.aiokafka.AIOKafkaConsumerThread", "thread_loop"),
     ("faust.tables.manager.TableManager", "changelog_topics"),
+    ("faust.stores.rocksdb.Store", "_dbs"),
+    ("faust.stores.rocksdb.Store", "_db_for_partition"),
+    ("faust.stores.rocksdb.Store", "offset_key"),
+    ("faust.stores.rocksdb.Store", "persisted_offset"),
+    ("faust.tables.base.Collection", "apply_changelog_batch"),
 )
+
+#: the key under which Faust's RocksDB store keeps a partition's changelog offset
+ROCKSDB_OFFSET_KEY = b"__faust\0offset__"
+
+#: Faust's RocksDB store, through rocksdict, sized for one worker holding tens of partitions
+#: (Faust's defaults are a 2 GiB block cache and 3 x 64 MiB memtables per database)
+ROCKSDB_OPTIONS = {
+    "driver": "rocksdict",
+    "write_buffer_size": 4 * 1024**2,
+    "max_write_buffer_number": 2,
+    "block_cache_size": 8 * 1024**2,
+    "bloom_filter_size": 10,
+}
 
 #: the order of the calls in ``Recovery._resume_streams`` that the fix reorders
 RESUME_STREAMS_ORDER = (
@@ -99,16 +130,41 @@ def resume_after_buffers_emptied(app: Any) -> None:
         resume_flow()  # empties the stream buffers
         if deferred:
             held = set(consumer.assignment())
-            resume_partitions({tp for tp in deferred if tp in held})
+            resuming = {tp for tp in deferred if tp in held}
+            resume_partitions(resuming)
+            _resume_fetching(consumer, resuming)
             deferred.clear()
 
     consumer.resume_partitions = deferring_resume_partitions
     flow_control.resume = resume_then_partitions
 
 
-async def seek_committed_or_start(consumer: Any, changelogs: Collection[str]) -> dict[Any, Any]:
-    """On aiokafka's ``consumer``: every assigned partition to its committed offset, and each
+def _aiokafka_tps(consumer: Any, tps: Iterable[Any]) -> list[TopicPartition]:
+    """Faust's ``TP``s as aiokafka's, those ``consumer`` (aiokafka's) holds."""
+    assigned = consumer.assignment()
+    found = (TopicPartition(tp.topic, tp.partition) for tp in tps)
+    return [tp for tp in found if tp in assigned]
+
+
+def _resume_fetching(consumer: Any, tps: set[Any]) -> None:
+    """Resume ``tps`` in aiokafka too, in the consumer thread's loop (its futures live there);
+    no-op without Faust's consumer thread."""
+    thread: Any = getattr(consumer, "_thread", None)
+    fetching = getattr(thread, "_consumer", None)
+    if fetching is None or not tps:
+        return
+    thread.thread_loop.call_soon_threadsafe(lambda: fetching.resume(*_aiokafka_tps(fetching, tps)))
+
+
+async def seek_committed_or_start(
+    consumer: Any, changelogs: Collection[str], held: Iterable[Any] = ()
+) -> dict[Any, Any]:
+    """On aiokafka's ``consumer``: hold the stream partitions Faust holds paused (``held``)
+    paused in aiokafka too, then every assigned partition to its committed offset, and each
     stream partition without one (or at 0) to its beginning. Returns the committed offsets."""
+    holding = _aiokafka_tps(consumer, held)
+    if holding:
+        consumer.pause(*holding)
     committed: dict[Any, Any] = await consumer.seek_to_committed()
     fresh = [
         tp
@@ -116,7 +172,11 @@ async def seek_committed_or_start(consumer: Any, changelogs: Collection[str]) ->
         if (offset is None or offset <= 0) and tp.topic not in changelogs
     ]
     if fresh:
-        await consumer.seek_to_beginning(*fresh)
+        # to an offset at once: seek_to_beginning would leave the position unset while it
+        # resets, and Faust's livelock detector asserts on an unset position
+        starts = await consumer.beginning_offsets(fresh)
+        for tp in fresh:
+            consumer.seek(tp, starts[tp])
     return committed
 
 
@@ -131,19 +191,74 @@ def seek_uncommitted_to_start(app: Any) -> None:
     async def seek_to_committed() -> dict[Any, Any]:
         consumer = thread._ensure_consumer()
         changelogs = app.tables.changelog_topics
+        held = set(getattr(app.consumer, _MARK, None) or ())  # waiting for the resume fix
         result: dict[Any, Any] = await thread.call_thread(
-            seek_committed_or_start, consumer, changelogs
+            seek_committed_or_start, consumer, changelogs, held
         )
         return result
 
     thread.seek_to_committed = seek_to_committed
 
 
-def write_local(table: Any, states: Iterable[tuple[bytes, bytes, int]]) -> None:
-    """``(key, value, partition)`` into the table's local store, with each key's partition."""
+def on_changelog_applied(table: Any, applied: Callable[[int], None]) -> None:
+    """Call ``applied(n)`` after Faust's recovery applies ``n`` changelog records to ``table``
+    (``Collection.apply_changelog_batch``, called by ``Recovery`` for actives and standbys)."""
+    apply = table.apply_changelog_batch
+
+    def applying(batch: Any) -> None:
+        apply(batch)
+        applied(len(batch))
+
+    table.apply_changelog_batch = applying
+
+
+def store_options(kind: str) -> dict[str, Any] | None:
+    """A table's ``options`` for the store ``kind`` (a new dict: Faust's store pops from it)."""
+    return dict(ROCKSDB_OPTIONS) if kind == "rocksdb" else None
+
+
+def _databases(table: Any) -> dict[int, Any] | None:
+    """The RocksDB store's open database per partition; ``None`` for the memory store."""
+    dbs: dict[int, Any] | None = getattr(table.data, "_dbs", None)
+    return dbs
+
+
+def read_local(table: Any, key: bytes) -> bytes | None:
+    """``key``'s value in the table's local store, whatever event Faust believes current."""
+    dbs = _databases(table)
+    if dbs is None:
+        value: bytes | None = table.get(key)
+        return value
+    for db in dbs.values():  # a key lives in one partition; bloom filters skip the others
+        found: bytes | None = db.get(key)
+        if found is not None:
+            return found
+    return None
+
+
+def write_local(
+    table: Any, states: Iterable[tuple[bytes, bytes, int]], offsets: dict[int, int]
+) -> None:
+    """``(key, value, partition)`` into the table's local store; with the RocksDB store, one
+    ``WriteBatch`` per partition that also stores ``offsets[partition]``, the changelog offset
+    the partition's database now reflects."""
     data = table.data
-    key_partition = getattr(data, "_key_partition", None)
+    if _databases(table) is None:
+        key_partition = getattr(data, "_key_partition", None)
+        for key, value, partition in states:
+            data[key] = value
+            if key_partition is not None:  # lets the memory store drop it with the partition
+                key_partition[key] = partition
+        return
+    import rocksdict  # only with the RocksDB store
+
+    batches: dict[int, Any] = {}
     for key, value, partition in states:
-        data[key] = value
-        if key_partition is not None:  # lets the memory store drop it when the partition goes
-            key_partition[key] = partition
+        batch = batches.get(partition)
+        if batch is None:
+            batch = batches[partition] = rocksdict.WriteBatch(raw_mode=True)
+        batch.put(key, value)
+    for partition, batch in batches.items():
+        if partition in offsets:
+            batch.put(data.offset_key, str(offsets[partition]).encode())
+        data._db_for_partition(partition).write(batch)

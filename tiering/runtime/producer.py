@@ -38,24 +38,36 @@ class BatchProducer:
             await self._producer.stop()
             self._producer = None
 
-    async def send_all(self, outgoing: Sequence[Outgoing]) -> None:
-        """Produce every record, in order per topic-partition, and wait until Kafka has them."""
+    async def send_all(self, outgoing: Sequence[Outgoing]) -> dict[tuple[str, int], int]:
+        """Produce every record, in order per topic-partition, and wait until Kafka has them.
+        Returns the offset of the last record written to each ``(topic, partition)``."""
         if not outgoing:
-            return
+            return {}
         producer = self._producer
         if producer is None:
             raise RuntimeError("BatchProducer.send_all before start")
         by_tp: dict[tuple[str, int], list[Outgoing]] = {}
         for o in outgoing:
             by_tp.setdefault((o.topic, o.partition), []).append(o)
-        pending: list[asyncio.Future[Any]] = []
+        pending: list[tuple[asyncio.Future[Any], int]] = []
         for (topic, partition), records in by_tp.items():
             batch = producer.create_batch()
+            appended = 0
             for o in records:
                 headers = o.headers or []
                 if batch.append(key=o.key, value=o.value, timestamp=None, headers=headers) is None:
-                    pending.append(await producer.send_batch(batch, topic, partition=partition))
+                    pending.append(
+                        (await producer.send_batch(batch, topic, partition=partition), appended)
+                    )
                     batch = producer.create_batch()
+                    appended = 0
                     batch.append(key=o.key, value=o.value, timestamp=None, headers=headers)
-            pending.append(await producer.send_batch(batch, topic, partition=partition))
-        await asyncio.gather(*pending)
+                appended += 1
+            pending.append((await producer.send_batch(batch, topic, partition=partition), appended))
+        written = await asyncio.gather(*(future for future, _ in pending))
+        last: dict[tuple[str, int], int] = {}
+        for meta, (_, count) in zip(written, pending, strict=True):
+            end = meta.offset + count - 1
+            if end > last.get((meta.topic, meta.partition), -1):
+                last[(meta.topic, meta.partition)] = end
+        return last

@@ -19,23 +19,24 @@ class StateTable:
         self._producer = producer
 
     def get(self, key: bytes) -> bytes | None:
-        value: bytes | None = self._table.get(key)
-        return value
+        return faust_internals.read_local(self._table, key)
 
     def items(self) -> Iterator[tuple[bytes, bytes]]:
-        """Every ``(key, state)`` held, read only when iterated."""
-        yield from list(self._table.data.items())
+        """Every ``(key, state)`` held, read as iterated (to be consumed without awaiting)."""
+        yield from self._table.data.items()
 
     async def store(self, states: Sequence[tuple[bytes, bytes, int]]) -> None:
         """``(key, encoded state, partition)``: to the changelog, waiting until Kafka has them,
-        then to the local store.
+        then to the local store, each partition's states together with the changelog offset
+        they reach (a restart replays the changelog only after it).
 
         Not through Faust's ``table[key] = value``: that buffers the changelog record behind
         the batch's acknowledgement, and takes its partition from whichever event Faust thinks
         is current, while a batch spans many partitions and customers.
         """
         changelog = self._table.changelog_topic.get_topic_name()
-        await self._producer.send_all(
+        written = await self._producer.send_all(
             [Outgoing(changelog, key, value, partition) for key, value, partition in states]
         )
-        faust_internals.write_local(self._table, states)
+        offsets = {p: offset for (_, p), offset in written.items()}
+        faust_internals.write_local(self._table, states, offsets)

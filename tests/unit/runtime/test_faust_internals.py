@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka import TopicPartition as TP
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
 from tiering.runtime.faust_internals import (
@@ -97,25 +98,29 @@ def test_installing_twice_wraps_once() -> None:
 # --- partitions with no commit go back to their start ---------------------------------------
 
 
-@dataclass(frozen=True)
-class TP:
-    topic: str
-    partition: int
-
-
 @dataclass
 class AIOKafkaConsumer:
-    """aiokafka's two seeks, recording what was sought where."""
+    """aiokafka's seeks and its pause, recording what was sought where and held."""
 
     committed: dict[TP, int | None]
     to_start: list[TP] = field(default_factory=list)
+    paused: list[TP] = field(default_factory=list)
+
+    def assignment(self) -> set[TP]:
+        return set(self.committed)
+
+    def pause(self, *tps: TP) -> None:
+        self.paused.extend(tps)
 
     async def seek_to_committed(self) -> dict[TP, int | None]:
         return dict(self.committed)
 
-    async def seek_to_beginning(self, *tps: TP) -> bool:
-        self.to_start.extend(tps)
-        return True
+    async def beginning_offsets(self, tps: list[TP]) -> dict[TP, int]:
+        return dict.fromkeys(tps, 0)
+
+    def seek(self, tp: TP, offset: int) -> None:
+        assert offset == 0
+        self.to_start.append(tp)
 
 
 @dataclass
@@ -152,8 +157,10 @@ async def test_stream_partitions_with_no_commit_or_at_0_go_to_their_start() -> N
     changelog = TP("app-ledger-changelog", 0)
     committed = {postings0: None, postings1: 0, postings2: 7, changelog: None}
     consumer = AIOKafkaConsumer(committed)
-    assert await seek_committed_or_start(consumer, {"app-ledger-changelog"}) == committed
+    found = await seek_committed_or_start(consumer, {"app-ledger-changelog"}, [postings2])
+    assert found == committed
     assert consumer.to_start == [postings0, postings1]
+    assert consumer.paused == [postings2]  # held paused in aiokafka while Faust holds it
 
 
 async def test_the_thread_seeks_in_its_own_loop_once_installed_once() -> None:
