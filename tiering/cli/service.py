@@ -44,7 +44,6 @@ def worker(loglevel: str, migrate: bool, delivery: bool) -> None:
     from tiering.wire.topics import ensure_topics
 
     s = settings()
-    s.data_dir.mkdir(parents=True, exist_ok=True)
     run(ensure_topics(s))
     if migrate:
         run(apply_migrations(s))
