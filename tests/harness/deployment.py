@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -87,11 +88,17 @@ class Deployment:
             TIERING_TOPIC_PREFIX=f"{self.name}.",
             TIERING_WEB_PORT=str(self.web_port),
             TIERING_TOPIC_PARTITIONS=str(self.partitions),
-            TIERING_DATA_DIR=str(ROOT / ".local" / "deployments" / self.name),
+            TIERING_DATA_DIR=str(self.data_dir()),
         )
         if self.policy_file is not None:
             env["TIERING_POLICY_FILE"] = str(self.policy_file)
         return env
+
+    def data_dir(self, port: int | None = None) -> Path:
+        """The data directory of this deployment's worker on ``port`` (the deployment's own by
+        default): a worker started again on the same port finds its tables; two workers never
+        share one (RocksDB locks a database to one process)."""
+        return ROOT / ".local" / "deployments" / self.name / str(port or self.web_port)
 
     @property
     def settings(self) -> Settings:
@@ -128,6 +135,7 @@ class Deployment:
         env = self.env
         if port is not None:
             env["TIERING_WEB_PORT"] = str(port)
+            env["TIERING_DATA_DIR"] = str(self.data_dir(port))
         log = log_dir / f"worker-{self.name}-{len(self.logs)}.log"
         self.logs.append(log)
         command = [sys.executable, "-m", "tiering", "worker", "--loglevel", loglevel]
@@ -263,8 +271,9 @@ class Deployment:
             await conn.close()
 
     async def drop(self) -> None:
-        """Remove this deployment's topics and schema."""
+        """Remove this deployment's topics, schema and data directories."""
         release_test_port(self.web_port)
+        shutil.rmtree(self.data_dir().parent, ignore_errors=True)
         await delete_deployment_topics(self.settings)
         conn = await connect(self.settings, "tiering-tests")
         try:
