@@ -233,19 +233,3 @@ async def latency(rate: int, seconds: int) -> dict[str, Any]:
         "max_ms": round(ms[-1], 1),
         "samples_ms": ms[:: max(len(ms) // 500, 1)],
     }
-
-
-async def recovery(d: Deployment, customers: int) -> dict[str, Any]:
-    """A fresh worker of the same deployment rebuilds the customers' state from the changelog,
-    then takes up new postings."""
-    d.stop_workers(timeout=60)
-    start_worker(d)
-    healthy = await d.wait_healthy(timeout=900)
-    before = await d.metric("tiering_events_total", topic="deposit-transactions")
-    await d.produce(iter([next(postings(1, 1, seed=99, start_ms=T0 + 10**9))]))
-    resumed_at = await d.wait_processed(int(before) + 1)
-    return {
-        "customers": customers,
-        "seconds_to_healthy": round(healthy, 2),
-        "seconds_to_resume": round(resumed_at - d.started_at, 2),
-    }
