@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     #: database per partition; a restart replays only the changelog after what it holds), or
     #: ``memory`` (rebuilt from the whole changelog on every start)
     state_store: Literal["rocksdb", "memory"] = "rocksdb"
+    #: a worker's stable name in its consumer group (Kafka static membership): started again
+    #: under the same name, it gets its partitions back without waiting for the group to time
+    #: the old process out; empty: a new member at each start. The pod name in a StatefulSet.
+    instance_id: str = Field("", pattern=r"^[A-Za-z0-9._-]*$")
     #: warm copies each partition's tables keep on other workers (when there are that many)
     standby_replicas: int = Field(1, ge=0, le=5)
 

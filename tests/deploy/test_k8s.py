@@ -96,6 +96,9 @@ def environment(container: Doc) -> dict[str, str]:
     for var in container.get("env", []):
         if "value" in var:
             env[var["name"]] = var["value"]
+        elif "fieldRef" in var["valueFrom"]:  # the pod's own name, for instance
+            assert var["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name", var["name"]
+            env[var["name"]] = "tiering-worker-0"
         else:
             ref = var["valueFrom"]["secretKeyRef"]
             env[var["name"]] = f"secret:{ref['name']}/{ref['key']}"
@@ -212,6 +215,9 @@ def test_worker_keeps_its_state_on_its_own_volume() -> None:
     pod = spec["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert "fsGroup" in pod["securityContext"]
+    # a restarted pod rejoins as the same static member: its partitions come back to its volume
+    (instance,) = [v for v in container["env"] if v["name"] == "TIERING_INSTANCE_ID"]
+    assert instance["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
 
 
 @pytest.mark.parametrize("workload", ["tiering-worker", "tiering-deliver", "tiering-inbox"])
@@ -300,7 +306,7 @@ def test_mounted_config_maps_and_secret_keys_exist() -> None:
                 the("ConfigMap", volumes[mount["name"]]["configMap"]["name"])
                 assert mount.get("readOnly") is True
         for var in c.get("env", []):
-            if "valueFrom" in var:
+            if "secretKeyRef" in var.get("valueFrom", {}):
                 assert var["valueFrom"]["secretKeyRef"]["key"] in secret_keys, var["name"]
         env = environment(c)
         for setting, name, key in (

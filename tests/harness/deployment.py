@@ -131,11 +131,13 @@ class Deployment:
         *,
         loglevel: str = "info",
         delivery: bool = True,
+        instance_id: str = "",
     ) -> subprocess.Popen[bytes]:
         env = self.env
         if port is not None:
             env["TIERING_WEB_PORT"] = str(port)
             env["TIERING_DATA_DIR"] = str(self.data_dir(port))
+        env["TIERING_INSTANCE_ID"] = instance_id
         log = log_dir / f"worker-{self.name}-{len(self.logs)}.log"
         self.logs.append(log)
         command = [sys.executable, "-m", "tiering", "worker", "--loglevel", loglevel]

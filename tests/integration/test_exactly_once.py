@@ -9,6 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.harness.records import CODEC, DAY_MS, T0, posting
 from tests.harness.waiting import wait_for
 from tiering.ledger.postings import CREDITS, TxnType, posting_from_record
@@ -57,9 +59,12 @@ async def balances(d, n: int) -> dict[str, Decimal] | None:
     return {r["customer_id"]: r["balance"] for r in rows} if len(rows) >= n else None
 
 
+@pytest.mark.parametrize("instance_id", ["", "worker-0"], ids=["dynamic", "static-member"])
 async def test_a_worker_killed_mid_stream_and_restarted_ends_exact(
-    deployment, tmp_path: Path
+    deployment, tmp_path: Path, instance_id: str
 ) -> None:
+    """A new member, or (as in a StatefulSet) the same static member, restarted with its data
+    directory."""
     d = await deployment("kill")
     records = feed(20_000, customers=1_500, seed=1)
     expected_totals = sums(records)
@@ -72,7 +77,7 @@ async def test_a_worker_killed_mid_stream_and_restarted_ends_exact(
         states[p.customer_id], applied = apply_posting(states.get(p.customer_id), p, policy, 0)
         expected_changes |= {c.change_id for c in applied.changes}
 
-    worker = d.start_worker(tmp_path)
+    worker = d.start_worker(tmp_path, instance_id=instance_id)
     await d.wait_healthy()
     producing = asyncio.create_task(d.produce(records))
 
@@ -85,7 +90,7 @@ async def test_a_worker_killed_mid_stream_and_restarted_ends_exact(
     assert done < 15_000, "killed too late to be in the middle"
     await producing
 
-    d.start_worker(tmp_path)
+    d.start_worker(tmp_path, instance_id=instance_id)
     await d.wait_healthy(timeout=120)
     got = await wait_for(
         lambda: _exact(d, expected_totals),

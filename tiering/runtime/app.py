@@ -61,6 +61,7 @@ def faust_app(s: Settings) -> faust.App:
         # Faust's own pages would show table contents and internals: keep them off (§9).
         web_tables_enabled=False,
         table_standby_replicas=s.standby_replicas,
+        consumer_group_instance_id=s.instance_id or None,
         web_stats_enabled=False,
         web_graph_enabled=False,
         web_router_enabled=False,
