@@ -98,18 +98,20 @@ async def latencies(results: dict[str, Any], seconds: int) -> None:
         )
 
 
-async def memory_and_recovery(results: dict[str, Any], customers: int, big: int) -> None:
+async def memory_and_recovery(results: dict[str, Any], customers: int | None, big: int) -> None:
+    """``customers``: of this run's pipeline, whose RSS is a memory run too (None: not run)."""
     console.rule("4. memory and 5. recovery")
     base = await baseline_rss()
-    pipeline_rss = results["pipeline"]["rss_bytes"]
     memory: dict[str, Any] = {"baseline_rss_bytes": base, "runs": []}
-    memory["runs"].append(
-        {
-            "customers": customers,
-            "rss_bytes": pipeline_rss,
-            "bytes_per_customer": round((pipeline_rss - base) / customers),
-        }
-    )
+    if customers is not None:
+        pipeline_rss = results["pipeline"]["rss_bytes"]
+        memory["runs"].append(
+            {
+                "customers": customers,
+                "rss_bytes": pipeline_rss,
+                "bytes_per_customer": round((pipeline_rss - base) / customers),
+            }
+        )
     d = bench_deployment()
     await d.prepare()
     try:
@@ -171,7 +173,7 @@ def main(
         if only == "all":
             await throughput(results, n, customers)
             await latencies(results, latency_seconds)
-        await memory_and_recovery(results, customers, big)
+        await memory_and_recovery(results, customers if only == "all" else None, big)
         if scale_customers:
             console.rule("6. bank scale")
             results["scale"] = await scale(scale_customers)

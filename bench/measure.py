@@ -34,9 +34,9 @@ def bench_deployment() -> Deployment:
     return Deployment(name=f"bench{uuid.uuid4().hex[:8]}", web_port=6075, partitions=8)
 
 
-def start_worker(d: Deployment) -> subprocess.Popen[bytes]:
+def start_worker(d: Deployment, instance_id: str = "") -> subprocess.Popen[bytes]:
     LOGS.mkdir(parents=True, exist_ok=True)
-    return d.start_worker(LOGS, loglevel="warning", delivery=False)
+    return d.start_worker(LOGS, loglevel="warning", delivery=False, instance_id=instance_id)
 
 
 def bar(description: str, total: int | None) -> tuple[Progress, Any]:

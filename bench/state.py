@@ -20,6 +20,8 @@ from tests.harness.waiting import wait_for
 from tiering.runtime.app import STANDBY_BUFFER
 
 LEDGER = "customer-ledger"
+#: the worker's static member name, as a StatefulSet gives its pod (TIERING_INSTANCE_ID)
+INSTANCE = "bench-worker-0"
 #: postings sent to see a worker handle work again: new customers over every partition
 PROBES = 64
 _probe_rounds = itertools.count(1)
@@ -50,12 +52,12 @@ async def recovery(d: Deployment, customers: int) -> dict[str, Any]:
     a standby failover, each until postings are handled again."""
     d.stop_workers(timeout=60)
     shutil.rmtree(d.data_dir(), ignore_errors=True)  # a new machine
-    start_worker(d)
+    start_worker(d, INSTANCE)
     healthy = await d.wait_healthy(timeout=1800)
     cold = await handles_again(d)
 
     d.kill(d.workers[-1])
-    start_worker(d)
+    start_worker(d, INSTANCE)  # as a StatefulSet's pod: the same static member, its volume
     restart = await handles_again(d)
     return {
         "customers": customers,
@@ -71,7 +73,9 @@ async def standby_failover(d: Deployment) -> float:
     killed: seconds until the second has handled postings of every partition."""
     second = take_test_port()
     try:
-        d.start_worker(LOGS, port=second, loglevel="warning", delivery=False)
+        d.start_worker(
+            LOGS, port=second, loglevel="warning", delivery=False, instance_id="bench-worker-1"
+        )
         await d.wait_healthy(port=second, timeout=1800)
         changelog = await changelog_records(d)
 
@@ -116,7 +120,7 @@ async def scale(customers: int) -> dict[str, Any]:
     await d.prepare()
     try:
         await preload(d, customers, customers, seed=3)
-        proc = start_worker(d)
+        proc = start_worker(d, INSTANCE)
         progress, task = bar("worker: customers loaded", customers)
         with progress:
             await d.wait_processed(
@@ -126,7 +130,7 @@ async def scale(customers: int) -> dict[str, Any]:
         rss = d.rss_bytes(proc)
         d.kill(proc)
         on_disk = disk_bytes(d.data_dir())
-        start_worker(d)
+        start_worker(d, INSTANCE)
         restart = await handles_again(d)
         return {
             "customers": customers,
