@@ -154,10 +154,11 @@ async def memory_and_recovery(results: dict[str, Any], customers: int | None, bi
 )
 @click.option(
     "--only",
-    type=click.Choice(["all", "state"]),
+    type=click.Choice(["all", "state", "scale"]),
     default="all",
     show_default=True,
-    help="state: only memory, recovery and scale; keeps the other results of latest.json.",
+    help="state: only memory, recovery and scale; scale: only the bank-scale run. Either keeps "
+    "the other results of latest.json.",
 )
 def main(
     n: int, customers: int, big: int, latency_seconds: int, scale_customers: int, only: str
@@ -166,14 +167,15 @@ def main(
     RESULTS.mkdir(parents=True, exist_ok=True)
     latest = RESULTS / "latest.json"
     results: dict[str, Any] = {"machine": machine(), "targets": TARGETS}
-    if only == "state":
+    if only != "all":
         results = {**json.loads(latest.read_text()), **results}
 
     async def run() -> None:
         if only == "all":
             await throughput(results, n, customers)
             await latencies(results, latency_seconds)
-        await memory_and_recovery(results, customers if only == "all" else None, big)
+        if only != "scale":
+            await memory_and_recovery(results, customers if only == "all" else None, big)
         if scale_customers:
             console.rule("6. bank scale")
             results["scale"] = await scale(scale_customers)
