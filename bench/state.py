@@ -40,7 +40,10 @@ async def handles_again(d: Deployment, port: int | None = None) -> float:
     await d.produce(probes)
 
     async def handled() -> bool:
-        done = await d.metric("tiering_events_total", port=port, topic="deposit-transactions")
+        try:
+            done = await d.metric("tiering_events_total", port=port, topic="deposit-transactions")
+        except TimeoutError:  # busy taking partitions over: not yet
+            return False
         return done >= before + PROBES
 
     await wait_for(handled, 600, f"the worker to handle {PROBES} new postings")

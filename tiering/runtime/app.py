@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,7 @@ class TieringApp:
         self.sink = PostgresSink(settings, application_name=settings.app_id)
         #: set once PostgreSQL and the output producer are up
         self.outputs_ready = asyncio.Event()
+        self._recounting = asyncio.Lock()
         self.checkpoints = self._declare_agents()
         self.delivery = DeliveryService(settings) if delivery else None  # a bad file fails here
         self._count_from_zero()
@@ -183,11 +185,23 @@ class TieringApp:
         # sent before Faust resumes the stream partitions and seeks them: in time for both
         faust_internals.resume_after_buffers_emptied(self.app)
         faust_internals.seek_uncommitted_to_start(self.app)
+        async with self._recounting:  # a rebalance during a recount waits for it
+            await self._recount()
+        self.ready = True
+
+    async def _recount(self) -> None:
+        """Each agent's store recounts the partitions this worker now holds."""
         for agent in AGENTS:
             checkpoint = self.checkpoints[agent.name]
             held = self.held(getattr(self.topics, agent.reads))
             started = time.perf_counter()
-            customers = checkpoint.processor.store.rebuild(checkpoint.table.items(), held)
+            rebuild = partial(checkpoint.processor.store.rebuild, checkpoint.table.items(), held)
+            # On disk, a million customers take seconds to recount: in a thread, so that the
+            # worker's pages (and probes) still answer. Nothing writes the tables meanwhile but
+            # standby copies, and a RocksDB iterator reads a snapshot; the memory store is one
+            # dict that those copies write, so it is recounted here.
+            on_disk = self.settings.state_store == "rocksdb"
+            customers = await asyncio.to_thread(rebuild) if on_disk else rebuild()
             if customers is not None:
                 log.info(
                     "%s holds partitions %s: %d customers, recounted in %.2fs",
@@ -196,7 +210,6 @@ class TieringApp:
                     customers,
                     time.perf_counter() - started,
                 )
-        self.ready = True
 
     # --- consumer lag ---------------------------------------------------------------------
 
