@@ -124,6 +124,7 @@ async def scale(customers: int) -> dict[str, Any]:
     try:
         await preload(d, customers, customers, seed=3)
         proc = start_worker(d, INSTANCE)
+        await d.wait_healthy(timeout=1800)
         progress, task = bar("worker: customers loaded", customers)
         with progress:
             await d.wait_processed(
