@@ -17,9 +17,9 @@ from bench.measure import LOGS, bar, bench_deployment, preload, start_worker
 from tests.harness.deployment import Deployment, release_test_port, take_test_port
 from tests.harness.records import T0
 from tests.harness.waiting import wait_for
+from tiering.runtime.agents import LEDGER_TABLE
 from tiering.runtime.app import STANDBY_BUFFER
 
-LEDGER = "customer-ledger"
 #: the worker's static member name, as a StatefulSet gives its pod (TIERING_INSTANCE_ID)
 INSTANCE = "bench-worker-0"
 #: postings sent to see a worker handle work again: new customers over every partition
@@ -85,7 +85,7 @@ async def standby_failover(d: Deployment) -> float:
         # the second restores its own partitions and copies the first's: the whole changelog,
         # but for what waits in its standby buffer
         async def copied() -> bool:
-            restored = await d.metric("tiering_state_restored_total", second, table=LEDGER)
+            restored = await d.metric("tiering_state_restored_total", second, table=LEDGER_TABLE)
             return restored >= changelog - STANDBY_BUFFER * d.partitions
 
         await wait_for(copied, 1800, "the second worker's standby copy")
@@ -105,7 +105,7 @@ async def changelog_records(d: Deployment) -> int:
     consumer = AIOKafkaConsumer(bootstrap_servers=d.settings.bootstrap_servers)
     await consumer.start()
     try:
-        topic = f"{d.name}-{LEDGER}-changelog"
+        topic = f"{d.name}-{LEDGER_TABLE}-changelog"
         tps = [TopicPartition(topic, p) for p in range(d.partitions)]
         return sum((await consumer.end_offsets(tps)).values())
     finally:

@@ -14,10 +14,10 @@ from typing import Any
 from tests.harness.deployment import Deployment, release_test_port, take_test_port
 from tests.harness.records import T0, posting
 from tests.harness.waiting import wait_for
+from tiering.runtime.agents import LEDGER_TABLE
 from tiering.runtime.app import STANDBY_BUFFER
 
 CUSTOMERS = 60
-LEDGER = "customer-ledger"
 
 
 def deposits(round_: int, customers: int = CUSTOMERS) -> list[dict[str, Any]]:
@@ -37,7 +37,7 @@ async def balances_are(d: Deployment, each: str, customers: int = CUSTOMERS) -> 
 
 
 async def restored(d: Deployment, port: int | None = None) -> float:
-    return await d.metric("tiering_state_restored_total", port=port, table=LEDGER)
+    return await d.metric("tiering_state_restored_total", port=port, table=LEDGER_TABLE)
 
 
 async def test_a_restart_replays_no_changelog_and_a_new_machine_all_of_it(
@@ -49,7 +49,7 @@ async def test_a_restart_replays_no_changelog_and_a_new_machine_all_of_it(
     await d.produce(deposits(1))
     await balances_are(d, "100.00")
     await d.wait_settled()
-    changelog = await d.read_to_end(f"{d.name}-{LEDGER}-changelog")
+    changelog = await d.read_to_end(f"{d.name}-{LEDGER_TABLE}-changelog")
     assert len(changelog) >= CUSTOMERS
 
     d.stop_workers()
@@ -61,7 +61,7 @@ async def test_a_restart_replays_no_changelog_and_a_new_machine_all_of_it(
 
     # a new machine: the same deployment, no data directory
     await d.wait_settled()
-    changelog = await d.read_to_end(f"{d.name}-{LEDGER}-changelog")
+    changelog = await d.read_to_end(f"{d.name}-{LEDGER_TABLE}-changelog")
     d.stop_workers()
     shutil.rmtree(d.data_dir())
     d.start_worker(tmp_path)
@@ -91,7 +91,7 @@ async def test_a_warm_standby_takes_a_killed_peers_partitions_over_without_repla
             return found if 0 < len(found) < d.partitions else None
 
         survivor = await wait_for(a_share, 60, "the second worker to report its partitions")
-        changelog = await d.read_to_end(f"{d.name}-{LEDGER}-changelog")
+        changelog = await d.read_to_end(f"{d.name}-{LEDGER_TABLE}-changelog")
         theirs = sum(1 for r in changelog if r.partition not in survivor)
 
         # the survivor's standby copy of the other's partitions: written as the changelog comes,

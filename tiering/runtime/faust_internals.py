@@ -56,6 +56,7 @@ from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from aiokafka import TopicPartition
+from faust.stores.rocksdb import Store as RocksDBStore
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ RELIED_ON = (
 )
 
 #: the key under which Faust's RocksDB store keeps a partition's changelog offset
-ROCKSDB_OFFSET_KEY = b"__faust\0offset__"
+ROCKSDB_OFFSET_KEY: bytes = RocksDBStore.offset_key
 
 #: Faust's RocksDB store, through rocksdict, sized for one worker holding tens of partitions
 #: (Faust's defaults are a 2 GiB block cache and 3 x 64 MiB memtables per database)
@@ -260,5 +261,5 @@ def write_local(
         batch.put(key, value)
     for partition, batch in batches.items():
         if partition in offsets:
-            batch.put(data.offset_key, str(offsets[partition]).encode())
+            batch.put(ROCKSDB_OFFSET_KEY, str(offsets[partition]).encode())
         data._db_for_partition(partition).write(batch)
