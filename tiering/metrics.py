@@ -86,6 +86,14 @@ STATE_RESTORED = Counter(
     "standby copies of other workers' partitions as they arrive.",
     ["table"],
 )
+STATE_RECOUNTED = Counter(
+    "tiering_state_recounted_total",
+    "Customers read from this worker's tables to count the tier totals and grace deadlines of "
+    "its partitions again after a rebalance: none for a partition whose bookkeeping its "
+    "database kept (a restart), all of a partition that was restored or copied from the "
+    "changelog (a cold start, a takeover).",
+    ["table"],
+)
 SINK_RETRIES = Counter(
     "tiering_sink_retries_total", "PostgreSQL writes retried after an error.", ["sink"]
 )

@@ -137,11 +137,37 @@ class BatchStore(Generic[S]):
     def discard(self) -> None:
         self._dirty.clear()
 
-    def rebuild(self, items: Iterable[tuple[bytes, bytes]], partitions: set[int]) -> int | None:
-        """After a rebalance, with the table's ``(key, state)`` items and the partitions now
-        held: rebuild what is kept beside the table; the number of customers held, or None
-        when the store keeps nothing beside it."""
-        return None
+    # --- bookkeeping: what a store keeps beside the states, per partition ---------------------
+    #
+    # A store may keep, per partition, entries derived from its states (totals, an index of
+    # deadlines): :meth:`kept_staged` says what a batch changes in them, and the batch cycle
+    # writes that together with the states. After a rebalance the store starts again from
+    # :meth:`hold`, then takes each partition's entries back (:meth:`restore`) or, where
+    # none are kept or they no longer match the states, counts them again from the states
+    # (:meth:`recount`) and hands them over to be kept (:meth:`kept`).
+
+    #: whether this store keeps anything beside its states
+    keeps_bookkeeping = False
+
+    def kept_staged(self) -> dict[int, list[tuple[bytes, bytes | None]]]:
+        """Per partition the batch changed: ``(name, value)`` to keep, None to drop the name."""
+        return {}
+
+    def hold(self, partitions: set[int]) -> None:
+        """After a rebalance: the bookkeeping of ``partitions`` starts again from nothing."""
+
+    def restore(self, partition: int, kept: Iterable[tuple[bytes, bytes]]) -> bool:
+        """Take ``partition``'s bookkeeping back from what was kept; False if it cannot be."""
+        return True
+
+    def recount(self, items: Iterable[tuple[bytes, bytes]], partitions: set[int]) -> int:
+        """Count the bookkeeping of ``partitions`` again from the table's ``(key, state)``
+        items (which may hold other partitions too); the number of customers counted."""
+        return 0
+
+    def kept(self, partition: int) -> list[tuple[bytes, bytes]]:
+        """Everything to keep for ``partition`` now: after :meth:`recount`."""
+        return []
 
 
 class Processor(Protocol):

@@ -1,5 +1,6 @@
 """Tables on disk, against the real broker and database: a worker started again with its data
-directory replays none of the changelog (a new machine replays all of it), a worker whose
+directory replays none of the changelog and counts none of its customers again (a new machine
+replays all of it and counts them), a worker whose
 standby copy is warm takes a dead peer's partitions over without replaying them, and the
 balances stay exact through both."""
 
@@ -40,6 +41,21 @@ async def restored(d: Deployment, port: int | None = None) -> float:
     return await d.metric("tiering_state_restored_total", port=port, table=LEDGER_TABLE)
 
 
+async def recounted(d: Deployment, port: int | None = None) -> float | None:
+    """Customers the worker read to recount the ledger's bookkeeping; None before it did."""
+    found = [
+        v
+        for labels, v in await d.samples("tiering_state_recounted_total", port)
+        if labels["table"] == LEDGER_TABLE
+    ]
+    return found[0] if found else None
+
+
+async def customers_counted(d: Deployment, port: int | None = None) -> dict[str, float]:
+    """The ``tiering_customers`` gauge per tier."""
+    return {labels["tier"]: v for labels, v in await d.samples("tiering_customers", port)}
+
+
 async def test_a_restart_replays_no_changelog_and_a_new_machine_all_of_it(
     deployment: Any, tmp_path: Path
 ) -> None:
@@ -52,10 +68,16 @@ async def test_a_restart_replays_no_changelog_and_a_new_machine_all_of_it(
     changelog = await d.read_to_end(f"{d.name}-{LEDGER_TABLE}-changelog")
     assert len(changelog) >= CUSTOMERS
 
+    counted = await customers_counted(d)
+    assert sum(counted.values()) == CUSTOMERS
+
     d.stop_workers()
     d.start_worker(tmp_path)
     await d.wait_healthy()
     assert await restored(d) == 0
+    # the tier totals were taken back from what the databases kept, not counted again
+    assert await recounted(d) == 0
+    assert await customers_counted(d) == counted
     await d.produce(deposits(2))
     await balances_are(d, "200.00")
 
@@ -67,6 +89,8 @@ async def test_a_restart_replays_no_changelog_and_a_new_machine_all_of_it(
     d.start_worker(tmp_path)
     await d.wait_healthy()
     assert await restored(d) == len(changelog)
+    assert await recounted(d) == CUSTOMERS
+    assert await customers_counted(d) == counted
     await d.produce(deposits(3))
     await balances_are(d, "300.00")
 

@@ -190,26 +190,33 @@ class TieringApp:
         self.ready = True
 
     async def _recount(self) -> None:
-        """Each agent's store recounts the partitions this worker now holds."""
+        """Each agent's store takes back the bookkeeping of the partitions this worker now
+        holds (:meth:`StateTable.take_back`)."""
         for agent in AGENTS:
             checkpoint = self.checkpoints[agent.name]
+            store = checkpoint.processor.store
+            if not store.keeps_bookkeeping:
+                continue
             held = self.held(getattr(self.topics, agent.reads))
             started = time.perf_counter()
-            rebuild = partial(checkpoint.processor.store.rebuild, checkpoint.table.items(), held)
-            # On disk, a million customers take seconds to recount: in a thread, so that the
+            take_back = partial(checkpoint.table.take_back, store, held)
+            # On disk a recount reads every customer of a partition: in a thread, so that the
             # worker's pages (and probes) still answer. Nothing writes the tables meanwhile but
             # standby copies, and a RocksDB iterator reads a snapshot; the memory store is one
             # dict that those copies write, so it is recounted here.
             on_disk = self.settings.state_store == "rocksdb"
-            customers = await asyncio.to_thread(rebuild) if on_disk else rebuild()
-            if customers is not None:
-                log.info(
-                    "%s holds partitions %s: %d customers, recounted in %.2fs",
-                    agent.name,
-                    sorted(held),
-                    customers,
-                    time.perf_counter() - started,
-                )
+            done = await asyncio.to_thread(take_back) if on_disk else take_back()
+            metrics.STATE_RECOUNTED.labels(agent.table).inc(done.customers)
+            log.info(
+                "%s holds partitions %s: %d taken back as kept, %d recounted (%d customers)"
+                " in %.2fs",
+                agent.name,
+                sorted(held),
+                done.restored,
+                done.recounted,
+                done.customers,
+                time.perf_counter() - started,
+            )
 
     # --- consumer lag ---------------------------------------------------------------------
 

@@ -8,7 +8,8 @@ The order is the guarantee (at-least-once delivery, exactly-once effect):
 3. **write the sinks**: PostgreSQL holds the rows (one transaction; retried while it is away);
 4. **send the outputs**: Kafka holds every record (tier changes, signals, notifications, dead
    letters);
-5. **store the state**: the changelog holds the new states, then the local store does;
+5. **store the state**: the changelog holds the new states, then the local store does, with
+   the bookkeeping the store keeps beside them (tier totals, deadlines);
 6. **commit**: the batch is acknowledged, and Faust commits acknowledged offsets;
 7. **count**: the metrics add what is now stored.
 
@@ -59,7 +60,7 @@ class Checkpoint:
             decisions = processor.process(batch, BatchContext(self.clock(), found))
             await self.sink.write(decisions.rows)
             await self.producer.send_all(decisions.records)
-            await self.table.store(store.staged())
+            await self.table.store(store.staged(), store.kept_staged())
         except BaseException:
             store.discard()
             raise

@@ -52,7 +52,7 @@ upgrade changes one of them. Nothing else in the service reaches into Faust's in
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -237,12 +237,27 @@ def read_local(table: Any, key: bytes) -> bytes | None:
     return None
 
 
+#: a store's bookkeeping, beside the states in each partition's database (never in the
+#: changelog): ``KEPT`` + name, and the changelog offset it was written at (``KEPT_AT``)
+KEPT = b"__tiering\0kept\0"
+KEPT_AT = b"__tiering\0kept-at__"
+_KEPT_END = KEPT[:-1] + b"\1"
+#: what ``KEPT_AT`` holds for a database Faust has written no offset to yet
+_NO_OFFSET = b"-"
+
+Kept = dict[int, list[tuple[bytes, bytes | None]]]
+
+
 def write_local(
-    table: Any, states: Iterable[tuple[bytes, bytes, int]], offsets: dict[int, int]
+    table: Any,
+    states: Iterable[tuple[bytes, bytes, int]],
+    offsets: dict[int, int],
+    kept: Kept | None = None,
 ) -> None:
     """``(key, value, partition)`` into the table's local store; with the RocksDB store, one
     ``WriteBatch`` per partition that also stores ``offsets[partition]``, the changelog offset
-    the partition's database now reflects."""
+    the partition's database now reflects, and the partition's ``kept`` bookkeeping changes
+    (``(name, value)``, None deletes) marked as matching that offset."""
     data = table.data
     if _databases(table) is None:
         key_partition = getattr(data, "_key_partition", None)
@@ -259,7 +274,63 @@ def write_local(
         if batch is None:
             batch = batches[partition] = rocksdict.WriteBatch(raw_mode=True)
         batch.put(key, value)
+    for partition, entries in (kept or {}).items():
+        batch = batches.setdefault(partition, rocksdict.WriteBatch(raw_mode=True))
+        for name, kept_value in entries:
+            if kept_value is None:
+                batch.delete(KEPT + name)
+            else:
+                batch.put(KEPT + name, kept_value)
     for partition, batch in batches.items():
         if partition in offsets:
-            batch.put(ROCKSDB_OFFSET_KEY, str(offsets[partition]).encode())
+            offset = str(offsets[partition]).encode()
+            batch.put(ROCKSDB_OFFSET_KEY, offset)
+            batch.put(KEPT_AT, offset)
+        else:  # states without their offset: what is kept no longer matches for sure
+            batch.delete(KEPT_AT)
         data._db_for_partition(partition).write(batch)
+
+
+def read_kept(table: Any, partition: int) -> list[tuple[bytes, bytes]] | None:
+    """The bookkeeping kept in ``partition``'s database, or None: with the memory store, or
+    when it does not match the states (Faust's recovery or a standby copy has written the
+    database since: the offset it stores differs from the one the bookkeeping was kept at)."""
+    if _databases(table) is None:
+        return None
+    db = table.data._db_for_partition(partition)
+    if db.get(KEPT_AT) != (db.get(ROCKSDB_OFFSET_KEY) or _NO_OFFSET):
+        return None
+    found: list[tuple[bytes, bytes]] = []
+    for key, value in db.items(from_key=KEPT):
+        if not key.startswith(KEPT):
+            break
+        found.append((key[len(KEPT) :], value))
+    return found
+
+
+def replace_kept(table: Any, partition: int, entries: Iterable[tuple[bytes, bytes]]) -> None:
+    """Replace everything kept in ``partition``'s database by ``entries``, marked as matching
+    the states as they are now (no-op with the memory store)."""
+    if _databases(table) is None:
+        return
+    import rocksdict
+
+    db = table.data._db_for_partition(partition)
+    batch = rocksdict.WriteBatch(raw_mode=True)
+    batch.delete_range(KEPT, _KEPT_END)
+    for name, value in entries:
+        batch.put(KEPT + name, value)
+    batch.put(KEPT_AT, db.get(ROCKSDB_OFFSET_KEY) or _NO_OFFSET)
+    db.write(batch)
+
+
+def scan_local(table: Any, partitions: Collection[int]) -> Iterator[tuple[bytes, bytes]]:
+    """Every ``(key, state)`` of ``partitions`` in the table's local store (with the memory
+    store, of every partition held)."""
+    if _databases(table) is None:
+        yield from table.data.items()
+        return
+    for partition in partitions:
+        for key, value in table.data._db_for_partition(partition).items():
+            if key != ROCKSDB_OFFSET_KEY and not key.startswith(b"__tiering\0"):
+                yield key, value

@@ -194,7 +194,7 @@ def test_the_sweep_downgrades_customers_who_stay_silent() -> None:
     assert [c for _, c in out.changes if c.customer_id == "SILENT"] == []
 
 
-def test_rebuild_recounts_only_the_partitions_held() -> None:
+def test_a_recount_counts_only_the_partitions_held() -> None:
     proc, store, table = processor()
     for partition, (customer, amount) in enumerate(
         [("A", "10.00"), ("B", "60000.00"), ("C", "600000.00")]
@@ -211,7 +211,8 @@ def test_rebuild_recounts_only_the_partitions_held() -> None:
         )
         commit(store, table)
     assert store.tier_totals() == ([1, 1, 1, 0], [1000, 6_000_000, 60_000_000, 0])
-    assert store.rebuild(table.items(), {1, 2}) == 2
+    store.hold({1, 2})
+    assert store.recount(table.items(), {1, 2}) == 2
     assert store.tier_totals() == ([0, 1, 1, 0], [0, 6_000_000, 60_000_000, 0])
 
 

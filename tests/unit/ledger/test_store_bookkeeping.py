@@ -1,0 +1,133 @@
+"""The ledger's bookkeeping kept beside the states (tier totals, stream time, downgrade
+deadlines): what a worker restarting with its local tables takes back instead of reading every
+customer. Kept batch by batch, it must be exactly what a recount of the states gives."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import pytest
+
+from tests.unit.ledger.test_processor import POLICY, encoded, message
+from tiering.core.bank_time import DAY_MS
+from tiering.ledger.processor import LedgerProcessor
+from tiering.ledger.store import LedgerStore
+from tiering.settings import Settings
+from tiering.wire.codec import AvroCodec
+from tiering.wire.topics import DeploymentTopics
+
+GRACE = dataclasses.replace(POLICY, downgrade_grace_ms=3 * DAY_MS)
+T0 = 1_767_225_600_000  # 2026-01-01 UTC
+PARTITIONS = 3
+
+
+class Worker:
+    """A ledger processor over a dict table, keeping what the store asks to keep per partition
+    as the RocksDB store would."""
+
+    def __init__(self, policy=GRACE) -> None:
+        self.table: dict[bytes, bytes] = {}
+        self.kept: dict[int, dict[bytes, bytes]] = {p: {} for p in range(PARTITIONS)}
+        self.store = LedgerStore(self.table.get, policy)
+        topics = DeploymentTopics.of(Settings())
+        self.processor = LedgerProcessor(policy, AvroCodec(), self.store, topics)
+
+    def run(self, batch, now_ms: int):
+        out = self.processor.decide(batch, now_ms)
+        for key, value, _ in self.store.staged():
+            self.table[key] = value
+        for partition, entries in self.store.kept_staged().items():
+            for name, value in entries:
+                if value is None:
+                    del self.kept[partition][name]  # only what was kept is dropped
+                else:
+                    self.kept[partition][name] = value
+        self.store.commit()
+        return out
+
+
+def postings(seed: int, batches: int = 40) -> list[list]:
+    """Deposits and withdrawals of a few customers across the tiers' bounds, in batches."""
+    rng = random.Random(seed)
+    amounts = ["10.00", "60000.00", "600000.00", "6000000.00"]
+    at, n, out = T0, 0, []
+    for _ in range(batches):
+        batch = []
+        for _ in range(rng.randint(1, 8)):
+            customer = f"C{rng.randrange(12)}"
+            partition = int(customer[1:]) % PARTITIONS
+            at += rng.choice([1, 3_600_000, DAY_MS])
+            kind = rng.choice(["DEPOSIT", "WITHDRAWAL"])
+            record = encoded(
+                txn_id=f"T{n}",
+                customer_id=customer,
+                amount=rng.choice(amounts),
+                txn_type=kind,
+                event_time_ms=at,
+            )
+            batch.append(message(record, key=customer.encode(), offset=n, partition=partition))
+            n += 1
+        out.append(batch)
+    return out
+
+
+def state_of(store: LedgerStore, partitions: set[int]):
+    """What the bookkeeping says: totals, stream time, and every customer due, per partition,
+    far in the future (the deadlines themselves, in order)."""
+    due = {p: sorted(store._scheduled.get(k, 0) for k in store.due(p, 2**62)) for p in partitions}
+    return store.counts, store.balances, store.stream_time, due
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_what_is_kept_is_what_a_recount_finds(seed: int) -> None:
+    worker = Worker()
+    for i, batch in enumerate(postings(seed)):
+        worker.run(batch, now_ms=T0 + i)
+    held = {0, 2}
+    restored = LedgerStore(worker.table.get, GRACE)
+    restored.hold(held)
+    assert all(restored.restore(p, sorted(worker.kept[p].items())) for p in held)
+    recounted = LedgerStore(worker.table.get, GRACE)
+    recounted.hold(held)
+    recounted.recount(worker.table.items(), held)
+    # and what a recount keeps is what the batches kept
+    assert {p: dict(recounted.kept(p)) for p in held} == {p: worker.kept[p] for p in held}
+    assert restored.tier_totals() == recounted.tier_totals()
+    assert state_of(restored, held) == state_of(recounted, held)
+
+
+def test_some_customers_are_in_their_grace_period_in_those_runs() -> None:
+    """The runs above exercise the deadlines, not only the totals."""
+    worker = Worker()
+    for i, batch in enumerate(postings(0)):
+        worker.run(batch, now_ms=T0 + i)
+    assert any(name.startswith(b"d") for kept in worker.kept.values() for name in kept)
+
+
+def test_a_restored_store_decides_as_the_one_that_kept_it() -> None:
+    worker = Worker()
+    runs = postings(7, batches=60)
+    for i, batch in enumerate(runs[:30]):
+        worker.run(batch, now_ms=T0 + i)
+    restarted = Worker()
+    restarted.table.update(worker.table)
+    restarted.kept = {p: dict(k) for p, k in worker.kept.items()}
+    restarted.store.hold(set(range(PARTITIONS)))
+    for p in range(PARTITIONS):
+        assert restarted.store.restore(p, sorted(restarted.kept[p].items()))
+    for i, batch in enumerate(runs[30:]):
+        ours, theirs = worker.run(batch, T0 + i), restarted.run(batch, T0 + i)
+        assert [c for _, c in theirs.changes] == [c for _, c in ours.changes]
+    assert restarted.store.tier_totals() == worker.store.tier_totals()
+
+
+def test_nothing_kept_or_kept_under_another_grace_period_is_refused() -> None:
+    worker = Worker()
+    for i, batch in enumerate(postings(1)):
+        worker.run(batch, now_ms=T0 + i)
+    other = dataclasses.replace(GRACE, downgrade_grace_ms=5 * DAY_MS)
+    store = LedgerStore(worker.table.get, other)
+    store.hold({0})
+    assert not store.restore(0, sorted(worker.kept[0].items()))
+    assert not LedgerStore(worker.table.get, GRACE).restore(0, [])
