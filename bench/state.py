@@ -128,7 +128,9 @@ async def scale(customers: int) -> dict[str, Any]:
         progress, task = bar("worker: customers loaded", customers)
         with progress:
             await d.wait_processed(
-                customers, on_progress=lambda done: progress.update(task, completed=int(done))
+                customers,
+                timeout=max(1800, customers / 1000),  # a worker loads a few thousand per second
+                on_progress=lambda done: progress.update(task, completed=int(done)),
             )
         load = time.monotonic() - d.started_at
         rss = d.rss_bytes(proc)
