@@ -17,6 +17,7 @@ from tests.harness.records import T0, posting
 from tests.harness.waiting import wait_for
 from tiering.runtime.agents import LEDGER_TABLE
 from tiering.runtime.app import STANDBY_BUFFER
+from tiering.runtime.bulk_restore import BULK_FROM
 
 CUSTOMERS = 60
 
@@ -93,6 +94,28 @@ async def test_a_restart_replays_no_changelog_and_a_new_machine_all_of_it(
     assert await customers_counted(d) == counted
     await d.produce(deposits(3))
     await balances_are(d, "300.00")
+
+
+async def test_a_new_machine_restores_its_tables_in_bulk(deployment: Any, tmp_path: Path) -> None:
+    d = await deployment("bulk")
+    d.start_worker(tmp_path)
+    await d.wait_healthy()
+    many = BULK_FROM + 2_000  # enough to be worth a consumer of its own
+    await d.produce(deposits(1, many))
+    await balances_are(d, "100.00", many)
+    await d.wait_settled()
+    changelog = await d.read_to_end(f"{d.name}-{LEDGER_TABLE}-changelog")
+    counted = await customers_counted(d)
+
+    d.stop_workers()
+    shutil.rmtree(d.data_dir())
+    d.start_worker(tmp_path)
+    await d.wait_healthy()
+    assert f"restored {LEDGER_TABLE} in bulk: {len(changelog)} records" in d.logs[-1].read_text()
+    assert await restored(d) == len(changelog)  # each record once: nothing left to Faust
+    assert await customers_counted(d) == counted
+    await d.produce(deposits(2, many))
+    await balances_are(d, "200.00", many)
 
 
 async def test_a_warm_standby_takes_a_killed_peers_partitions_over_without_replaying(

@@ -20,6 +20,7 @@ from tiering.ledger.processor import LedgerProcessor
 from tiering.processing import Processor
 from tiering.runtime import faust_internals
 from tiering.runtime.agents import AGENTS, Agent, Parts, consume
+from tiering.runtime.bulk_restore import SHARE_OF_TIMEOUT, BulkRestore
 from tiering.runtime.checkpoint import Checkpoint
 from tiering.runtime.lag import Holding, LagMonitor
 from tiering.runtime.local_state import claim_data_dir
@@ -70,6 +71,10 @@ def faust_app(s: Settings) -> faust.App:
     )
 
 
+def _count_restored(table: str, records: int) -> None:
+    metrics.STATE_RESTORED.labels(table).inc(records)
+
+
 class TieringApp:
     """One worker's Faust app and everything it holds."""
 
@@ -86,6 +91,10 @@ class TieringApp:
         self.outputs_ready = asyncio.Event()
         self._recounting = asyncio.Lock()
         self.checkpoints = self._declare_agents()
+        if settings.state_store == "rocksdb":
+            budget = SHARE_OF_TIMEOUT * self.app.conf.broker_request_timeout
+            restore = BulkRestore(settings.bootstrap_servers, budget, _count_restored)
+            faust_internals.restore_actives_in_bulk(self.app, restore)
         self.delivery = DeliveryService(settings) if delivery else None  # a bad file fails here
         self._count_from_zero()
         self.app.on_rebalance_complete.connect(self._on_rebalance_complete)  # type: ignore[arg-type]

@@ -1,0 +1,90 @@
+"""Every place the service relies on faust-streaming's private attributes or undocumented
+behaviour, in one package. ``pyproject.toml`` pins the release they were checked against
+(0.15.3); ``tests/unit/runtime/test_faust_internals.py`` fails, naming the attribute, when an
+upgrade changes one of them. Nothing else in the service reaches into Faust's internals.
+
+1. :mod:`.rebalance`: two fixes to the end of a rebalance, without which postings were lost
+   for good (the stream partitions resume only once Faust has emptied its stream buffers;
+   partitions nobody has committed yet are read again from their start).
+2. :mod:`.stores`: a batch's states into the partition's own database of a table's local
+   store, and back, with the changelog offset they reach and the bookkeeping kept beside them.
+3. :mod:`.recovery`: Faust's recovery of the tables, counted, and on a cold start done in
+   bulk before Faust reads what is left one event at a time.
+"""
+
+from tiering.runtime.faust_internals.rebalance import (
+    RESUME_STREAMS_ORDER,
+    resume_after_buffers_emptied,
+    seek_committed_or_start,
+    seek_uncommitted_to_start,
+)
+from tiering.runtime.faust_internals.recovery import (
+    BulkRestorer,
+    on_changelog_applied,
+    restore_actives_in_bulk,
+)
+from tiering.runtime.faust_internals.stores import (
+    KEPT,
+    KEPT_AT,
+    ROCKSDB_OFFSET_KEY,
+    ROCKSDB_OPTIONS,
+    Kept,
+    read_kept,
+    read_local,
+    replace_kept,
+    restore_local,
+    scan_local,
+    store_options,
+    write_local,
+)
+
+#: ``(dotted class, attribute)`` this package relies on; the guard test checks each one
+RELIED_ON = (
+    ("faust.stores.memory.Store", "_key_partition"),
+    ("faust.tables.recovery.Recovery", "_resume_streams"),
+    ("faust.transport.consumer.Consumer", "resume_partitions"),
+    ("faust.transport.consumer.Consumer", "assignment"),
+    ("faust.App", "flow_control"),
+    ("faust.App", "rebalancing"),
+    ("faust.App", "on_rebalance_complete"),
+    ("mode.utils.queues.FlowControlEvent", "resume"),
+    ("faust.transport.consumer.ThreadDelegateConsumer", "_thread"),
+    ("faust.transport.drivers.aiokafka.AIOKafkaConsumerThread", "seek_to_committed"),
+    ("faust.transport.drivers.aiokafka.AIOKafkaConsumerThread", "_ensure_consumer"),
+    ("faust.transport.drivers.aiokafka.AIOKafkaConsumerThread", "call_thread"),
+    ("faust.transport.drivers.aiokafka.AIOKafkaConsumerThread", "_consumer"),
+    ("faust.transport.drivers.aiokafka.AIOKafkaConsumerThread", "thread_loop"),
+    ("faust.tables.manager.TableManager", "changelog_topics"),
+    ("faust.stores.rocksdb.Store", "_dbs"),
+    ("faust.stores.rocksdb.Store", "_db_for_partition"),
+    ("faust.stores.rocksdb.Store", "offset_key"),
+    ("faust.stores.rocksdb.Store", "persisted_offset"),
+    ("faust.tables.base.Collection", "apply_changelog_batch"),
+    ("faust.tables.manager.TableManager", "recovery"),
+    ("faust.tables.recovery.Recovery", "_build_offsets"),
+    ("faust.tables.recovery.Recovery", "tp_to_table"),
+    ("faust.tables.recovery.Recovery", "active_highwaters"),
+)
+
+__all__ = [
+    "KEPT",
+    "KEPT_AT",
+    "RELIED_ON",
+    "RESUME_STREAMS_ORDER",
+    "ROCKSDB_OFFSET_KEY",
+    "ROCKSDB_OPTIONS",
+    "BulkRestorer",
+    "Kept",
+    "on_changelog_applied",
+    "read_kept",
+    "read_local",
+    "replace_kept",
+    "restore_actives_in_bulk",
+    "restore_local",
+    "resume_after_buffers_emptied",
+    "scan_local",
+    "seek_committed_or_start",
+    "seek_uncommitted_to_start",
+    "store_options",
+    "write_local",
+]
