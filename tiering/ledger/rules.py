@@ -150,10 +150,16 @@ def expire_grace(
 
 def next_deadline(state: CustomerState, policy: Policy) -> int | None:
     """When the pending downgrade of this customer falls due, if one is pending."""
-    if state.tier is None or state.tier is Tier.ORDINARY:
+    since = None if state.tier is None else state.below_since.get(state.tier)
+    return grace_deadline(state.tier, since, policy)
+
+
+def grace_deadline(tier: Tier | None, below_tier_since: int | None, policy: Policy) -> int | None:
+    """§3: a customer of ``tier`` whose total has stayed below its lower bound since
+    ``below_tier_since`` is downgraded once the grace period has passed, if nothing lifts it."""
+    if tier is None or tier is Tier.ORDINARY or below_tier_since is None:
         return None
-    since = state.below_since.get(state.tier)
-    return None if since is None else since + policy.downgrade_grace_ms
+    return below_tier_since + policy.downgrade_grace_ms
 
 
 def _change(

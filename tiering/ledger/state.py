@@ -113,6 +113,30 @@ def decode_state(data: bytes) -> CustomerState:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What the ledger's bookkeeping needs of a stored customer state, read without building
+    the whole state (a recount reads millions)."""
+
+    partition: int
+    tier: Tier | None
+    total_fen: int
+    clock_ms: int
+    #: event time since which the total has stayed below the current tier's lower bound
+    below_tier_since: int | None
+
+
+def decode_standing(data: bytes) -> Standing:
+    fields = msgpack.unpackb(data, raw=False)
+    check_state_format(fields, FORMAT, "customer state")
+    partition, tier, clock, accounts, below = fields[1], fields[2], fields[3], fields[5], fields[6]
+    since = None
+    for i in range(0, len(below), 2):
+        if below[i] == tier:
+            since = clock - below[i + 1]
+    return Standing(partition, None if tier < 0 else Tier(tier), sum(accounts[1::3]), clock, since)
+
+
 def stored_tier(data: bytes | None) -> Tier:
     """The tier in a stored customer state; a customer with no posting yet holds nothing, which
     §3 places in ORDINARY."""

@@ -16,8 +16,8 @@ import msgpack
 
 from tiering.core.policy import Policy
 from tiering.core.tiers import Tier
-from tiering.ledger.rules import next_deadline
-from tiering.ledger.state import CustomerState, decode_state, encode_state
+from tiering.ledger.rules import grace_deadline, next_deadline
+from tiering.ledger.state import CustomerState, decode_standing, decode_state, encode_state
 from tiering.processing import BatchStore
 
 #: the kept entries: the partition's summary, and one deadline per customer in grace
@@ -164,13 +164,19 @@ class LedgerStore(BatchStore[CustomerState]):
     def recount(self, items: Iterable[tuple[bytes, bytes]], partitions: set[int]) -> int:
         customers = 0
         for key, raw in items:
-            state = decode_state(raw)
-            if state.partition not in partitions:
+            held = decode_standing(raw)
+            if held.partition not in partitions:
                 continue
             customers += 1
-            _count(self.counts, self.balances, state.partition, state.tier, state.total_fen, +1)
-            self._schedule(key, state)
-            self.advance(state.partition, state.clock_ms)
+            p = held.partition
+            _count(self.counts, self.balances, p, held.tier, held.total_fen, +1)
+            deadline = grace_deadline(held.tier, held.below_tier_since, self._policy)
+            if deadline is not None:
+                self._scheduled[key] = deadline
+                self._deadlines.setdefault(p, []).append((deadline, key))
+            self.advance(p, held.clock_ms)
+        for heap in self._deadlines.values():
+            heapq.heapify(heap)
         return customers
 
     def kept(self, partition: int) -> list[tuple[bytes, bytes]]:

@@ -12,6 +12,7 @@ import pytest
 from tests.unit.ledger.test_processor import POLICY, encoded, message
 from tiering.core.bank_time import DAY_MS
 from tiering.ledger.processor import LedgerProcessor
+from tiering.ledger.state import decode_standing, decode_state
 from tiering.ledger.store import LedgerStore
 from tiering.settings import Settings
 from tiering.wire.codec import AvroCodec
@@ -131,3 +132,19 @@ def test_nothing_kept_or_kept_under_another_grace_period_is_refused() -> None:
     store.hold({0})
     assert not store.restore(0, sorted(worker.kept[0].items()))
     assert not LedgerStore(worker.table.get, GRACE).restore(0, [])
+
+
+def test_a_standing_is_what_the_whole_state_says() -> None:
+    worker = Worker()
+    for i, batch in enumerate(postings(3)):
+        worker.run(batch, now_ms=T0 + i)
+    for raw in worker.table.values():
+        state, held = decode_state(raw), decode_standing(raw)
+        since = None if state.tier is None else state.below_since.get(state.tier)
+        assert (held.partition, held.tier, held.total_fen, held.clock_ms) == (
+            state.partition,
+            state.tier,
+            state.total_fen,
+            state.clock_ms,
+        )
+        assert held.below_tier_since == since
