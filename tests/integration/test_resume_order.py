@@ -78,5 +78,6 @@ async def test_without_the_fix_faust_resumes_them_before(deployment: Any, tmp_pa
     assert len(segments) == 2, segments
     assert all(emptied_after_resuming(segment) for segment in segments), (
         "faust-streaming no longer empties its stream buffers after resuming the stream "
-        f"partitions: tiering/runtime/faust_internals.py's fix may not be needed ({segments})"
+        "partitions: tiering/runtime/faust_internals/rebalance.py's fix may not be needed "
+        f"({segments})"
     )

@@ -198,7 +198,7 @@ def _has(cls: type, attribute: str) -> bool:
 def test_every_attribute_relied_on_is_still_there(where: str, attribute: str) -> None:
     assert _has(_class(where), attribute), (
         f"{where}.{attribute} is gone in faust-streaming {version('faust-streaming')}: "
-        "re-check tiering/runtime/faust_internals.py before upgrading"
+        "re-check tiering/runtime/faust_internals/ before upgrading"
     )
 
 
