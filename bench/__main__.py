@@ -25,6 +25,7 @@ from bench.measure import (
     limit,
     pipeline,
     preload,
+    settled_rss,
     start_worker,
 )
 from bench.profile import top_costs
@@ -123,7 +124,7 @@ async def memory_and_recovery(results: dict[str, Any], customers: int | None, bi
             await d.wait_processed(
                 big, on_progress=lambda done: progress.update(task, completed=int(done))
             )
-        rss = d.rss_bytes(proc)
+        rss = await settled_rss(d, proc)
         memory["runs"].append(
             {"customers": big, "rss_bytes": rss, "bytes_per_customer": round((rss - base) / big)}
         )

@@ -21,6 +21,7 @@ from bench.feed import postings
 from bench.profile import profile_start
 from tests.harness.deployment import ROOT, Deployment
 from tests.harness.records import CODEC, T0
+from tiering.runtime.memory import RELEASE_EVERY
 from tiering.wire.codec import DEPOSIT_TRANSACTION, TIER_CHANGE
 from tiering.wire.topics import partitions_of
 
@@ -140,8 +141,8 @@ async def pipeline(d: Deployment, n: int, profile: Path, profile_seconds: int) -
 
     with progress:
         done_at = await d.wait_processed(n, on_progress=seen)
-    rss = d.rss_bytes(proc)
     spy.wait(timeout=profile_seconds + 30)
+    rss = await settled_rss(d, proc)
     elapsed = done_at - d.started_at
     steady = done_at - (first or d.started_at)
     return {
@@ -155,14 +156,20 @@ async def pipeline(d: Deployment, n: int, profile: Path, profile_seconds: int) -
     }
 
 
+async def settled_rss(d: Deployment, proc: subprocess.Popen[bytes]) -> int:
+    """The worker's resident memory once it has handed what it freed back to the system
+    (every ``RELEASE_EVERY`` seconds): what it holds, not the peak of the load before."""
+    await asyncio.sleep(RELEASE_EVERY + 5)
+    return d.rss_bytes(proc)
+
+
 async def baseline_rss() -> int:
     d = bench_deployment()
     await d.prepare()
     try:
         proc = start_worker(d)
         await d.wait_healthy(timeout=600)
-        await asyncio.sleep(2)  # settle: the worker has nothing to do
-        return d.rss_bytes(proc)
+        return await settled_rss(d, proc)  # the worker has nothing to do
     finally:
         d.stop_workers(timeout=60)
         await d.drop()

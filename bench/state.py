@@ -13,7 +13,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.feed import postings
-from bench.measure import LOGS, bar, bench_deployment, preload, start_worker
+from bench.measure import LOGS, bar, bench_deployment, preload, settled_rss, start_worker
 from tests.harness.deployment import Deployment, release_test_port, take_test_port
 from tests.harness.records import T0
 from tests.harness.waiting import wait_for
@@ -133,7 +133,7 @@ async def scale(customers: int) -> dict[str, Any]:
                 on_progress=lambda done: progress.update(task, completed=int(done)),
             )
         load = time.monotonic() - d.started_at
-        rss = d.rss_bytes(proc)
+        rss = await settled_rss(d, proc)
         d.kill(proc)
         on_disk = disk_bytes(d.data_dir())
         start_worker(d, INSTANCE)

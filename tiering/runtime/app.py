@@ -24,6 +24,7 @@ from tiering.runtime.bulk_restore import SHARE_OF_TIMEOUT, BulkRestore
 from tiering.runtime.checkpoint import Checkpoint
 from tiering.runtime.lag import Holding, LagMonitor
 from tiering.runtime.local_state import claim_data_dir
+from tiering.runtime.memory import RELEASE_EVERY, release_freed_memory
 from tiering.runtime.producer import BatchProducer
 from tiering.runtime.services import ConsumerLag, Delivery, Outputs
 from tiering.runtime.tables import StateTable
@@ -71,6 +72,10 @@ def faust_app(s: Settings) -> faust.App:
     )
 
 
+async def _release_freed_memory() -> None:
+    release_freed_memory()
+
+
 def _count_restored(table: str, records: int) -> None:
     metrics.STATE_RESTORED.labels(table).inc(records)
 
@@ -103,6 +108,7 @@ class TieringApp:
         if self.delivery is not None:
             self._start_with_app(Delivery(self.delivery))
         self._start_with_app(self._consumer_lag())
+        self.app.timer(RELEASE_EVERY, name="release_freed_memory")(_release_freed_memory)
 
     def _start_with_app(self, service: faust.Service) -> None:
         # Faust starts an instance as well as a class (App._prepare_subservice); its type
