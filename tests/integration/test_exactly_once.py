@@ -13,6 +13,7 @@ import pytest
 
 from tests.harness.records import CODEC, DAY_MS, T0, posting
 from tests.harness.waiting import wait_for
+from tiering.core.tiers import Tier
 from tiering.ledger.postings import CREDITS, TxnType, posting_from_record
 from tiering.ledger.rules import apply_posting
 from tiering.wire.codec import TIER_CHANGE
@@ -109,6 +110,24 @@ async def test_a_worker_killed_mid_stream_and_restarted_ends_exact(
     assert {
         CODEC.decode(r.value, expect=TIER_CHANGE)[1]["change_id"] for r in on_topic
     } == expected_changes
+    # the tier totals the restarted worker took back, kept beside the states, and counted on
+    assert await tier_gauges(d) == tier_totals(states.values())
+
+
+def tier_totals(states: Any) -> dict[str, tuple[int, int]]:
+    """Customers and fen per tier, as the pure core's states say."""
+    totals = {tier.name: (0, 0) for tier in Tier}
+    for state in states:
+        n, fen = totals[state.tier.name]
+        totals[state.tier.name] = (n + 1, fen + max(state.total_fen, 0))
+    return totals
+
+
+async def tier_gauges(d) -> dict[str, tuple[int, int]]:
+    """``tiering_customers`` and ``tiering_balance_cny`` (to the fen) per tier."""
+    customers = {labels["tier"]: v for labels, v in await d.samples("tiering_customers")}
+    cny = {labels["tier"]: v for labels, v in await d.samples("tiering_balance_cny")}
+    return {tier: (int(customers[tier]), round(cny[tier] * 100)) for tier in customers}
 
 
 async def _exact(d, expected: dict[str, Decimal]) -> dict[str, Decimal] | None:
