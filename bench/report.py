@@ -93,7 +93,8 @@ def measured(r: dict[str, Any]) -> str:
         sc = r["scale"]
         rows.append(
             (
-                f"bank scale: {sc['customers']:,} customers, tables on disk",
+                f"bank scale: {sc['customers']:,} customers, tables on disk"
+                + (f" (run {sc['measured_at']})" if "measured_at" in sc else ""),
                 f"loaded in {sc['load_s']:,} s; RSS {sc['rss_bytes'] / 2**20:,.0f} MiB; "
                 f"{sc['disk_bytes_per_customer']} B on disk per customer; restart with the data "
                 f"directory: postings handled after {sc['restart_local_s']} s",

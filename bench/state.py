@@ -140,6 +140,7 @@ async def scale(customers: int) -> dict[str, Any]:
         restart = await handles_again(d)
         return {
             "customers": customers,
+            "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "load_s": round(load, 1),
             "restart_local_s": round(restart, 2),
             "disk_bytes_per_customer": round(on_disk / customers),
