@@ -64,10 +64,12 @@ def read_local(table: Any, key: bytes) -> bytes | None:
     return None
 
 
-#: a store's bookkeeping, beside the states in each partition's database (never in the
-#: changelog): ``KEPT`` + name, and the changelog offset it was written at (``KEPT_AT``)
-KEPT = b"__tiering\0kept\0"
-KEPT_AT = b"__tiering\0kept-at__"
+#: the service's own keys in a partition's database, never a customer's (nor in the changelog)
+_RESERVED = b"__tiering\0"
+#: a store's bookkeeping, beside the states in each partition's database: ``KEPT`` + name, and
+#: the changelog offset it was written at (``KEPT_AT``)
+KEPT = _RESERVED + b"kept\0"
+KEPT_AT = _RESERVED + b"kept-at__"
 _KEPT_END = KEPT[:-1] + b"\1"
 #: what ``KEPT_AT`` holds for a database Faust has written no offset to yet
 _NO_OFFSET = b"-"
@@ -178,5 +180,5 @@ def scan_local(table: Any, partitions: Collection[int]) -> Iterator[tuple[bytes,
         return
     for partition in partitions:
         for key, value in table.data._db_for_partition(partition).items():
-            if key != ROCKSDB_OFFSET_KEY and not key.startswith(b"__tiering\0"):
+            if key != ROCKSDB_OFFSET_KEY and not key.startswith(_RESERVED):
                 yield key, value
