@@ -1,16 +1,12 @@
 """The worker's agents, as declarations: the topic each reads, the table that holds its
 customers' state, the processor that decides. :mod:`tiering.runtime.app` wires them; each runs
-its batches through a :class:`~tiering.runtime.checkpoint.Checkpoint`."""
+its part of every batch (:mod:`tiering.runtime.intake`) through a
+:class:`~tiering.runtime.checkpoint.Checkpoint`."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
-from typing import Any, cast
-
-import faust
 
 from tiering.core.policy import Policy
 from tiering.core.tiers import Tier
@@ -20,18 +16,9 @@ from tiering.ledger.store import LedgerStore
 from tiering.notify.processor import NotifierProcessor, NotifierStore
 from tiering.processing import Processor
 from tiering.profile.processor import ProfileProcessor, ProfileStore
-from tiering.runtime.checkpoint import Checkpoint
 from tiering.runtime.tables import StateTable
 from tiering.wire.codec import AvroCodec
-from tiering.wire.inbound import Inbound
 from tiering.wire.topics import DeploymentTopics
-
-#: events per batch: large enough to amortise a PostgreSQL round trip and a producer flush
-BATCH_MAX = 2000
-#: seconds a partial batch waits for more events
-BATCH_WITHIN = 0.05
-#: seconds an agent waits for PostgreSQL and the output producer before it gives up
-OUTPUTS_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,29 +76,3 @@ AGENTS = (
     Agent("profile", reads="behavior", table=PROFILE_TABLE, processor=profile),
     Agent("notifier", reads="signals", table=NOTIFIER_TABLE, processor=notifier),
 )
-
-
-async def consume(stream: faust.StreamT, checkpoint: Checkpoint, ready: asyncio.Event) -> None:
-    """Take the stream's messages in batches and run each through the checkpoint; a batch is
-    acknowledged only at the checkpoint's commit step."""
-    # noack_take: events are acknowledged by hand, once the batch is stored.
-    batches = cast(faust.Stream, stream).noack_take(BATCH_MAX, within=BATCH_WITHIN)
-    async for events in batches:
-        # Faust may hand over a batch before the app's services have started.
-        if not ready.is_set():
-            try:
-                await asyncio.wait_for(ready.wait(), OUTPUTS_TIMEOUT)
-            except TimeoutError:
-                raise RuntimeError(
-                    f"outputs (PostgreSQL, producer) not started in {OUTPUTS_TIMEOUT:.0f} s"
-                ) from None
-        batch = [
-            Inbound(m.topic, m.partition, m.offset, m.key, m.value)
-            for m in (e.message for e in events)
-        ]
-        await checkpoint.run(batch, partial(_acknowledge, stream, events))
-
-
-async def _acknowledge(stream: faust.StreamT, events: Sequence[Any]) -> None:
-    for event in events:
-        await stream.ack(event)

@@ -1,12 +1,12 @@
 """The worker: one Faust app, its topics and tables, the agents of :mod:`tiering.runtime.agents`
-each with its :class:`~tiering.runtime.checkpoint.Checkpoint`, the services, the pages."""
+each with its :class:`~tiering.runtime.checkpoint.Checkpoint`, the one
+:class:`~tiering.runtime.intake.Intake` that feeds them batches, the services, the pages."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -19,9 +19,10 @@ from tiering.delivery.service import DeliveryService
 from tiering.ledger.processor import LedgerProcessor
 from tiering.processing import Processor
 from tiering.runtime import faust_internals
-from tiering.runtime.agents import AGENTS, Agent, Parts, consume
+from tiering.runtime.agents import AGENTS, Parts
 from tiering.runtime.bulk_restore import SHARE_OF_TIMEOUT, BulkRestore
 from tiering.runtime.checkpoint import Checkpoint
+from tiering.runtime.intake import Intake
 from tiering.runtime.lag import Holding, LagMonitor
 from tiering.runtime.local_state import claim_data_dir
 from tiering.runtime.memory import RELEASE_EVERY, release_freed_memory
@@ -36,6 +37,11 @@ from tiering.wire.topics import DEPOSIT_TRANSACTIONS, ONLINE_BEHAVIOR, Deploymen
 
 log = logging.getLogger(__name__)
 
+#: records one fetch hands over at most, across partitions: a batch when the input is busy
+MAX_BATCH = 10_000
+#: milliseconds the broker holds a fetch for data that has not come (Faust's 1,500 held a
+#: posting on a partition outside the fetch in flight that long)
+FETCH_MAX_WAIT_MS = 25
 #: a standby copy applies the changelog to its tables every this many records per table (and
 #: at a rebalance): Faust's default, 1,000, left a small deployment's copy unwritten for long
 STANDBY_BUFFER = 100
@@ -54,6 +60,7 @@ def faust_app(s: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         broker_commit_interval=1.0,
+        broker_max_poll_records=MAX_BATCH,
         # A worker that dies is noticed in seconds, and its partitions move on.
         broker_session_timeout=10.0,
         broker_heartbeat_interval=1.0,
@@ -96,6 +103,13 @@ class TieringApp:
         self.outputs_ready = asyncio.Event()
         self._recounting = asyncio.Lock()
         self.checkpoints = self._declare_agents()
+        self.intake = Intake(
+            {getattr(self.topics, a.reads): self.checkpoints[a.name] for a in AGENTS},
+            self.outputs_ready,
+            partial(faust_internals.commit, self.app),
+        )
+        faust_internals.take_batches(self.app, self.intake.checkpoints, self._handle)
+        faust_internals.fetch_promptly(self.app, FETCH_MAX_WAIT_MS)
         if settings.state_store == "rocksdb":
             budget = SHARE_OF_TIMEOUT * self.app.conf.broker_request_timeout
             restore = BulkRestore(settings.bootstrap_servers, budget, _count_restored)
@@ -103,6 +117,7 @@ class TieringApp:
         self.delivery = DeliveryService(settings) if delivery else None  # a bad file fails here
         self._count_from_zero()
         self.app.on_rebalance_complete.connect(self._on_rebalance_complete)  # type: ignore[arg-type]
+        self.app.on_partitions_revoked.connect(self._on_partitions_revoked)  # type: ignore[arg-type]
         add_pages(self.app, lambda: self.ready)
         self._start_with_app(Outputs(self.sink, self.producer, self.outputs_ready))
         if self.delivery is not None:
@@ -116,7 +131,8 @@ class TieringApp:
         self.app.service(service)  # type: ignore[arg-type]
 
     def _declare_agents(self) -> dict[str, Checkpoint]:
-        """A topic, a table, a processor and a checkpoint for each agent of ``AGENTS``."""
+        """A table, a processor and a checkpoint for each agent of ``AGENTS``, and its topic
+        subscribed."""
         s = self.settings
         tables = {a.table: StateTable(self._table(a.table), self.producer) for a in AGENTS}
         parts = Parts(s.policy, AvroCodec(), self.topics, tables)
@@ -133,7 +149,7 @@ class TieringApp:
                 value_serializer="raw",
                 partitions=s.topic_partitions,
             )
-            self.app.agent(source, name=agent.name)(self._agent(agent, checkpoint))
+            self.app.topics.add(source)
         return checkpoints
 
     def _table(self, name: str) -> Any:
@@ -151,32 +167,23 @@ class TieringApp:
         faust_internals.on_changelog_applied(table, metrics.STATE_RESTORED.labels(name).inc)
         return table
 
-    def _agent(
-        self, agent: Agent, checkpoint: Checkpoint
-    ) -> Callable[[faust.StreamT], Awaitable[None]]:
-        """The agent's body; a failure stops the whole worker.
+    async def _handle(self, records: faust_internals.Records) -> None:
+        """One fetched batch through :class:`Intake`; a failure stops the whole worker.
 
-        Faust cancels and restarts agents on a rebalance: that is fine, the batch in hand was
-        not acknowledged and is consumed again. Any other error stops the worker (exit status
-        1) instead of letting Faust restart the agent past its unacknowledged batch, which
-        would then be missing from the state until the next restart; a supervisor (systemd,
-        Kubernetes) starts it again and it resumes from the committed offsets.
+        A rebalance waits for the batch in hand (:meth:`_on_partitions_revoked`). Any error
+        stops the worker (exit status 1) instead of letting Faust's fetcher go on past the
+        batch, which would then be missing from the state until the next restart; a
+        supervisor (systemd, Kubernetes) starts it again and it resumes from the committed
+        offsets.
         """
-
-        async def run(stream: faust.StreamT) -> None:
-            try:
-                await consume(stream, checkpoint, self.outputs_ready)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.critical(
-                    "the %s agent failed (%s): stopping the worker", agent.name, type(exc).__name__
-                )
-                await self.app.crash(exc)
-                raise
-
-        run.__name__ = run.__qualname__ = f"{agent.name}_agent"
-        return run
+        try:
+            await self.intake.handle(records)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.critical("a batch failed (%s): stopping the worker", type(exc).__name__)
+            await self.app.crash(exc)
+            raise
 
     @property
     def ledger(self) -> LedgerProcessor:
@@ -193,6 +200,12 @@ class TieringApp:
     def held(self, topic: str) -> set[int]:
         """The partitions of ``topic`` this worker holds now."""
         return {tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == topic}
+
+    async def _on_partitions_revoked(
+        self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any
+    ) -> None:
+        # the batch in hand is stored and committed before the partitions go
+        await self.intake.settled()
 
     async def _on_rebalance_complete(
         self, sender: Any, *args: Any, signal: Any = None, **kwargs: Any

@@ -10,10 +10,11 @@ The order is the guarantee (at-least-once delivery, exactly-once effect):
    letters);
 5. **store the state**: the changelog holds the new states, then the local store does, with
    the bookkeeping the store keeps beside them (tier totals, deadlines);
-6. **commit**: the batch is acknowledged, and Faust commits acknowledged offsets;
-7. **count**: the metrics add what is now stored.
+6. **count**: the metrics add what is now stored;
+7. **commit**: once every agent's part of the batch is stored, the offsets past it are
+   committed (:class:`~tiering.runtime.intake.Intake`).
 
-A crash anywhere before 6 replays the batch from the last commit: the states remember the ids
+A crash anywhere before 7 replays the batch from the last commit: the states remember the ids
 they applied (nothing counts twice), every output has a deterministic id and every sink writes
 idempotently (a repeat is harmless). If a step fails, the batch's staged states are dropped.
 """
@@ -21,7 +22,7 @@ idempotently (a repeat is harmless). If a step fails, the batch's staged states 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from tiering.processing import BatchContext, Processor
 from tiering.runtime.producer import BatchProducer
@@ -51,7 +52,7 @@ class Checkpoint:
         self.producer = producer
         self.clock = clock
 
-    async def run(self, batch: Sequence[Inbound], commit: Callable[[], Awaitable[None]]) -> None:
+    async def run(self, batch: Sequence[Inbound]) -> None:
         """One batch, start to end, in the order that makes the service exact (see module)."""
         processor, store = self.processor, self.processor.store
         query = processor.lookup(batch)
@@ -65,5 +66,4 @@ class Checkpoint:
             store.discard()
             raise
         store.commit()
-        await commit()
         decisions.count()

@@ -10,8 +10,12 @@ upgrade changes one of them. Nothing else in the service reaches into Faust's in
    store, and back, with the changelog offset they reach and the bookkeeping kept beside them.
 3. :mod:`.recovery`: Faust's recovery of the tables, counted, and on a cold start done in
    bulk before Faust reads what is left one event at a time.
+4. :mod:`.intake`: the input topics' records taken from Faust's fetcher in batches, past its
+   per-message path, and their offsets committed the way Faust commits; and the consumer's
+   fetches made prompt.
 """
 
+from tiering.runtime.faust_internals.intake import Records, commit, fetch_promptly, take_batches
 from tiering.runtime.faust_internals.rebalance import (
     RESUME_STREAMS_ORDER,
     resume_after_buffers_emptied,
@@ -64,6 +68,11 @@ RELIED_ON = (
     ("faust.tables.recovery.Recovery", "_build_offsets"),
     ("faust.tables.recovery.Recovery", "tp_to_table"),
     ("faust.tables.recovery.Recovery", "active_highwaters"),
+    ("faust.transport.consumer.Consumer", "_getmany"),
+    ("faust.transport.consumer.Consumer", "_wait_next_records"),
+    ("faust.transport.consumer.Consumer", "_commit_offsets"),
+    ("faust.transport.consumer.Consumer", "flow_active"),
+    ("faust.App", "consumer_generation_id"),
 )
 
 __all__ = [
@@ -75,6 +84,9 @@ __all__ = [
     "ROCKSDB_OPTIONS",
     "BulkRestorer",
     "Kept",
+    "Records",
+    "commit",
+    "fetch_promptly",
     "on_changelog_applied",
     "read_kept",
     "read_local",
@@ -86,5 +98,6 @@ __all__ = [
     "seek_committed_or_start",
     "seek_uncommitted_to_start",
     "store_options",
+    "take_batches",
     "write_local",
 ]
