@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 import click
@@ -37,12 +38,15 @@ def worker(loglevel: str, migrate: bool, delivery: bool) -> None:
     partitions; give each its own TIERING_WEB_PORT.
     """
     import faust
+    import uvloop
 
     from tiering.runtime.app import TieringApp
     from tiering.sinks.channels.errors import ChannelsConfigError
     from tiering.sinks.postgres.migrate import migrate as apply_migrations
     from tiering.wire.topics import ensure_topics
 
+    # every loop of the worker (its own, and that of Faust's consumer thread) is uvloop's
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     s = settings()
     run(ensure_topics(s))
     if migrate:

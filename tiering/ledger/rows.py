@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tiering.core.bank_time import from_epoch_ms
-from tiering.core.money import from_fen
 from tiering.ledger.rules import TierDecision
 from tiering.ledger.state import CustomerState
 from tiering.processing import Statement
@@ -25,21 +23,33 @@ class BalanceRow:
     as_of_ms: int
 
 
-UPSERT_BALANCES = """
+# Amounts go over the wire as fen (bigint) and times as epoch milliseconds, turned into
+# numeric(18,2) and timestamptz by PostgreSQL, exactly: fen * 0.01 has scale 2, and an interval
+# counts microseconds. Half the cost of sending Decimals and datetimes per row.
+_CNY = "({} * 0.01)"
+_AT = "(timestamptz 'epoch' + {} * interval '1 millisecond')"
+
+UPSERT_BALANCES = f"""
 INSERT INTO customer_balances (customer_id, balance, tier, version, as_of, updated_at)
-SELECT b.*, now()
-FROM unnest($1::text[], $2::numeric[], $3::text[], $4::bigint[], $5::timestamptz[]) AS b
+SELECT b.customer_id, {_CNY.format("b.fen")}, b.tier, b.version, {_AT.format("b.as_of")}, now()
+FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[])
+     AS b(customer_id, fen, tier, version, as_of)
 ON CONFLICT (customer_id) DO UPDATE
 SET balance = EXCLUDED.balance, tier = EXCLUDED.tier, version = EXCLUDED.version,
     as_of = EXCLUDED.as_of, updated_at = EXCLUDED.updated_at
 WHERE customer_balances.version < EXCLUDED.version
 """
 
-INSERT_TIER_CHANGES = """
+INSERT_TIER_CHANGES = f"""
 INSERT INTO tier_changes (change_id, customer_id, previous_tier, new_tier, direction, balance,
                           trigger_event_id, event_time, decided_at, policy_version)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                     $6::numeric[], $7::text[], $8::timestamptz[], $9::timestamptz[], $10::text[])
+SELECT c.change_id, c.customer_id, c.previous_tier, c.new_tier, c.direction,
+       {_CNY.format("c.fen")}, c.trigger_event_id, {_AT.format("c.event_time")},
+       {_AT.format("$9::bigint")}, c.policy_version
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
+            $7::text[], $8::bigint[], $10::text[])
+     AS c(change_id, customer_id, previous_tier, new_tier, direction, fen, trigger_event_id,
+          event_time, policy_version)
 ON CONFLICT (change_id) DO NOTHING
 """
 
@@ -66,15 +76,14 @@ def ledger_rows(
                 UPSERT_BALANCES,
                 (
                     [b.customer_id for b in balances],
-                    [from_fen(b.balance_fen) for b in balances],
+                    [b.balance_fen for b in balances],
                     [b.tier for b in balances],
                     [b.version for b in balances],
-                    [from_epoch_ms(b.as_of_ms) for b in balances],
+                    [b.as_of_ms for b in balances],
                 ),
             )
         )
     if changes:
-        decided_at = from_epoch_ms(decided_at_ms)
         rows.append(
             Statement(
                 INSERT_TIER_CHANGES,
@@ -87,10 +96,10 @@ def ledger_rows(
                     ],
                     [c.new_tier.name for c in changes],
                     [c.direction.value for c in changes],
-                    [from_fen(c.balance_fen) for c in changes],
+                    [c.balance_fen for c in changes],
                     [c.trigger_event_id for c in changes],
-                    [from_epoch_ms(c.event_time_ms) for c in changes],
-                    [decided_at] * len(changes),
+                    [c.event_time_ms for c in changes],
+                    decided_at_ms,
                     [c.policy_version for c in changes],
                 ),
             )
