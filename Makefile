@@ -45,8 +45,14 @@ test: install up browser
 
 # Not part of `make test`: minutes of load on the real local Kafka; writes bench/results and
 # docs/benchmarks.md. Smaller: make bench BENCH_ARGS="--postings 200000 --customers 20000 --big 200000"
-bench: install up
+bench: install up .venv-peer/.installed
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# The benchmark's Quix Streams peer, in an environment of its own (bench/peer/requirements.txt)
+.venv-peer/.installed: bench/peer/requirements.txt
+	$(PYTHON) -m venv .venv-peer
+	.venv-peer/bin/pip install --quiet -r bench/peer/requirements.txt
+	touch $@
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-peer build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -29,18 +29,27 @@ from bench.measure import (
     start_worker,
 )
 from bench.profile import top_costs
+from bench.quix_peer import quix_peer
+from bench.scaleout import two_workers
 from bench.state import recovery, scale
 
 TARGETS = {
     "pipeline_ratio": 0.5,  # of the limit, same run
     "pipeline_rate": 30_000,  # postings/s
+    "p99_at_1000_ms": 100,
     "p99_at_5000_ms": 100,
+    "p99_at_10000_ms": 250,
+    "per_cpu_vs_quixstreams": 1.0,  # the worker's postings per CPU-second ÷ the peer's
     "state_bytes_per_customer": 100,  # worker heap per customer, tables on disk
     "recovery_1m_s": 30,  # cold: no data directory, the whole changelog
     "restart_local_s": 10,  # SIGKILL, restart with the data directory
     "standby_failover_s": 10,
 }
 PROFILE = RESULTS / "pipeline-profile.txt"
+#: the web ports of the two-worker run: the bench port and the test port below it, both
+#: scraped by the local Prometheus
+TWO_PORTS = (6075, 6074)
+LATENCY_RATES = (1000, 5000, 10000)
 
 
 def machine() -> dict[str, Any]:
@@ -81,17 +90,37 @@ async def throughput(results: dict[str, Any], n: int, customers: int) -> None:
         results["pipeline"] = await pipeline(d, n, PROFILE, profile_seconds=30)
         p = results["pipeline"]
         console.print(
-            f"pipeline: {p['rate_from_start']:,}/s from start, {p['rate_steady']:,}/s steady"
+            f"pipeline: {p['rate_from_start']:,}/s from start, {p['rate_steady']:,}/s steady, "
+            f"{p['rate_per_cpu_s']:,} per CPU-second"
+        )
+        d.stop_workers(timeout=60)
+        console.print("peer: Quix Streams on the same postings")
+        peer = await asyncio.to_thread(quix_peer, d, n)
+        results["peer"] = {"quixstreams": peer}
+        console.print(
+            f"Quix Streams {peer['version']}: {peer['rate_steady']:,}/s steady, "
+            f"{peer['rate_per_cpu_s']:,} per CPU-second"
         )
     finally:
         d.stop_workers(timeout=60)
         await d.drop()
     results["top_costs"] = top_costs(PROFILE)
+    console.rule("2b. two workers")
+    d = bench_deployment()
+    await d.prepare()
+    try:
+        await preload(d, n, customers, seed=1)
+        results["pipeline_two_workers"] = await two_workers(d, n, customers, 1, TWO_PORTS)
+        two = results["pipeline_two_workers"]
+        console.print(f"two workers: {two['rate_steady']:,}/s steady, exact: {two['exact']}")
+    finally:
+        d.stop_workers(timeout=60)
+        await d.drop()
 
 
 async def latencies(results: dict[str, Any], seconds: int) -> None:
     console.rule("3. latency")
-    results["latency"] = [await latency(rate, seconds) for rate in (1000, 5000)]
+    results["latency"] = [await latency(rate, seconds) for rate in LATENCY_RATES]
     for lat in results["latency"]:
         console.print(
             f"{lat['rate']}/s: p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms, "

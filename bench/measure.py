@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bench.cpu import CpuWindow
 from bench.feed import postings
 from bench.profile import profile_start
 from tests.harness.deployment import ROOT, Deployment
@@ -35,9 +36,11 @@ def bench_deployment() -> Deployment:
     return Deployment(name=f"bench{uuid.uuid4().hex[:8]}", web_port=6075, partitions=8)
 
 
-def start_worker(d: Deployment, instance_id: str = "") -> subprocess.Popen[bytes]:
+def start_worker(
+    d: Deployment, instance_id: str = "", port: int | None = None
+) -> subprocess.Popen[bytes]:
     LOGS.mkdir(parents=True, exist_ok=True)
-    return d.start_worker(LOGS, loglevel="warning", delivery=False, instance_id=instance_id)
+    return d.start_worker(LOGS, port, loglevel="warning", delivery=False, instance_id=instance_id)
 
 
 def bar(description: str, total: int | None) -> tuple[Progress, Any]:
@@ -132,15 +135,18 @@ async def pipeline(d: Deployment, n: int, profile: Path, profile_seconds: int) -
     spy = profile_start(proc.pid, profile, profile_seconds)
     progress, task = bar("worker: postings handled", n)
     first: float | None = None
+    cpu = CpuWindow([proc])
 
     def seen(done: float) -> None:
         nonlocal first
         if first is None and done > 0:
             first = time.monotonic()
+            cpu.start()
         progress.update(task, completed=int(done))
 
     with progress:
         done_at = await d.wait_processed(n, on_progress=seen)
+    cpu.stop()
     spy.wait(timeout=profile_seconds + 30)
     rss = await settled_rss(d, proc)
     elapsed = done_at - d.started_at
@@ -151,6 +157,9 @@ async def pipeline(d: Deployment, n: int, profile: Path, profile_seconds: int) -
         "rate_from_start": round(n / elapsed),
         "seconds_steady": round(steady, 2),
         "rate_steady": round(n / steady),
+        # the worker's CPU over the same window, all its threads: work per CPU-second
+        "cpu_seconds": cpu.seconds,
+        "rate_per_cpu_s": round(n / cpu.seconds),
         "startup_seconds": round(healthy, 2),
         "rss_bytes": rss,
     }
@@ -210,20 +219,23 @@ async def latency(rate: int, seconds: int) -> dict[str, Any]:
                     if started is not None:
                         latencies.append(now - started)
 
+    topic = d.topics.transactions
+    # built beforehand, so that the sending loop keeps the rate at 10,000/s too
+    outgoing = []
+    for i in range(total):
+        record = next(postings(1, 1, seed=i, start_ms=T0 + i))
+        record.update(txn_id=f"L{rate}-{i}", customer_id=f"L{i:08d}", account_id=f"L{i:08d}-A1")
+        value = CODEC.encode(DEPOSIT_TRANSACTION, record)
+        outgoing.append((record["txn_id"], record["customer_id"].encode(), value))
     reader = asyncio.create_task(read())
     started = time.monotonic()
-    topic = d.topics.transactions
     try:
-        for i in range(total):
-            txn = f"L{rate}-{i}"
-            record = next(postings(1, 1, seed=i, start_ms=T0 + i))
-            record.update(txn_id=txn, customer_id=f"L{i:08d}", account_id=f"L{i:08d}-A1")
-            value = CODEC.encode(DEPOSIT_TRANSACTION, record)
+        for i, (txn, key, value) in enumerate(outgoing):
             ahead = i / rate - (time.monotonic() - started)
             if ahead > 0:
                 await asyncio.sleep(ahead)
             sent_at[txn] = time.monotonic()
-            await producer.send(topic, key=record["customer_id"].encode(), value=value)
+            await producer.send(topic, key=key, value=value)
         await asyncio.wait_for(reader, timeout=120)
     finally:
         reader.cancel()

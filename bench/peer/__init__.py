@@ -1,0 +1,1 @@
+"""The benchmark's peer: a Quix Streams application, run in its own virtual environment."""
