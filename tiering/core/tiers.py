@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from bisect import bisect_right
 from collections.abc import Sequence
 
 
@@ -50,9 +51,4 @@ def classify(total_fen: int, lower_bounds_fen: Sequence[int]) -> Tier:
     ``lower_bounds_fen`` holds the lower bounds of POTENTIAL, PREMIUM and HIGH_END, ascending.
     A negative total counts as zero.
     """
-    rank = 0
-    for bound in lower_bounds_fen:
-        if total_fen < bound:
-            break
-        rank += 1
-    return TIERS[rank]
+    return TIERS[bisect_right(lower_bounds_fen, total_fen)]

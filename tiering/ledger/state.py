@@ -14,7 +14,7 @@ import msgpack
 
 from tiering.core.dedup import SeenIds
 from tiering.core.state_format import check_state_format
-from tiering.core.tiers import Tier
+from tiering.core.tiers import TIERS, Tier
 
 FORMAT = 1
 _CHURN_RISK = 1
@@ -46,11 +46,9 @@ class CustomerState:
     #: the txn_ids applied, within the dedup bound
     seen: SeenIds = field(default_factory=SeenIds)
     branch_id: str | None = None
-    #: the sum of the accounts' balances, kept up to date by apply_posting
+    #: the sum of the accounts' balances, kept up to date by apply_posting (and set by
+    #: decode_state; a state is never made with accounts otherwise)
     total_fen: int = field(init=False, default=0)
-
-    def __post_init__(self) -> None:
-        self.total_fen = sum(a.balance_fen for a in self.accounts.values())
 
 
 def encode_state(state: CustomerState) -> bytes:
@@ -95,9 +93,9 @@ def decode_state(data: bytes) -> CustomerState:
     (_, partition, tier, clock, version, accounts, below, peaks, flags, seen, floor, branch) = (
         fields
     )
-    return CustomerState(
+    state = CustomerState(
         partition=partition,
-        tier=None if tier < 0 else Tier(tier),
+        tier=None if tier < 0 else TIERS[tier],
         accounts={
             accounts[i]: Account(accounts[i + 1], clock - accounts[i + 2])
             for i in range(0, len(accounts), 3)
@@ -111,6 +109,8 @@ def decode_state(data: bytes) -> CustomerState:
         seen=SeenIds({seen[i]: clock - seen[i + 1] for i in range(0, len(seen), 2)}, floor),
         branch_id=branch,
     )
+    state.total_fen = sum(accounts[1::3])
+    return state
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,5 +140,8 @@ def decode_standing(data: bytes) -> Standing:
 def stored_tier(data: bytes | None) -> Tier:
     """The tier in a stored customer state; a customer with no posting yet holds nothing, which
     §3 places in ORDINARY."""
-    tier = decode_state(data).tier if data is not None else None
-    return tier if tier is not None else Tier.ORDINARY
+    if data is None:
+        return Tier.ORDINARY
+    fields = msgpack.unpackb(data, raw=False)
+    check_state_format(fields, FORMAT, "customer state")
+    return Tier.ORDINARY if fields[2] < 0 else TIERS[fields[2]]
