@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     instance_id: str = Field("", pattern=r"^[A-Za-z0-9._-]*$")
     #: warm copies each partition's tables keep on other workers (when there are that many)
     standby_replicas: int = Field(1, ge=0, le=5)
+    #: input records a worker takes at most in one batch, across partitions: larger batches
+    #: share a batch's fixed costs among more postings, smaller ones leave a smaller heap
+    max_batch: int = Field(10_000, ge=100, le=100_000)
 
     #: PostgreSQL schema of this deployment's tables; empty: ``public`` for the default
     #: app id, else the app id (lower case, other characters as ``_``)

@@ -37,8 +37,6 @@ from tiering.wire.topics import DEPOSIT_TRANSACTIONS, ONLINE_BEHAVIOR, Deploymen
 
 log = logging.getLogger(__name__)
 
-#: records one fetch hands over at most, across partitions: a batch when the input is busy
-MAX_BATCH = 10_000
 #: milliseconds the broker holds a fetch for data that has not come (Faust's 1,500 held a
 #: posting on a partition outside the fetch in flight that long)
 FETCH_MAX_WAIT_MS = 25
@@ -60,7 +58,8 @@ def faust_app(s: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         broker_commit_interval=1.0,
-        broker_max_poll_records=MAX_BATCH,
+        # one fetch is one batch (runtime/intake.py): up to this many records when busy
+        broker_max_poll_records=s.max_batch,
         # A worker that dies is noticed in seconds, and its partitions move on.
         broker_session_timeout=10.0,
         broker_heartbeat_interval=1.0,
