@@ -12,6 +12,9 @@ from tiering.wire.codec import AvroCodec
 CODEC = AvroCodec()
 #: 2025-11-24 16:00 UTC: an event time that is neither today nor the epoch
 T0 = 1_764_000_000_000
+#: a worker's clock after every event time the tests make (T0 and up to ten years on): a
+#: history replayed after the fact, where no event time is ahead of the clock
+AFTER_ALL = T0 + 10 * 365 * 86_400_000
 
 __all__ = ["CODEC", "DAY_MS", "T0", "online", "posting"]
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+from tiering.core.bad_input import BadInput
+
+MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 #: the bank's calendar (no daylight saving in China)
@@ -31,3 +34,21 @@ def from_epoch_ms(ms: int) -> datetime:
 def bank_day(ms: int) -> int:
     """The bank's calendar day (days since 1970-01-01, China Standard Time) of a moment."""
     return (ms + _DAY_OFFSET_MS) // DAY_MS
+
+
+def refuse_future(event_time_ms: int, now_ms: int, max_lead_ms: int) -> None:
+    """Raise :class:`BadInput` (``event_time_in_future``) for an event time more than
+    ``max_lead_ms`` ahead of ``now_ms``, the worker's clock.
+
+    Stream time follows the newest event time applied, and the grace-period sweep (§3)
+    downgrades whoever's deadline stream time has passed: one posting dated years ahead would
+    end every pending grace period of its partition at once. The clock only guards; it decides
+    nothing.
+    """
+    lead = event_time_ms - now_ms
+    if lead > max_lead_ms:
+        raise BadInput(
+            "event_time_in_future",
+            f"event_time is {lead // 1000} s ahead of the worker's clock "
+            f"(at most {max_lead_ms // 1000} s allowed)",
+        )

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from tiering.core.bank_time import DAY_MS, HOUR_MS
+from tiering.core.bank_time import DAY_MS, HOUR_MS, MINUTE_MS
 from tiering.core.money import parse_yuan
 from tiering.core.policy import ACTION_CAUSES, Action, Policy, PolicyError, Product
 from tiering.core.tiers import Tier
@@ -38,9 +38,11 @@ _TOP_KEYS = {
     "products",
     "interest",
     "combinations",
+    "input",
 }
 _INTEREST_KEYS = {"views", "window_days", "half_life_days", "conversion_window_days"}
 _DEDUP_KEYS = {"horizon_days", "max_ids"}
+_INPUT_KEYS = {"max_event_time_lead_minutes"}
 
 
 class _Collector:
@@ -118,6 +120,7 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
     actions = _parse_actions(c, c.table(doc, "actions"), products)
     interest = _interest(c, c.table(doc, "interest"))
     combinations = _parse_combinations(c, c.table(doc, "combinations"), products)
+    lead = _max_lead_minutes(c, doc.get("input", {}))
     if c.problems:
         raise PolicyError(
             f"{source}: {len(c.problems)} problem(s):\n  - " + "\n  - ".join(c.problems)
@@ -143,6 +146,7 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
         interest_window_ms=interest.window_days * DAY_MS,
         interest_half_life_ms=interest.half_life_days * DAY_MS,
         conversion_window_ms=interest.conversion_days * DAY_MS,
+        max_event_time_lead_ms=lead * MINUTE_MS,
     )
 
 
@@ -243,6 +247,17 @@ class _Interest:
     window_days: int
     half_life_days: int
     conversion_days: int
+
+
+def _max_lead_minutes(c: _Collector, inputs: Any) -> int:
+    """``[input]``, optional (a policy file written before it still reads): how far ahead of
+    the worker's clock an event time may be."""
+    if not isinstance(inputs, Mapping):
+        c.problems.append("[input]: must be a table")
+        return 60
+    c.unknown("input.", inputs, _INPUT_KEYS)
+    key = "max_event_time_lead_minutes"
+    return c.whole(f"input.{key}", inputs.get(key, 60), 1)
 
 
 def _interest(c: _Collector, interest: Mapping[str, Any]) -> _Interest:

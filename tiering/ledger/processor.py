@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from tiering import metrics
+from tiering.core.bank_time import refuse_future
 from tiering.core.dedup import EventOutcome
 from tiering.core.kinds import SignalKind
 from tiering.core.policy import Policy
@@ -79,7 +80,7 @@ class LedgerProcessor:
 
     def decide(self, batch: Sequence[Inbound], now_ms: int) -> LedgerOutput:
         out = LedgerOutput()
-        for message, result in apply_each(batch, self._apply):
+        for message, result in apply_each(batch, partial(self._apply, now_ms=now_ms)):
             if isinstance(result, DeadLetter):
                 out.set_aside(result)
             else:
@@ -89,9 +90,10 @@ class LedgerProcessor:
             self._sweep(partition, out)
         return out
 
-    def _apply(self, message: Inbound) -> tuple[Posting, CustomerState, Applied]:
+    def _apply(self, message: Inbound, now_ms: int) -> tuple[Posting, CustomerState, Applied]:
         _, record = self.codec.decode(value_of(message), expect=DEPOSIT_TRANSACTION, plain=True)
         posting = posting_from_record(record, self.policy, decode_key(message))
+        refuse_future(posting.event_time_ms, now_ms, self.policy.max_event_time_lead_ms)
         before = self.store.get(posting.customer_id.encode())
         return posting, *apply_posting(before, posting, self.policy, message.partition)
 

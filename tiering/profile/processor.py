@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from tiering import metrics
+from tiering.core.bank_time import refuse_future
 from tiering.core.dedup import EventOutcome
 from tiering.core.kinds import SignalKind
 from tiering.core.policy import Policy
@@ -85,16 +86,19 @@ class ProfileProcessor:
 
     def decide(self, batch: Sequence[Inbound], now_ms: int) -> ProfileOutput:
         out = ProfileOutput()
-        for message, result in apply_each(batch, self._apply):
+        for message, result in apply_each(batch, partial(self._apply, now_ms=now_ms)):
             if isinstance(result, DeadLetter):
                 out.set_aside(result)
             else:
                 self._collect(message.partition, *result, now_ms, out)
         return out
 
-    def _apply(self, message: Inbound) -> tuple[OnlineEvent, ProfileState, ProfileApplied]:
+    def _apply(
+        self, message: Inbound, now_ms: int
+    ) -> tuple[OnlineEvent, ProfileState, ProfileApplied]:
         _, record = self.codec.decode(value_of(message), expect=ONLINE_BEHAVIOR_EVENT)
         event = event_from_record(record, self.policy, decode_key(message))
+        refuse_future(event.event_time_ms, now_ms, self.policy.max_event_time_lead_ms)
         state = self.store.get(event.customer_id.encode())
         return event, *apply_event(state, event, self.policy, message.partition)
 

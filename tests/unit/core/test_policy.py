@@ -77,6 +77,16 @@ def _with(old: str, new: str) -> str:
         ('CNY = "1"', 'CNY = "2"', "rates.CNY: must be 1"),
         ('policy_version = "2026.11-1"', "", "policy_version: missing"),
         ("[dedup]", "[dedupe]", "dedupe: unknown key"),
+        (
+            "max_event_time_lead_minutes = 60",
+            "max_event_time_lead_minutes = 0",
+            "input.max_event_time_lead_minutes: must be 1 or more",
+        ),
+        (
+            "max_event_time_lead_minutes = 60",
+            "max_event_time_lead_hours = 1",
+            "input.max_event_time_lead_hours: unknown key",
+        ),
     ],
 )
 def test_mistakes_are_named(old: str, new: str, message: str) -> None:
@@ -113,3 +123,12 @@ def test_a_file_overrides_the_default(tmp_path: Path) -> None:
     p = load_policy(path)
     assert p.downgrade_grace_ms == 0
     assert p.version == "test-0"
+
+
+def test_the_event_time_lead_is_an_hour_unless_the_file_says_otherwise() -> None:
+    assert load_policy().max_event_time_lead_ms == 3_600_000
+    text = _with("max_event_time_lead_minutes = 60", "max_event_time_lead_minutes = 5")
+    assert parse_policy_text(text).max_event_time_lead_ms == 300_000
+    # a policy file from before the setting still reads, with the hour
+    older = _with("[input]\nmax_event_time_lead_minutes = 60\n", "")
+    assert parse_policy_text(older).max_event_time_lead_ms == 3_600_000

@@ -194,6 +194,42 @@ def test_the_sweep_downgrades_customers_who_stay_silent() -> None:
     assert [c for _, c in out.changes if c.customer_id == "SILENT"] == []
 
 
+def test_a_posting_dated_far_ahead_is_refused_and_moves_no_grace_period() -> None:
+    """A posting dated 9999-12-31 would make the partition's stream time pass every deadline:
+    it goes to the dead-letter topic, and a customer whose downgrade is pending keeps the tier.
+    One within the allowed lead (an hour by default) of the worker's clock is applied."""
+    policy = dataclasses.replace(POLICY, downgrade_grace_ms=30 * DAY_MS)
+    proc, store, table = processor(policy)
+    proc.decide(
+        [
+            message(encoded(txn_id="P1", customer_id="P", amount="600000.00"), key=b"P"),
+            message(
+                encoded(txn_id="P2", customer_id="P", amount="200000.00", txn_type="WITHDRAWAL"),
+                key=b"P",
+                offset=1,
+            ),
+        ],
+        now_ms=T0,
+    )
+    commit(store, table)
+    assert store.tier_totals()[0] == [0, 0, 1, 0]  # PREMIUM, its downgrade pending
+    far = 253_402_214_400_000  # 9999-12-31 00:00 UTC
+    soon = T0 + policy.max_event_time_lead_ms
+    out = proc.decide(
+        [
+            message(encoded(txn_id="F1", customer_id="O", amount="1.00", event_time_ms=far), b"O"),
+            message(encoded(txn_id="F2", customer_id="O", amount="1.00", event_time_ms=soon), b"O"),
+        ],
+        now_ms=T0,
+    )
+    commit(store, table)
+    assert [(d.source.offset, d.reason) for d in out.dead_letters] == [(0, "event_time_in_future")]
+    assert out.outcomes == {"processed": 1, "dead_letter": 1}
+    assert store.stream_time[0] == soon
+    assert [c for _, c in out.changes if c.customer_id == "P"] == []
+    assert store.tier_totals()[0] == [1, 0, 1, 0]  # P still PREMIUM; O placed in ORDINARY
+
+
 def test_a_recount_counts_only_the_partitions_held() -> None:
     proc, store, table = processor()
     for partition, (customer, amount) in enumerate(

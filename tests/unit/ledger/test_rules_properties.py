@@ -12,6 +12,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.harness.records import AFTER_ALL
 from tiering.core.dedup import EventOutcome
 from tiering.core.money import convert_to_fen
 from tiering.core.policy_file import load_policy
@@ -184,7 +185,7 @@ def test_the_batch_processor_agrees_with_the_reference(
         for offset, r in enumerate(stream)
     ]
     for start in range(0, len(messages), batch):
-        out = processor.decide(messages[start : start + batch], now_ms=0)
+        out = processor.decide(messages[start : start + batch], now_ms=AFTER_ALL)
         assert out.dead_letters == []
         for key, value, _ in store.staged():
             table[key] = value

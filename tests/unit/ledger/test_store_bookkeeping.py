@@ -20,6 +20,8 @@ from tiering.wire.topics import DeploymentTopics
 
 GRACE = dataclasses.replace(POLICY, downgrade_grace_ms=3 * DAY_MS)
 T0 = 1_767_225_600_000  # 2026-01-01 UTC
+#: the worker's clock: after every event time of these runs (no event is ahead of it)
+CLOCK = T0 + 10 * 365 * 86_400_000
 PARTITIONS = 3
 
 
@@ -84,7 +86,7 @@ def state_of(store: LedgerStore, partitions: set[int]):
 def test_what_is_kept_is_what_a_recount_finds(seed: int) -> None:
     worker = Worker()
     for i, batch in enumerate(postings(seed)):
-        worker.run(batch, now_ms=T0 + i)
+        worker.run(batch, now_ms=CLOCK + i)
     held = {0, 2}
     restored = LedgerStore(worker.table.get, GRACE)
     restored.hold(held)
@@ -102,7 +104,7 @@ def test_some_customers_are_in_their_grace_period_in_those_runs() -> None:
     """The runs above exercise the deadlines, not only the totals."""
     worker = Worker()
     for i, batch in enumerate(postings(0)):
-        worker.run(batch, now_ms=T0 + i)
+        worker.run(batch, now_ms=CLOCK + i)
     assert any(name.startswith(b"d") for kept in worker.kept.values() for name in kept)
 
 
@@ -110,7 +112,7 @@ def test_a_restored_store_decides_as_the_one_that_kept_it() -> None:
     worker = Worker()
     runs = postings(7, batches=60)
     for i, batch in enumerate(runs[:30]):
-        worker.run(batch, now_ms=T0 + i)
+        worker.run(batch, now_ms=CLOCK + i)
     restarted = Worker()
     restarted.table.update(worker.table)
     restarted.kept = {p: dict(k) for p, k in worker.kept.items()}
@@ -118,7 +120,7 @@ def test_a_restored_store_decides_as_the_one_that_kept_it() -> None:
     for p in range(PARTITIONS):
         assert restarted.store.restore(p, sorted(restarted.kept[p].items()))
     for i, batch in enumerate(runs[30:]):
-        ours, theirs = worker.run(batch, T0 + i), restarted.run(batch, T0 + i)
+        ours, theirs = worker.run(batch, CLOCK + i), restarted.run(batch, CLOCK + i)
         assert [c for _, c in theirs.changes] == [c for _, c in ours.changes]
     assert restarted.store.tier_totals() == worker.store.tier_totals()
 
@@ -126,7 +128,7 @@ def test_a_restored_store_decides_as_the_one_that_kept_it() -> None:
 def test_nothing_kept_or_kept_under_another_grace_period_is_refused() -> None:
     worker = Worker()
     for i, batch in enumerate(postings(1)):
-        worker.run(batch, now_ms=T0 + i)
+        worker.run(batch, now_ms=CLOCK + i)
     other = dataclasses.replace(GRACE, downgrade_grace_ms=5 * DAY_MS)
     store = LedgerStore(worker.table.get, other)
     store.hold({0})
@@ -137,7 +139,7 @@ def test_nothing_kept_or_kept_under_another_grace_period_is_refused() -> None:
 def test_a_standing_is_what_the_whole_state_says() -> None:
     worker = Worker()
     for i, batch in enumerate(postings(3)):
-        worker.run(batch, now_ms=T0 + i)
+        worker.run(batch, now_ms=CLOCK + i)
     for raw in worker.table.values():
         state, held = decode_state(raw), decode_standing(raw)
         since = None if state.tier is None else state.below_since.get(state.tier)
