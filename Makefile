@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+# the benchmark's Quix Streams peer, inside the project's environment
+PEER := $(VENV)/peer
 
 .PHONY: install up down migrate demo test lint unit integration bench clean browser
 
@@ -45,14 +47,14 @@ test: install up browser
 
 # Not part of `make test`: minutes of load on the real local Kafka; writes bench/results and
 # docs/benchmarks.md. Smaller: make bench BENCH_ARGS="--postings 200000 --customers 20000 --big 200000"
-bench: install up .venv-peer/.installed
+bench: install up $(PEER)/.installed
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # The benchmark's Quix Streams peer, in an environment of its own (bench/peer/requirements.txt)
-.venv-peer/.installed: bench/peer/requirements.txt
-	$(PYTHON) -m venv .venv-peer
-	.venv-peer/bin/pip install --quiet -r bench/peer/requirements.txt
+$(PEER)/.installed: bench/peer/requirements.txt
+	$(PYTHON) -m venv $(PEER)
+	$(PEER)/bin/pip install --quiet -r bench/peer/requirements.txt
 	touch $@
 
 clean:
-	rm -rf $(VENV) .venv-peer build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,5 +1,5 @@
 """``make bench``'s peer: the Quix Streams application of :mod:`bench.peer.quix_app` on the
-worker's pre-loaded postings, in its own virtual environment (``.venv-peer``, made by
+worker's pre-loaded postings, in its own virtual environment (``.venv/peer``, made by
 ``make bench``), with its state in a temporary directory and its balances in a table dropped
 afterwards."""
 
@@ -18,7 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from tests.harness.deployment import ROOT, Deployment
 from tiering.sinks.postgres.connection import connect
 
-PEER_PYTHON = ROOT / ".venv-peer" / "bin" / "python"
+PEER_PYTHON = ROOT / ".venv" / "peer" / "bin" / "python"
 SCHEMA = ROOT / "schemas" / "avro" / "deposit_transaction.avsc"
 
 

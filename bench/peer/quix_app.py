@@ -1,6 +1,6 @@
 """The core of the service's job as a Quix Streams application, for ``make bench``'s peer.
 
-Runs in its own virtual environment (``.venv-peer``: Quix Streams pins a pydantic older than
+Runs in its own virtual environment (``.venv/peer``: Quix Streams pins a pydantic older than
 the service's), so it imports nothing of the service. It consumes the pre-loaded postings from
 the beginning, at-least-once; decodes each with fastavro (the single-object header skipped, the
 logical types off, as the worker decodes); keeps each customer's balance in Quix's RocksDB
