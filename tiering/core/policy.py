@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from tiering.core.bank_time import HOUR_MS
 from tiering.core.kinds import NotificationKind
 from tiering.core.tiers import Tier
 
@@ -75,7 +74,7 @@ class Policy:
     conversion_window_ms: int
     #: an event time further ahead of the worker's clock than this is refused
     #: (``event_time_in_future``): it would move stream time, and with it the §3 grace sweep
-    max_event_time_lead_ms: int = HOUR_MS
+    max_event_time_lead_ms: int
 
     def category_of(self, product_code: str) -> str | None:
         """The product category a posting's product_code belongs to: the longest category

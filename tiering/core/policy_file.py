@@ -43,6 +43,8 @@ _TOP_KEYS = {
 _INTEREST_KEYS = {"views", "window_days", "half_life_days", "conversion_window_days"}
 _DEDUP_KEYS = {"horizon_days", "max_ids"}
 _INPUT_KEYS = {"max_event_time_lead_minutes"}
+#: when the policy file has no [input]: an hour
+_DEFAULT_LEAD_MINUTES = 60
 
 
 class _Collector:
@@ -254,10 +256,10 @@ def _max_lead_minutes(c: _Collector, inputs: Any) -> int:
     the worker's clock an event time may be."""
     if not isinstance(inputs, Mapping):
         c.problems.append("[input]: must be a table")
-        return 60
+        return _DEFAULT_LEAD_MINUTES
     c.unknown("input.", inputs, _INPUT_KEYS)
     key = "max_event_time_lead_minutes"
-    return c.whole(f"input.{key}", inputs.get(key, 60), 1)
+    return c.whole(f"input.{key}", inputs.get(key, _DEFAULT_LEAD_MINUTES), 1)
 
 
 def _interest(c: _Collector, interest: Mapping[str, Any]) -> _Interest:
