@@ -19,7 +19,6 @@ from tests.harness.deployment import ROOT, Deployment
 from tiering.sinks.postgres.connection import connect
 
 PEER_PYTHON = ROOT / ".venv" / "peer" / "bin" / "python"
-SCHEMA = ROOT / "schemas" / "avro" / "deposit_transaction.avsc"
 
 
 def quix_peer(d: Deployment, n: int) -> dict[str, Any]:
@@ -37,7 +36,6 @@ def quix_peer(d: Deployment, n: int) -> dict[str, Any]:
             "group": group,
             "state_dir": state_dir,
             "n": n,
-            "schema": str(SCHEMA),
             "bounds_fen": list(s.policy.lower_bounds_fen),
             "table": table,
             "pg": {

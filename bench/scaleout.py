@@ -39,15 +39,13 @@ async def two_workers(
     # first look, and counts only what was handled in it
     before = 0.0
 
-    async def handled() -> float:
-        return sum(
-            [
-                await d.metric("tiering_events_total", port=p, topic=DEPOSIT_TRANSACTIONS)
-                for p in ports
-            ]
-        )
+    async def per_worker() -> list[float]:
+        return [
+            await d.metric("tiering_events_total", port=p, topic=DEPOSIT_TRANSACTIONS)
+            for p in ports
+        ]
 
-    while (done := await handled()) < n:
+    while (done := sum(await per_worker())) < n:
         if first is None:
             first, before = time.monotonic(), done
             cpu.start()
@@ -59,9 +57,7 @@ async def two_workers(
     found = {r["customer_id"]: r["balance"] for r in rows}
     expected = expected_balances(n, customers, seed)
     wrong = sum(1 for c, v in expected.items() if found.get(c) != v) + len(found.keys() - expected)
-    share = [
-        await d.metric("tiering_events_total", port=p, topic=DEPOSIT_TRANSACTIONS) for p in ports
-    ]
+    share = await per_worker()
     return {
         "postings": n,
         "workers": len(ports),

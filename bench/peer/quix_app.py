@@ -1,7 +1,8 @@
 """The core of the service's job as a Quix Streams application, for ``make bench``'s peer.
 
 Runs in its own virtual environment (``.venv/peer``: Quix Streams pins a pydantic older than
-the service's), so it imports nothing of the service. It consumes the pre-loaded postings from
+the service's), so it imports of the service only what needs nothing but fastavro: the Avro
+codec, the tiers and the debit types. It consumes the pre-loaded postings from
 the beginning, at-least-once; decodes each with fastavro (the single-object header skipped, the
 logical types off, as the worker decodes); keeps each customer's balance in Quix's RocksDB
 state; produces a JSON change when the tier the balance falls in changes; and upserts every
@@ -20,7 +21,6 @@ import io
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import fastavro
@@ -28,22 +28,20 @@ import quixstreams
 from quixstreams import Application
 from quixstreams.sinks.community.postgresql import PostgreSQLSink
 
-HEADER = 10  # C3 01 and the schema's 8-byte fingerprint
-DEBITS = {"WITHDRAWAL", "TRANSFER_OUT", "FEE"}
-TIERS = ("ORDINARY", "POTENTIAL", "PREMIUM", "HIGH_END")
+from tiering.core.tiers import classify
+from tiering.ledger.postings import DEBITS
+from tiering.wire.codec import (
+    DEPOSIT_TRANSACTION,
+    HEADER_SIZE,
+    load_schema,
+    without_logical_types,
+)
 
-
-def _plain(schema: Any) -> Any:
-    """The schema without logical types: decimals as unscaled bytes, times as integers."""
-    if isinstance(schema, dict):
-        return {k: _plain(v) for k, v in schema.items() if k != "logicalType"}
-    if isinstance(schema, list):
-        return [_plain(s) for s in schema]
-    return schema
+DEBIT_TYPES = frozenset(t.value for t in DEBITS)
 
 
 def main(args: dict[str, Any]) -> None:
-    schema = fastavro.parse_schema(_plain(json.loads(Path(args["schema"]).read_text())))
+    schema = fastavro.parse_schema(without_logical_types(load_schema(DEPOSIT_TRANSACTION)))
     bounds: list[int] = args["bounds_fen"]
     n: int = args["n"]
     app = Application(
@@ -65,16 +63,16 @@ def main(args: dict[str, Any]) -> None:
         seen += 1
         if seen == n:
             app.stop()
-        record = fastavro.schemaless_reader(io.BytesIO(value[HEADER:]), schema, None)
+        record = fastavro.schemaless_reader(io.BytesIO(value[HEADER_SIZE:]), schema, None)
         return record  # type: ignore[return-value]
 
     def tier_of(fen: int) -> str:
-        return TIERS[sum(1 for b in bounds if fen >= b)]
+        return classify(fen, bounds).name
 
     def apply(posting: dict[str, Any], state: Any) -> dict[str, Any]:
         fen = int.from_bytes(posting["amount"], "big", signed=True)
         before = state.get("balance")
-        after = (before or 0) + (-fen if posting["txn_type"] in DEBITS else fen)
+        after = (before or 0) + (-fen if posting["txn_type"] in DEBIT_TYPES else fen)
         state.set("balance", after)
         return {
             "customer_id": posting["customer_id"],

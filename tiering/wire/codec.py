@@ -77,11 +77,12 @@ class _Reader:
     plain: Any | None = None
 
 
-def _without_logical_types(schema: Any) -> Any:
+def without_logical_types(schema: Any) -> Any:
+    """``schema`` read plainly: decimals as their unscaled bytes, timestamps as integers."""
     if isinstance(schema, dict):
-        return {k: _without_logical_types(v) for k, v in schema.items() if k != "logicalType"}
+        return {k: without_logical_types(v) for k, v in schema.items() if k != "logicalType"}
     if isinstance(schema, list):
-        return [_without_logical_types(s) for s in schema]
+        return [without_logical_types(s) for s in schema]
     return schema
 
 
@@ -97,7 +98,7 @@ class AvroCodec:
             fp = schema_fingerprint(raw)
             self._writers[name] = (MAGIC + fp, parsed)
             self._readers[fp] = _Reader(
-                name, parsed, None, parse_schema(_without_logical_types(raw))
+                name, parsed, None, parse_schema(without_logical_types(raw))
             )
 
     def register_writer_schema(self, name: str, writer_schema: dict[str, Any]) -> bytes:
