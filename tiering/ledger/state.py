@@ -140,8 +140,5 @@ def decode_standing(data: bytes) -> Standing:
 def stored_tier(data: bytes | None) -> Tier:
     """The tier in a stored customer state; a customer with no posting yet holds nothing, which
     §3 places in ORDINARY."""
-    if data is None:
-        return Tier.ORDINARY
-    fields = msgpack.unpackb(data, raw=False)
-    check_state_format(fields, FORMAT, "customer state")
-    return Tier.ORDINARY if fields[2] < 0 else TIERS[fields[2]]
+    tier = decode_standing(data).tier if data is not None else None
+    return tier if tier is not None else Tier.ORDINARY

@@ -11,15 +11,12 @@ shared by many.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from tiering.runtime.checkpoint import Checkpoint
 from tiering.runtime.faust_internals import Records
 from tiering.wire.inbound import Inbound
-
-log = logging.getLogger(__name__)
 
 #: seconds a batch waits for PostgreSQL and the output producer to start before it gives up
 OUTPUTS_TIMEOUT = 120.0

@@ -73,6 +73,8 @@ RELIED_ON = (
     ("faust.transport.consumer.Consumer", "_commit_offsets"),
     ("faust.transport.consumer.Consumer", "flow_active"),
     ("faust.App", "consumer_generation_id"),
+    ("faust.transport.drivers.aiokafka.AIOKafkaConsumerThread", "_create_worker_consumer"),
+    ("aiokafka.AIOKafkaConsumer", "_fetch_max_wait_ms"),
 )
 
 __all__ = [
