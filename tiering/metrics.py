@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from prometheus_client import REGISTRY, Counter, Histogram, disable_created_metrics
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -96,6 +96,11 @@ STATE_RECOUNTED = Counter(
 )
 SINK_RETRIES = Counter(
     "tiering_sink_retries_total", "PostgreSQL writes retried after an error.", ["sink"]
+)
+DEPENDENCY_UP = Gauge(
+    "tiering_dependency_up",
+    "1 while an outside service (postgres, kafka) answers this process, 0 during an outage.",
+    ["dependency"],
 )
 
 TierTotals = Callable[[], tuple[list[int], list[int]]]

@@ -1,5 +1,10 @@
-"""The worker's HTTP pages: ``/metrics`` for Prometheus and ``/healthz`` (200 once the worker
-holds its partitions and consumes). Faust's own pages stay off (see ``faust_app``)."""
+"""The worker's HTTP pages: ``/metrics`` for Prometheus and ``/healthz``. Faust's own pages
+stay off (see ``faust_app``).
+
+``/healthz`` answers 503 ``starting`` until the worker holds its partitions, then 200: ``ok``,
+or ``degraded`` with the reason while PostgreSQL or Kafka is away. A degraded worker is alive
+and resumes by itself once the dependency is back (restarting it would not help), so a liveness
+probe must not fail on it; the outage shows in the body and on ``tiering_dependency_up``."""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ from typing import Any
 
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from tiering.outages import outages
 
 
 def add_pages(app: faust.App, ready: Callable[[], bool]) -> None:
@@ -18,6 +25,9 @@ def add_pages(app: faust.App, ready: Callable[[], bool]) -> None:
 
     @app.page("/healthz")
     async def health_page(view: Any, request: Any) -> Any:
-        if ready():
-            return view.json({"status": "ok"})
-        return view.json({"status": "starting"}, status=503)
+        away = outages()
+        if not ready():
+            return view.json({"status": "starting", "outages": away}, status=503)
+        if away:
+            return view.json({"status": "degraded", "outages": away})
+        return view.json({"status": "ok"})
