@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,52 +11,17 @@ from typing import Any
 import pytest
 
 from tests.harness.records import CODEC, DAY_MS, T0, posting
+from tests.harness.streams import (
+    balances,
+    exact,
+    feed,
+    replay,
+    sums,
+    tier_changes_sent,
+    tier_changes_stored,
+)
 from tests.harness.waiting import wait_for
 from tiering.core.tiers import Tier
-from tiering.ledger.postings import CREDITS, TxnType, posting_from_record
-from tiering.ledger.rules import apply_posting
-from tiering.wire.codec import TIER_CHANGE
-
-
-def feed(n: int, customers: int, seed: int) -> list[dict[str, Any]]:
-    """Postings that walk customers up and down across the tier bounds."""
-    rng = random.Random(seed)
-    records = []
-    for i in range(n):
-        customer = f"C{rng.randrange(customers):04d}"
-        kind = rng.choices(["DEPOSIT", "WITHDRAWAL", "TRANSFER_IN", "FEE"], weights=[5, 3, 1, 1])[0]
-        amount = (
-            Decimal(rng.choice([rng.randrange(1, 90_000_00), rng.randrange(1, 900_000_00)])) / 100
-        )
-        records.append(
-            posting(
-                f"T{seed}-{i}",
-                customer,
-                amount,
-                kind,
-                event_time_ms=T0 + i * 60_000,
-                account_id=f"{customer}-A{rng.randrange(2)}",
-            )
-        )
-    return records
-
-
-def sums(records: list[dict[str, Any]]) -> dict[str, Decimal]:
-    """The balances, computed the plain way: credits minus debits, each posting once."""
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    seen = set()
-    for r in records:
-        if r["txn_id"] in seen:
-            continue
-        seen.add(r["txn_id"])
-        sign = 1 if TxnType(r["txn_type"]) in CREDITS else -1
-        totals[r["customer_id"]] += sign * r["amount"]
-    return dict(totals)
-
-
-async def balances(d, n: int) -> dict[str, Decimal] | None:
-    rows = await d.fetch("SELECT customer_id, balance FROM customer_balances")
-    return {r["customer_id"]: r["balance"] for r in rows} if len(rows) >= n else None
 
 
 @pytest.mark.parametrize("instance_id", ["", "worker-0"], ids=["dynamic", "static-member"])
@@ -70,13 +34,7 @@ async def test_a_worker_killed_mid_stream_and_restarted_ends_exact(
     records = feed(20_000, customers=1_500, seed=1)
     expected_totals = sums(records)
     # The tier changes the policy calls for, from the pure core over the same stream.
-    policy = d.settings.policy
-    states: dict[str, Any] = {}
-    expected_changes = set()
-    for r in records:
-        p = posting_from_record(dict(r), policy, key=r["customer_id"])
-        states[p.customer_id], applied = apply_posting(states.get(p.customer_id), p, policy, 0)
-        expected_changes |= {c.change_id for c in applied.changes}
+    states, expected_changes = replay(records, d.settings.policy)
 
     worker = d.start_worker(tmp_path, instance_id=instance_id)
     await d.wait_healthy()
@@ -94,7 +52,7 @@ async def test_a_worker_killed_mid_stream_and_restarted_ends_exact(
     d.start_worker(tmp_path, instance_id=instance_id)
     await d.wait_healthy(timeout=120)
     got = await wait_for(
-        lambda: _exact(d, expected_totals),
+        lambda: exact(d, expected_totals),
         180,
         "PostgreSQL to hold every exact balance",
         interval=1,
@@ -102,14 +60,10 @@ async def test_a_worker_killed_mid_stream_and_restarted_ends_exact(
     assert got == expected_totals
     print("replayed after the kill:", await d.metric("tiering_events_total", outcome="duplicate"))
 
-    rows = await d.fetch("SELECT change_id FROM tier_changes")
-    assert {r["change_id"] for r in rows} == expected_changes
+    assert set(await tier_changes_stored(d)) == expected_changes
     # A replayed batch sends its changes again, with the same ids: the set is exact.
     await d.wait_settled(timeout=120)
-    on_topic = await d.read_to_end("tier-changes")
-    assert {
-        CODEC.decode(r.value, expect=TIER_CHANGE)[1]["change_id"] for r in on_topic
-    } == expected_changes
+    assert await tier_changes_sent(d) == expected_changes
     # the tier totals the restarted worker took back, kept beside the states, and counted on
     assert await tier_gauges(d) == tier_totals(states.values())
 
@@ -130,11 +84,6 @@ async def tier_gauges(d) -> dict[str, tuple[int, int]]:
     return {tier: (int(customers[tier]), round(cny[tier] * 100)) for tier in customers}
 
 
-async def _exact(d, expected: dict[str, Decimal]) -> dict[str, Decimal] | None:
-    got = await balances(d, len(expected))
-    return got if got == expected else None
-
-
 async def test_resent_postings_change_nothing(deployment, tmp_path: Path) -> None:
     d = await deployment("resend")
     d.start_worker(tmp_path)
@@ -142,7 +91,7 @@ async def test_resent_postings_change_nothing(deployment, tmp_path: Path) -> Non
     records = feed(500, customers=40, seed=2)
     await d.produce(records)
     expected = sums(records)
-    await wait_for(lambda: _exact(d, expected), 60, "the first delivery's balances")
+    await wait_for(lambda: exact(d, expected), 60, "the first delivery's balances")
     changes_before = await d.fetch("SELECT change_id FROM tier_changes ORDER BY 1")
     versions_before = await d.fetch("SELECT customer_id, version FROM customer_balances ORDER BY 1")
 
@@ -204,7 +153,7 @@ async def test_bad_input_goes_to_the_dead_letter_topic_and_the_rest_goes_on(
     assert all(r.key == b"C1" for r in letters)
 
     # The valid postings on either side went through: 50,000.00 is POTENTIAL.
-    assert await wait_for(lambda: _exact(d, {"C1": Decimal("50000.00")}), 30, "C1's balance")
+    assert await wait_for(lambda: exact(d, {"C1": Decimal("50000.00")}), 30, "C1's balance")
 
     # Counted once their batch is stored, a moment after the rows are written.
     async def counted() -> bool:

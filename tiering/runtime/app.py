@@ -43,6 +43,17 @@ FETCH_MAX_WAIT_MS = 25
 #: a standby copy applies the changelog to its tables every this many records per table (and
 #: at a rebalance): Faust's default, 1,000, left a small deployment's copy unwritten for long
 STANDBY_BUFFER = 100
+#: seconds a batch may wait for PostgreSQL (an outage is waited out with the batch in hand)
+#: before the consumer is taken for dead and leaves its group: Faust's 1,000 would have let a
+#: 17-minute outage end in a rebalance that waits for that batch
+MAX_POLL_INTERVAL = 86_400.0
+#: Faust's livelock detector checks, every 2.5 s and per partition, that its own streams took
+#: an event and committed within a timeout; the input topics' records go past those streams
+#: (runtime/intake.py), so it cried "Stream has not started processing" for every partition
+#: once a worker had lag five minutes after its start, and every 2.5 s through an outage. The
+#: service's own signals say it instead: ``tiering_consumer_lag_messages`` (alert
+#: TieringStalled) and the outage lines of :mod:`tiering.outages`.
+LIVELOCK_TIMEOUT = 10 * 365 * 86_400.0
 
 
 def faust_app(s: Settings) -> faust.App:
@@ -63,6 +74,9 @@ def faust_app(s: Settings) -> faust.App:
         # A worker that dies is noticed in seconds, and its partitions move on.
         broker_session_timeout=10.0,
         broker_heartbeat_interval=1.0,
+        broker_max_poll_interval=MAX_POLL_INTERVAL,
+        stream_processing_timeout=LIVELOCK_TIMEOUT,
+        broker_commit_livelock_soft_timeout=LIVELOCK_TIMEOUT,
         web_enabled=True,
         web_host=s.web_host,
         web_bind=s.web_host,
