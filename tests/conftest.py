@@ -17,7 +17,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[Any]:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "/integration/" in str(item.path) or "/e2e/" in str(item.path):
+        if any(part in str(item.path) for part in ("/integration/", "/faults/", "/e2e/")):
             item.add_marker(pytest.mark.integration)
 
 
