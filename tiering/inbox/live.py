@@ -3,8 +3,9 @@ trigger of migration 002 sends each new notification's id) and hands every id to
 browser's queue; the browser's own request then checks, in SQL, whether its manager may see it.
 
 One listening connection per process, however many browsers: connections are the scarce
-resource, ids are cheap. If the connection drops it is made again with backoff; ids sent in the
-gap are not replayed (a reload of the page shows them).
+resource, ids are cheap. If the connection drops it is made again with backoff, the outage told
+in a few lines (:mod:`tiering.outages`); ids sent in the gap are not replayed (a reload of the
+page shows them).
 """
 
 from __future__ import annotations
@@ -16,8 +17,14 @@ import random
 
 import asyncpg
 
+from tiering.outages import reason_of
 from tiering.settings import Settings
-from tiering.sinks.postgres.connection import connect
+from tiering.sinks.postgres.connection import (
+    RETRY_EVERY,
+    connect,
+    is_outage,
+    postgres_dependency,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +62,12 @@ class Broadcaster:
 
     async def _run(self, conn: asyncpg.Connection | None) -> None:
         delay = 0.5
+        away = postgres_dependency(self._settings)
         while True:
             try:
                 if conn is None:
                     conn = await self._connect()
+                    away.answered()
                     log.info("listening again for new notifications")
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
@@ -72,13 +81,15 @@ class Broadcaster:
                 if conn is not None:
                     await asyncio.shield(conn.close(timeout=5))
                 raise
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("listener connection lost (%s); retrying", type(exc).__name__)
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                away.failed(f"listening for notifications failed with {reason_of(exc)}")
             if conn is not None:
                 conn.terminate()
                 conn = None
             await asyncio.sleep(delay * (1 + random.random()))
-            delay = min(delay * 2, 30)
+            delay = min(delay * 2, RETRY_EVERY)
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         for queue in list(self._subscribers):

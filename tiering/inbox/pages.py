@@ -36,6 +36,7 @@ from tiering.inbox.queries import (
     visible_notifications,
 )
 from tiering.inbox.sessions import Session
+from tiering.outages import outages
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,11 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 
 async def healthz(request: web.Request) -> web.StreamResponse:
+    """200 while the inbox serves; ``degraded`` with the reason while PostgreSQL is away (it
+    reconnects by itself: restarting it would not help)."""
+    away = outages()
+    if away:
+        return web.Response(text="".join(f"degraded: {why}\n" for why in away.values()))
     return web.Response(text="ok\n")
 
 
