@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 #: seconds between the lines that say an outage still lasts
 SUMMARY_EVERY = 60.0
+#: seconds between retries at most, unless a dependency says otherwise
+DEFAULT_RETRY_EVERY = 5.0
 #: characters of a failure's message kept in a reason (the first line of it)
 REASON_CHARACTERS = 160
 
@@ -103,11 +105,16 @@ class Dependency:
 _dependencies: dict[str, Dependency] = {}
 
 
-def dependency(label: str, name: str, retry_every: float) -> Dependency:
-    """The process's one :class:`Dependency` for ``label`` (made at the first ask)."""
+def dependency(
+    label: str, name: str | None = None, retry_every: float = DEFAULT_RETRY_EVERY
+) -> Dependency:
+    """The process's one :class:`Dependency` for ``label``, made at the first ask; ``name``
+    (where it is) is set by whoever knows it, such as the code that opens its connections."""
     found = _dependencies.get(label)
     if found is None:
-        found = _dependencies[label] = Dependency(label, name, retry_every)
+        found = _dependencies[label] = Dependency(label, name or label, retry_every)
+    elif name is not None:
+        found.name = name
     return found
 
 

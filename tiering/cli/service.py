@@ -42,6 +42,7 @@ def worker(loglevel: str, migrate: bool, delivery: bool) -> None:
 
     from tiering.runtime.app import TieringApp
     from tiering.sinks.channels.errors import ChannelsConfigError
+    from tiering.sinks.postgres.connection import wait_out
     from tiering.sinks.postgres.migrate import migrate as apply_migrations
     from tiering.wire.topics import ensure_topics
 
@@ -49,8 +50,8 @@ def worker(loglevel: str, migrate: bool, delivery: bool) -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     s = settings()
     run(ensure_topics(s))
-    if migrate:
-        run(apply_migrations(s))
+    if migrate:  # PostgreSQL away at the start is waited out, as later
+        run(wait_out("migrate", lambda: apply_migrations(s)))
     try:
         tiering = TieringApp(s, delivery=delivery)
     except ChannelsConfigError as exc:

@@ -28,7 +28,7 @@ from tiering.inbox.frame import (
 from tiering.inbox.live import Broadcaster
 from tiering.inbox.sessions import SessionSigner
 from tiering.settings import Settings
-from tiering.sinks.postgres.connection import create_pool
+from tiering.sinks.postgres.connection import create_pool, wait_out
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,8 @@ def create_app(settings: Settings, keepalive: float = KEEPALIVE_SECONDS) -> web.
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    pool = await create_pool(settings, "tiering-inbox", max_size=10)
+    # PostgreSQL away at the start is waited out, as later (the outage told in a few lines)
+    pool = await wait_out("connect", lambda: create_pool(settings, "tiering-inbox", max_size=10))
     try:
         migrated = await pool.fetchval(
             "SELECT to_regclass('notifications') IS NOT NULL"
@@ -76,7 +77,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
                 f"schema {settings.db_schema} has no managers' tables: run `tiering db migrate`"
             )
         broadcaster = Broadcaster(settings)
-        await broadcaster.start()
+        await wait_out("listen", broadcaster.start)
     except BaseException:
         await pool.close()
         raise

@@ -117,7 +117,7 @@ async def wait_out(
     takes, retrying with capped exponential backoff and jitter and telling the outage in a few
     lines (:class:`~tiering.outages.Dependency`); any other error is raised (a bug, not a
     passing fault)."""
-    away = dependency("postgres", "PostgreSQL", RETRY_EVERY)
+    away = dependency("postgres", retry_every=RETRY_EVERY)
     delay = 0.1
     while True:
         try:
