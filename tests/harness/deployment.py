@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from pydantic import SecretStr
 
 from tests.harness import kafka
 from tests.harness.prometheus import http_status, scrape
@@ -75,6 +76,8 @@ class Deployment:
     web_port: int
     policy_file: Path | None = None
     partitions: int = 4
+    #: another PostgreSQL than the shared one (a test's own, which it may stop)
+    database_url: str | None = None
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
     #: monotonic time the last worker was started
@@ -92,6 +95,8 @@ class Deployment:
         )
         if self.policy_file is not None:
             env["TIERING_POLICY_FILE"] = str(self.policy_file)
+        if self.database_url is not None:
+            env["TIERING_DATABASE_URL"] = self.database_url
         return env
 
     def data_dir(self, port: int | None = None) -> Path:
@@ -102,13 +107,16 @@ class Deployment:
 
     @property
     def settings(self) -> Settings:
-        return Settings(
+        settings = Settings(
             app_id=self.name,
             topic_prefix=f"{self.name}.",
             web_port=self.web_port,
             topic_partitions=self.partitions,
             policy_file=self.policy_file,
         )
+        if self.database_url is None:
+            return settings
+        return settings.model_copy(update={"database_url": SecretStr(self.database_url)})
 
     @property
     def topics(self) -> DeploymentTopics:
