@@ -13,6 +13,9 @@ upgrade changes one of them. Nothing else in the service reaches into Faust's in
 4. :mod:`.intake`: the input topics' records taken from Faust's fetcher in batches, past its
    per-message path, and their offsets committed the way Faust commits; and the consumer's
    fetches made prompt.
+5. :mod:`.reconnects`: backoff with jitter between aiokafka's attempts to connect to a broker
+   that did not answer, for every client of the process, each attempt told to the process's
+   Kafka outage.
 """
 
 from tiering.runtime.faust_internals.intake import Records, commit, fetch_promptly, take_batches
@@ -22,6 +25,7 @@ from tiering.runtime.faust_internals.rebalance import (
     seek_committed_or_start,
     seek_uncommitted_to_start,
 )
+from tiering.runtime.faust_internals.reconnects import back_off_reconnects
 from tiering.runtime.faust_internals.recovery import (
     BulkRestorer,
     on_changelog_applied,
@@ -75,6 +79,7 @@ RELIED_ON = (
     ("faust.App", "consumer_generation_id"),
     ("faust.transport.drivers.aiokafka.AIOKafkaConsumerThread", "_create_worker_consumer"),
     ("aiokafka.AIOKafkaConsumer", "_fetch_max_wait_ms"),
+    ("aiokafka.client.AIOKafkaClient", "_get_conn"),
 )
 
 __all__ = [
@@ -87,6 +92,7 @@ __all__ = [
     "BulkRestorer",
     "Kept",
     "Records",
+    "back_off_reconnects",
     "commit",
     "fetch_promptly",
     "on_changelog_applied",
