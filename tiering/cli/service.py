@@ -8,6 +8,16 @@ import contextlib
 import click
 
 from tiering.cli.common import run, settings
+from tiering.settings import Settings
+
+
+def watch_kafka(s: Settings) -> None:
+    """Kafka outages told in a few lines, on the gauge and ``/healthz``, and reconnects backed
+    off, for every Kafka client of this process (:mod:`tiering.wire.kafka_outages`)."""
+    from tiering.runtime.faust_internals import back_off_reconnects
+    from tiering.wire import kafka_outages
+
+    back_off_reconnects(kafka_outages.watch_kafka(s))
 
 
 @click.command()
@@ -49,6 +59,7 @@ def worker(loglevel: str, migrate: bool, delivery: bool) -> None:
     # every loop of the worker (its own, and that of Faust's consumer thread) is uvloop's
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     s = settings()
+    watch_kafka(s)
     run(ensure_topics(s))
     if migrate:  # PostgreSQL away at the start is waited out, as later
         run(wait_out("migrate", lambda: apply_migrations(s)))
@@ -78,6 +89,7 @@ def deliver() -> None:
     from tiering.sinks.channels.errors import ChannelsConfigError
 
     s = settings()
+    watch_kafka(s)
     try:
         start_http_server(s.web_port, addr=s.web_host)
         with contextlib.suppress(KeyboardInterrupt):

@@ -12,6 +12,7 @@ from typing import Any
 import faust
 
 from tiering.delivery.service import DeliveryService
+from tiering.outages import dependency
 from tiering.runtime.lag import Holding, LagMonitor
 from tiering.runtime.producer import BatchProducer
 from tiering.sinks.postgres.sink import PostgresSink
@@ -66,7 +67,9 @@ class ConsumerLag(faust.Service):
 
     @faust.Service.timer(LAG_INTERVAL)
     async def _measure(self) -> None:
-        if not self._is_ready():
+        # while Kafka is away a measurement would only wait out the request timeout (the
+        # gauge keeps what it last measured; the outage shows on tiering_dependency_up)
+        if not self._is_ready() or not dependency("kafka").up:
             return
         try:
             await self._monitor.measure(self._holdings())
