@@ -12,12 +12,14 @@ from tiering.settings import Settings
 
 
 def watch_kafka(s: Settings) -> None:
-    """Kafka outages told in a few lines, on the gauge and ``/healthz``, and reconnects backed
-    off, for every Kafka client of this process (:mod:`tiering.wire.kafka_outages`)."""
-    from tiering.runtime.faust_internals import back_off_reconnects
+    """For every Kafka client of this process: outages told in a few lines, on the gauge and
+    ``/healthz`` (:mod:`tiering.wire.kafka_outages`), reconnects backed off, and outputs held
+    through an outage of any length."""
+    from tiering.runtime.faust_internals import back_off_reconnects, hold_batches_without_leader
     from tiering.wire import kafka_outages
 
     back_off_reconnects(kafka_outages.watch_kafka(s))
+    hold_batches_without_leader()
 
 
 @click.command()

@@ -4,18 +4,23 @@ the state changelog."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaTimeoutError
 
 from tiering.processing import Outgoing
+
+log = logging.getLogger(__name__)
 
 
 class BatchProducer:
     """Produces a batch's records as one record batch per topic-partition (aiokafka's
     BatchBuilder), not one awaited send per record: the per-record cost of a Faust or aiokafka
-    send was most of the worker's time. Idempotent, all in-sync replicas."""
+    send was most of the worker's time. Idempotent, all in-sync replicas; through a Kafka
+    outage of any length the batch waits for the broker (``faust_internals.leaderless``)."""
 
     def __init__(self, bootstrap_servers: list[str], client_id: str) -> None:
         self._bootstrap_servers = bootstrap_servers
@@ -56,14 +61,12 @@ class BatchProducer:
             for o in records:
                 headers = o.headers or []
                 if batch.append(key=o.key, value=o.value, timestamp=None, headers=headers) is None:
-                    pending.append(
-                        (await producer.send_batch(batch, topic, partition=partition), appended)
-                    )
+                    pending.append((await _queue(producer, batch, topic, partition), appended))
                     batch = producer.create_batch()
                     appended = 0
                     batch.append(key=o.key, value=o.value, timestamp=None, headers=headers)
                 appended += 1
-            pending.append((await producer.send_batch(batch, topic, partition=partition), appended))
+            pending.append((await _queue(producer, batch, topic, partition), appended))
         written = await asyncio.gather(*(future for future, _ in pending))
         last: dict[tuple[str, int], int] = {}
         for meta, (_, count) in zip(written, pending, strict=True):
@@ -71,3 +74,15 @@ class BatchProducer:
             if end > last.get((meta.topic, meta.partition), -1):
                 last[(meta.topic, meta.partition)] = end
         return last
+
+
+async def _queue(producer: AIOKafkaProducer, batch: Any, topic: str, partition: int) -> Any:
+    """Queue ``batch`` for ``topic[partition]``; its future is done once Kafka has it. While
+    the partition's previous batch waits for a leader (an outage) longer than the request
+    timeout, aiokafka refuses the next one for now: it is offered again, the batch in hand
+    held rather than failed (``faust_internals.hold_batches_without_leader``)."""
+    while True:
+        try:
+            return await producer.send_batch(batch, topic, partition=partition)
+        except KafkaTimeoutError:
+            log.warning("outputs for %s[%d] wait for the partition's leader", topic, partition)

@@ -16,9 +16,12 @@ upgrade changes one of them. Nothing else in the service reaches into Faust's in
 5. :mod:`.reconnects`: backoff with jitter between aiokafka's attempts to connect to a broker
    that did not answer, for every client of the process, each attempt told to the process's
    Kafka outage.
+6. :mod:`.leaderless`: an idempotent producer's batch waits for its partition's leader through
+   an outage of any length instead of failing after the request timeout.
 """
 
 from tiering.runtime.faust_internals.intake import Records, commit, fetch_promptly, take_batches
+from tiering.runtime.faust_internals.leaderless import hold_batches_without_leader
 from tiering.runtime.faust_internals.rebalance import (
     RESUME_STREAMS_ORDER,
     resume_after_buffers_emptied,
@@ -80,6 +83,8 @@ RELIED_ON = (
     ("faust.transport.drivers.aiokafka.AIOKafkaConsumerThread", "_create_worker_consumer"),
     ("aiokafka.AIOKafkaConsumer", "_fetch_max_wait_ms"),
     ("aiokafka.client.AIOKafkaClient", "_get_conn"),
+    ("aiokafka.producer.message_accumulator.MessageAccumulator", "_batch_ttl"),
+    ("aiokafka.producer.message_accumulator.MessageAccumulator", "_txn_manager"),
 )
 
 __all__ = [
@@ -95,6 +100,7 @@ __all__ = [
     "back_off_reconnects",
     "commit",
     "fetch_promptly",
+    "hold_batches_without_leader",
     "on_changelog_applied",
     "read_kept",
     "read_local",
