@@ -30,6 +30,7 @@ def reason_of(exc: BaseException) -> str:
     """What went wrong, in one short line: the exception's type and the first line of its
     message (never the arguments of a statement, never a URL's password)."""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    message = message.removeprefix(f"{type(exc).__name__}: ")  # aiokafka's name themselves
     if len(message) > REASON_CHARACTERS:
         message = message[: REASON_CHARACTERS - 1] + "…"
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__

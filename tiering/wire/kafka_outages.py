@@ -41,6 +41,8 @@ FIRST_RETRY = 0.1
 RETRY_EVERY = 5.0
 #: aiokafka's line for a connection attempt that failed (the error is its last argument)
 CONNECT_FAILED = ("aiokafka", "Unable connect to node with id %s: %s")
+#: aiokafka's line for a metadata refresh that no broker answered
+METADATA_FAILED = ("aiokafka", "Unable to update metadata from %s")
 #: a client's first connection, as it starts: not an outage of a running process, and its
 #: error (a name that does not resolve, a certificate refused) is worth reading
 BOOTSTRAP_FAILED = ("aiokafka", 'Unable connect to "%s:%s": %s')
@@ -56,7 +58,7 @@ RETRIED: frozenset[tuple[str, str]] = frozenset(
     {
         CONNECT_FAILED,
         BOOTSTRAP_FAILED,
-        (_CLIENT, "Unable to update metadata from %s"),
+        METADATA_FAILED,
         (_CLIENT, "Unable to request metadata from node with id %s: %r"),
         (_FETCHER, "Failed fetch messages from %s: %s"),
         (_FETCHER, "Failed fetch offsets from %s: %s"),
@@ -180,14 +182,15 @@ class QuietKafkaLog(logging.Filter):
         if key not in RETRIED:
             return True
         args = record.args if isinstance(record.args, tuple) else ()
-        if key == CONNECT_FAILED:
-            error = args[-1] if args else "no connection"
+        if key == CONNECT_FAILED and args:
+            error = args[-1]
             self._reachability.last_error = (
                 reason_of(error) if isinstance(error, BaseException) else str(error)
             )
-            return False
-        if key != BOOTSTRAP_FAILED and any(isinstance(a, _NOT_REACHED) for a in args):
-            return False
+        if key in (CONNECT_FAILED, METADATA_FAILED) or (
+            key != BOOTSTRAP_FAILED and any(isinstance(a, _NOT_REACHED) for a in args)
+        ):
+            return False  # a broker not reached: the outage lines tell it
         with self._lock:
             if not self._reachability.kafka.up:
                 self._left_out[key] = self._left_out.get(key, 0) + 1

@@ -142,6 +142,9 @@ def test_a_failed_connection_is_dropped_and_its_error_becomes_the_outage_reason(
 ) -> None:
     reach, _ = quiet
     refused = ConnectionRefusedError(111, "Connection refused")
+    # what aiokafka says as the broker goes, before the client knows it cannot come back
+    FETCHER.error("Failed fetch messages from %s: %s", 1, KafkaConnectionError("closed"))
+    CLIENT.error("Unable to update metadata from %s", [1])
     CLIENT.error("Unable connect to node with id %s: %s", 1, refused)
     reach.failed(1, every_broker=True)
     assert [r.getMessage() for r in captured.records] == [
@@ -218,3 +221,12 @@ def test_every_line_quieted_is_still_what_aiokafka_logs(logger: str, template: s
     assert template in _logged_templates(module), (
         f"aiokafka no longer logs {template!r} on {logger}: update RETRIED"
     )
+
+
+def test_an_aiokafka_error_names_itself_once_in_the_reason(
+    quiet: tuple[KafkaReachability, Clock],
+) -> None:
+    reach, _ = quiet
+    closed = KafkaConnectionError("Connection at k1:9092 closed")
+    CLIENT.error("Unable connect to node with id %s: %s", 1, closed)
+    assert reach.last_error == "KafkaConnectionError: Connection at k1:9092 closed"
