@@ -8,13 +8,12 @@ The database is a cluster of the tests' own (``private_postgres``); Kafka is the
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from tests.harness.prometheus import http_get
+from tests.faults.watching import health, line_count, lines_after
 from tests.harness.streams import exact, feed, replay, sums, tier_changes_stored
 from tests.harness.waiting import wait_for
 
@@ -31,21 +30,6 @@ async def produce_paced(d: Any, records: list[dict[str, Any]], rate: int) -> Non
     for i in range(0, len(records), rate // 10):
         await d.produce(records[i : i + rate // 10])
         await asyncio.sleep(max(0.0, start + (i + rate // 10) / rate - loop.time()))
-
-
-def lines_after(log: Path, mark: int) -> list[str]:
-    """The worker's log lines after the first ``mark`` (a Faust table spans lines: only those
-    that start a record count)."""
-    return [line for line in log.read_text(errors="replace").splitlines()[mark:] if line]
-
-
-def line_count(log: Path) -> int:
-    return len(log.read_text(errors="replace").splitlines())
-
-
-async def health(d: Any) -> dict[str, Any]:
-    url = f"http://127.0.0.1:{d.web_port}/healthz"
-    return dict(json.loads(await asyncio.to_thread(http_get, url)))
 
 
 async def writing(pg: Any, application: str) -> bool:
