@@ -28,11 +28,13 @@ from tiering.delivery.routes import POSTGRES, Router
 from tiering.metrics import DEAD_LETTERS, DELIVERIES
 from tiering.notify.notification import Notification
 from tiering.notify.records import decode_notification
+from tiering.outages import reason_of
 from tiering.settings import Settings
 from tiering.sinks.channels.config import ChannelsConfig, load_channels
 from tiering.sinks.postgres.connection import create_pool, wait_out
 from tiering.wire.codec import AvroCodec, CodecError
 from tiering.wire.inbound import DeadLetter, Inbound
+from tiering.wire.kafka_outages import UNREACHABLE, probe, watch_kafka
 from tiering.wire.topics import MANAGER_NOTIFICATIONS, DeploymentTopics, ensure_topics
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,7 @@ class DeliveryService:
         """``channels`` defaults to ``settings.channels_file`` (read here, so a bad file
         fails before anything connects: :class:`ChannelsConfigError`)."""
         self.settings = settings
+        self._kafka = watch_kafka(settings)
         self.channels = channels if channels is not None else load_channels(settings.channels_file)
         topics = DeploymentTopics.of(settings)
         self.topic = topics.notifications
@@ -191,6 +194,7 @@ class DeliveryService:
         assert self._consumer is not None
         try:
             while not self._stopping.is_set():
+                await probe(self._kafka, self._consumer)
                 batches = await self._consumer.getmany(timeout_ms=500, max_records=self._batch_size)
                 if not batches:
                     continue
@@ -212,6 +216,12 @@ class DeliveryService:
             # The partitions moved to another worker, which reads the batch again; the
             # claims keep every channel from sending twice.
             log.warning("offsets not committed (%s): the batch will be redelivered", exc)
+        except UNREACHABLE as exc:
+            # Kafka went away after the batch was fetched: read again once it is back, and
+            # again the claims keep every channel from sending twice.
+            self._kafka.failed(f"commit failed with {reason_of(exc)}")
+        else:
+            self._kafka.answered()
 
     async def handle(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         """Handle one batch: dead-letter what cannot be read, write the rest to the inbox,

@@ -33,6 +33,7 @@ from tiering.runtime.web import add_pages
 from tiering.settings import Settings
 from tiering.sinks.postgres.sink import PostgresSink
 from tiering.wire.codec import AvroCodec
+from tiering.wire.kafka_outages import watch_kafka
 from tiering.wire.topics import DEPOSIT_TRANSACTIONS, ONLINE_BEHAVIOR, DeploymentTopics, topic_label
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,8 @@ class TieringApp:
 
     def __init__(self, settings: Settings, *, delivery: bool = False) -> None:
         self.settings = settings
+        #: Kafka's outages, told in a few lines instead of aiokafka's line per attempt
+        self.kafka = watch_kafka(settings)
         self.topics = DeploymentTopics.of(settings)
         self.ready = False
         self.app = faust_app(settings)
@@ -191,6 +194,7 @@ class TieringApp:
         """
         try:
             await self.intake.handle(records)
+            self.kafka.answered()  # fetched, produced, committed
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -279,4 +283,4 @@ class TieringApp:
                 found.append(("delivery", self.delivery.group_id, self.delivery.assignment))
             return found
 
-        return ConsumerLag(monitor, holdings, lambda: self.ready)
+        return ConsumerLag(monitor, holdings, lambda: self.ready, self.kafka)

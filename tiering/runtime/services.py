@@ -12,9 +12,11 @@ from typing import Any
 import faust
 
 from tiering.delivery.service import DeliveryService
+from tiering.outages import Dependency, reason_of
 from tiering.runtime.lag import Holding, LagMonitor
 from tiering.runtime.producer import BatchProducer
 from tiering.sinks.postgres.sink import PostgresSink
+from tiering.wire.kafka_outages import UNREACHABLE
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +55,11 @@ class ConsumerLag(faust.Service):
         monitor: LagMonitor,
         holdings: Callable[[], Iterable[Holding]],
         ready: Callable[[], bool],
+        kafka: Dependency,
         **kwargs: Any,
     ) -> None:
         self._monitor, self._holdings, self._is_ready = monitor, holdings, ready
+        self._kafka = kafka
         super().__init__(**kwargs)
 
     async def on_start(self) -> None:
@@ -70,8 +74,12 @@ class ConsumerLag(faust.Service):
             return
         try:
             await self._monitor.measure(self._holdings())
+        except UNREACHABLE as exc:  # told once, with the rest of the outage
+            self._kafka.failed(f"consumer lag not measured: {reason_of(exc)}")
         except Exception as exc:  # a metric must never stop the worker
             log.warning("consumer lag not measured: %s", type(exc).__name__)
+        else:  # the broker answered: also the end of an outage on an idle worker
+            self._kafka.answered()
 
 
 class Delivery(faust.Service):
