@@ -48,9 +48,13 @@ class Dependency:
     #: seconds between retries at most (said in the first line)
     retry_every: float
     clock: Callable[[], float] = time.monotonic
+    #: seconds after a success in which a failure does not start an outage (a service with
+    #: many clients, where one straggling failure follows the others' successes)
+    settle: float = 0.0
     #: the current outage's reason, or None while the dependency answers
     reason: str | None = None
     retries: int = 0
+    _answered_at: float = float("-inf")
     _down_since: float = 0.0
     _last_summary: float = 0.0
     _logger: logging.Logger = field(default=log, repr=False)
@@ -70,11 +74,13 @@ class Dependency:
         """An attempt to use it failed for ``reason``; the caller retries."""
         now = self.clock()
         if self.up:
+            if now - self._answered_at < self.settle:
+                return
             self.reason, self.retries = reason, 0
             self._down_since = self._last_summary = now
             DEPENDENCY_UP.labels(self.label).set(0)
             self._logger.error(
-                "%s unreachable: %s; retrying every %.0f s", self.name, reason, self.retry_every
+                "%s unreachable: %s; retrying every %g s", self.name, reason, self.retry_every
             )
             return
         self.reason = reason
@@ -91,6 +97,7 @@ class Dependency:
 
     def answered(self) -> None:
         """An attempt to use it succeeded: an outage, if there was one, is over."""
+        self._answered_at = self.clock()
         if self.up:
             return
         self._logger.warning(

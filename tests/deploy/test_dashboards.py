@@ -19,7 +19,7 @@ DASHBOARDS = ROOT / "deploy" / "grafana" / "dashboards"
 RULES = ROOT / "deploy" / "prometheus" / "rules"
 UIDS = {"tiering-operations", "tiering-kpis"}
 
-#: the contract's metrics ("Prometheus metrics"), and the consumer lag gauge
+#: the contract's metrics ("Prometheus metrics"), the consumer lag and dependency gauges
 CONTRACT_METRICS = {
     "tiering_events_total",
     "tiering_dead_letters_total",
@@ -37,6 +37,7 @@ CONTRACT_METRICS = {
     "tiering_satisfaction_rating",
     "tiering_conversions_total",
     "tiering_consumer_lag_messages",
+    "tiering_dependency_up",
 }
 HISTOGRAMS = {
     "tiering_event_lag_seconds",

@@ -78,10 +78,8 @@ class Deployment:
     partitions: int = 4
     #: another PostgreSQL than the shared one (a test's own, which it may stop)
     database_url: str | None = None
-    #: the ``TIERING_KAFKA_*`` variables of another broker than the shared one (a test's own,
-    #: which it may stop); empty: the shared one. Its processes, its settings and its clients
-    #: in the tests all use them.
-    services: dict[str, str] = field(default_factory=dict)
+    #: another Kafka than the shared one (a test's own, which it may stop)
+    kafka_bootstrap_servers: str | None = None
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
     #: monotonic time the last worker was started
@@ -101,7 +99,8 @@ class Deployment:
             env["TIERING_POLICY_FILE"] = str(self.policy_file)
         if self.database_url is not None:
             env["TIERING_DATABASE_URL"] = self.database_url
-        env.update(self.services)
+        if self.kafka_bootstrap_servers is not None:
+            env["TIERING_KAFKA_BOOTSTRAP_SERVERS"] = self.kafka_bootstrap_servers
         return env
 
     def data_dir(self, port: int | None = None) -> Path:
@@ -112,20 +111,19 @@ class Deployment:
 
     @property
     def settings(self) -> Settings:
-        where: dict[str, Any] = {
-            name.removeprefix("TIERING_").lower(): value for name, value in self.services.items()
-        }
         settings = Settings(
-            **where,
             app_id=self.name,
             topic_prefix=f"{self.name}.",
             web_port=self.web_port,
             topic_partitions=self.partitions,
             policy_file=self.policy_file,
         )
-        if self.database_url is None:
-            return settings
-        return settings.model_copy(update={"database_url": SecretStr(self.database_url)})
+        update: dict[str, object] = {}
+        if self.database_url is not None:
+            update["database_url"] = SecretStr(self.database_url)
+        if self.kafka_bootstrap_servers is not None:
+            update["kafka_bootstrap_servers"] = self.kafka_bootstrap_servers
+        return settings.model_copy(update=update)
 
     @property
     def topics(self) -> DeploymentTopics:

@@ -33,6 +33,7 @@ from tiering.sinks.channels.config import ChannelsConfig, load_channels
 from tiering.sinks.postgres.connection import create_pool, wait_out
 from tiering.wire.codec import AvroCodec, CodecError
 from tiering.wire.inbound import DeadLetter, Inbound
+from tiering.wire.kafka_outages import UNREACHABLE
 from tiering.wire.topics import MANAGER_NOTIFICATIONS, DeploymentTopics, ensure_topics
 
 log = logging.getLogger(__name__)
@@ -212,6 +213,11 @@ class DeliveryService:
             # The partitions moved to another worker, which reads the batch again; the
             # claims keep every channel from sending twice.
             log.warning("offsets not committed (%s): the batch will be redelivered", exc)
+        except UNREACHABLE:
+            # Kafka went away after the batch was fetched: read again once it is back (the
+            # outage is told by tiering.wire.kafka_outages), and again the claims keep every
+            # channel from sending twice.
+            pass
 
     async def handle(self, records: list[ConsumerRecord[bytes, bytes]]) -> None:
         """Handle one batch: dead-letter what cannot be read, write the rest to the inbox,

@@ -16,6 +16,7 @@ from tiering.outages import dependency
 from tiering.runtime.lag import Holding, LagMonitor
 from tiering.runtime.producer import BatchProducer
 from tiering.sinks.postgres.sink import PostgresSink
+from tiering.wire.kafka_outages import UNREACHABLE
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ class ConsumerLag(faust.Service):
             return
         try:
             await self._monitor.measure(self._holdings())
+        except UNREACHABLE:
+            pass  # Kafka went away meanwhile: its outage lines tell it
         except Exception as exc:  # a metric must never stop the worker
             log.warning("consumer lag not measured: %s", type(exc).__name__)
 

@@ -21,6 +21,7 @@ broker, and the gauge and ``/healthz`` stay up.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import threading
@@ -28,7 +29,14 @@ import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-from aiokafka.errors import KafkaConnectionError, NodeNotReadyError
+from aiokafka.errors import (
+    CoordinatorNotAvailableError,
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    NodeNotReadyError,
+    NotCoordinatorError,
+    RequestTimedOutError,
+)
 
 from tiering.outages import SUMMARY_EVERY, Dependency, dependency, reason_of
 from tiering.settings import Settings
@@ -39,6 +47,9 @@ log = logging.getLogger(__name__)
 FIRST_RETRY = 0.1
 #: seconds between attempts at most while a broker is away
 RETRY_EVERY = 5.0
+#: seconds after Kafka answered in which a failed attempt does not start an outage (one
+#: client's attempt that failed just before the broker came back, told just after)
+SETTLE = 3.0
 #: aiokafka's line for a connection attempt that failed (the error is its last argument)
 CONNECT_FAILED = ("aiokafka", "Unable connect to node with id %s: %s")
 #: aiokafka's line for a metadata refresh that no broker answered
@@ -82,8 +93,21 @@ RETRIED: frozenset[tuple[str, str]] = frozenset(
         (_SENDER, "Cannot send %r to %s: %r"),
     }
 )
-#: errors that mean a broker was not reached (refused, reset, timed out, not connected yet)
+#: errors that mean a broker was not reached (refused, reset, timed out, not connected yet):
+#: aiokafka's lines that name one are dropped, the outage lines tell it
 _NOT_REACHED = (OSError, KafkaConnectionError, NodeNotReadyError)
+#: errors a request fails with while a broker cannot be reached or its group coordinator moves
+#: as it restarts: what was asked is asked again once Kafka answers
+UNREACHABLE = (
+    OSError,
+    asyncio.TimeoutError,
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    NodeNotReadyError,
+    RequestTimedOutError,
+    CoordinatorNotAvailableError,
+    NotCoordinatorError,
+)
 
 
 @dataclass
@@ -216,6 +240,7 @@ def watch_kafka(settings: Settings) -> KafkaReachability:
     aiokafka's loggers (once per process)."""
     global _installed
     kafka = dependency("kafka", f"Kafka at {settings.kafka_bootstrap_servers}", RETRY_EVERY)
+    kafka.settle = SETTLE
     if _installed is None:
         _installed = KafkaReachability(kafka)
         quiet = QuietKafkaLog(_installed)

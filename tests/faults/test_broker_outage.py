@@ -1,7 +1,7 @@
-"""The broker stopped for 15 s while a worker is busy, then started again. The worker waits the
-outage out: it never exits, tells it in a few lines naming the broker (not one per retry of
-each client), shows it on /healthz and ``tiering_dependency_up``, and ends exact, every tier
-change on its topic once.
+"""The broker stopped for 15 s while a worker (with delivery in its process) is busy with a
+backlog, then started again. The worker waits the outage out: it never exits, tells it in a
+few lines naming the broker (not one per retry of each client), shows it on /healthz and
+``tiering_dependency_up``, and ends exact, every tier change on its topic once.
 
 The broker is one of the tests' own (``private_kafka``); PostgreSQL is the shared one.
 """
@@ -40,16 +40,14 @@ async def kafka_away_for(d: Any, seconds: float) -> bool:
     return found is not None and float(found.group(1)) >= seconds
 
 
-async def test_broker_stopped_under_load_is_waited_out_quietly(
+async def test_a_broker_stopped_for_15_s_under_load(
     private_kafka: Any, deployment: Any, tmp_path: Path
 ) -> None:
-    d = await deployment(
-        "kout", services={"TIERING_KAFKA_BOOTSTRAP_SERVERS": private_kafka.bootstrap}
-    )
+    d = await deployment("kafkaout", kafka_bootstrap_servers=private_kafka.bootstrap)
     kafka = f"Kafka at {private_kafka.bootstrap}"
     records = feed(12_000, customers=800, seed=31)
     before, after = records[:10_000], records[10_000:]
-    worker = d.start_worker(tmp_path, delivery=False)
+    worker = d.start_worker(tmp_path)
     await d.wait_healthy()
     log = d.logs[-1]
     await d.produce(before)
