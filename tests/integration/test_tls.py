@@ -116,6 +116,10 @@ async def test_worker_delivery_and_inbox_work_over_sasl_ssl_and_verified_tls(
     names = {name for name, _ in sessions}
     assert {d.name, f"{d.name}-delivery", "tiering-inbox"} <= names, sessions
     assert all(ssl for _, ssl in sessions), sessions
+    logs = "".join(log.read_text(errors="replace") for log in d.logs)
+    assert "Authenticated as tiering via SCRAM-SHA-256" in logs
+    for secret in (private_kafka.password, private_postgres.password):
+        assert secret not in logs
 
 
 async def _answers(url: str) -> bool:
