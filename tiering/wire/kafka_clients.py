@@ -188,11 +188,13 @@ async def why_unreachable(settings: Settings) -> KafkaUnreachableError:
     options = kafka_client_options(settings)
     reasons = []
     for server in settings.bootstrap_servers:
-        host, _, port = server.rpartition(":")
+        host, colon, port = server.rpartition(":")
+        if not colon or not port.isdigit():  # no port: Kafka's own
+            host, port = server, "9092"
         try:
             conn = await create_conn(
-                host.strip("[]") or server,
-                int(port or 9092),
+                host.strip("[]"),
+                int(port),
                 request_timeout_ms=PROBE_TIMEOUT_MS,
                 ssl_context=options.get("ssl_context"),
                 security_protocol=options["security_protocol"],

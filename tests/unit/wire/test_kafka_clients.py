@@ -134,3 +134,8 @@ async def test_a_broker_that_does_not_listen_is_named_with_the_reason() -> None:
         f"no Kafka broker let this client in (PLAINTEXT): {server} refused the connection: "
         "nothing listens there"
     )
+
+
+async def test_a_broker_named_without_a_port_is_tried_on_kafkas_own() -> None:
+    error = await why_unreachable(Settings(kafka_bootstrap_servers="127.0.0.1"))
+    assert str(error).startswith("no Kafka broker let this client in (PLAINTEXT): 127.0.0.1 ")
