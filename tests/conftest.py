@@ -3,9 +3,12 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.harness.private import PrivateKafka, PrivatePostgres, TestCA
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -55,3 +58,65 @@ async def deployment(
             print(d.log_tail(400))
     for d in made:
         await d.drop()
+
+
+# --- servers of the tests' own (tests/harness/private/) -----------------------------------
+# Started by the first test that asks for one, once per session, and deleted at its end. The
+# function-scoped fixtures hand a test the running server: a test that stopped or killed it
+# leaves the next one a started server again, and a failed test shows the server's log.
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
+    """The session's certificate authority: it signs the private servers' certificates."""
+    from tests.harness.private import TestCA
+
+    return TestCA(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def private_kafka_server(
+    tmp_path_factory: pytest.TempPathFactory, test_ca: TestCA
+) -> Iterator[PrivateKafka]:
+    from tests.harness.private import PrivateKafka
+
+    broker = PrivateKafka(tmp_path_factory.mktemp("kafka"), test_ca)
+    try:
+        yield broker
+    finally:
+        broker.close()
+
+
+@pytest.fixture(scope="session")
+def private_postgres_server(test_ca: TestCA) -> Iterator[PrivatePostgres]:
+    from tests.harness.private import PrivatePostgres
+
+    cluster = PrivatePostgres(test_ca)
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.fixture
+def private_kafka(
+    private_kafka_server: PrivateKafka, request: pytest.FixtureRequest
+) -> Iterator[PrivateKafka]:
+    """The tests' own Kafka broker, running (PLAINTEXT, SASL_SSL, and mutual-TLS listeners)."""
+    private_kafka_server.start()
+    yield private_kafka_server
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        print(f"--- {private_kafka_server!r}\n{private_kafka_server.log_tail()}")
+
+
+@pytest.fixture
+def private_postgres(
+    private_postgres_server: PrivatePostgres, request: pytest.FixtureRequest
+) -> Iterator[PrivatePostgres]:
+    """The tests' own PostgreSQL cluster, running (in clear and with TLS)."""
+    private_postgres_server.start()
+    yield private_postgres_server
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        print(f"--- {private_postgres_server!r}\n{private_postgres_server.log_tail()}")

@@ -24,7 +24,7 @@ async def test_a_broker_stopped_for_15_s_under_load(
     private_kafka: Any, deployment: Any, tmp_path: Path
 ) -> None:
     kafka = private_kafka
-    d = await deployment("kafkaout", kafka_bootstrap_servers=kafka.bootstrap)
+    d = await deployment("kafkaout", services=kafka.env())
     records = feed(10_000 + OUTAGE * RATE, customers=800, seed=31)
     worker = d.start_worker(tmp_path)
     await d.wait_healthy()

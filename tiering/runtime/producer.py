@@ -10,6 +10,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from tiering.processing import Outgoing
+from tiering.wire.kafka_clients import KafkaClientOptions
 
 
 class BatchProducer:
@@ -17,14 +18,14 @@ class BatchProducer:
     BatchBuilder), not one awaited send per record: the per-record cost of a Faust or aiokafka
     send was most of the worker's time. Idempotent, all in-sync replicas."""
 
-    def __init__(self, bootstrap_servers: list[str], client_id: str) -> None:
-        self._bootstrap_servers = bootstrap_servers
+    def __init__(self, kafka: KafkaClientOptions, client_id: str) -> None:
+        self._kafka = kafka
         self._client_id = client_id
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
         self._producer = AIOKafkaProducer(  # made here: aiokafka wants the running loop
-            bootstrap_servers=self._bootstrap_servers,
+            **self._kafka,
             client_id=self._client_id,
             acks="all",
             enable_idempotence=True,
