@@ -8,13 +8,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tiering.core.policy import Policy
 from tiering.core.policy_file import load_policy
 
 DEFAULT_APP_ID = "deposit-tiering"
+
+KafkaSecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+KafkaSaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 class Settings(BaseSettings):
@@ -24,6 +27,20 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TIERING_", frozen=True, extra="ignore")
 
     kafka_bootstrap_servers: str = Field("localhost:9092", min_length=1)
+    #: how every Kafka client of the service talks to the brokers: in clear, over TLS, with
+    #: SASL authentication (tiering/wire/kafka_clients.py turns these into client options)
+    kafka_security_protocol: KafkaSecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: KafkaSaslMechanism = "SCRAM-SHA-512"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    #: CA certificates (PEM) the brokers' certificates are checked against; empty: the
+    #: system's. The broker's host name is always checked against its certificate.
+    kafka_ca_file: FilePath | None = None
+    #: a client certificate (PEM) for brokers that require one (mutual TLS), its private key
+    #: (PEM; empty: in the certificate file) and the key's password if it is encrypted
+    kafka_cert_file: FilePath | None = None
+    kafka_key_file: FilePath | None = None
+    kafka_key_password: SecretStr = SecretStr("")
     database_url: SecretStr = SecretStr("postgresql://postgres@localhost:5432/tiering")
     app_id: str = Field(DEFAULT_APP_ID, pattern=r"^[A-Za-z0-9._-]+$")
     topic_prefix: str = Field("", pattern=r"^[A-Za-z0-9._-]*$")
@@ -68,10 +85,66 @@ class Settings(BaseSettings):
     #: first retry delay; doubled per attempt, with jitter
     delivery_backoff_seconds: float = Field(1.0, gt=0, le=600)
 
-    @field_validator("policy_file", "channels_file", mode="before")
+    @field_validator(
+        "policy_file",
+        "channels_file",
+        "kafka_ca_file",
+        "kafka_cert_file",
+        "kafka_key_file",
+        mode="before",
+    )
     @classmethod
     def _empty_is_default(cls, value: object) -> object:
         return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _kafka_security_is_whole(self) -> Settings:
+        """Refuse a Kafka security setting that would be ignored or could not work: credentials
+        or TLS files that the protocol does not use would leave the service talking in clear
+        while its operator believes otherwise."""
+        protocol = self.kafka_security_protocol
+        sasl = protocol.startswith("SASL_")
+        tls = protocol.endswith("SSL")
+        password = self.kafka_sasl_password.get_secret_value()
+        if sasl and not (self.kafka_sasl_username and password):
+            raise ValueError(
+                f"TIERING_KAFKA_SECURITY_PROTOCOL={protocol} needs TIERING_KAFKA_SASL_USERNAME "
+                "and TIERING_KAFKA_SASL_PASSWORD"
+            )
+        if not sasl and (self.kafka_sasl_username or password):
+            raise ValueError(
+                "TIERING_KAFKA_SASL_USERNAME/PASSWORD are set but "
+                f"TIERING_KAFKA_SECURITY_PROTOCOL={protocol} does not authenticate with SASL: "
+                "use SASL_SSL"
+            )
+        if sasl and not tls and self.kafka_sasl_mechanism == "PLAIN":
+            raise ValueError(
+                "SASL PLAIN over SASL_PLAINTEXT sends the Kafka password in clear: use "
+                "TIERING_KAFKA_SECURITY_PROTOCOL=SASL_SSL or a SCRAM mechanism"
+            )
+        unused = [
+            f"TIERING_KAFKA_{name}"
+            for name, value in (
+                ("CA_FILE", self.kafka_ca_file),
+                ("CERT_FILE", self.kafka_cert_file),
+                ("KEY_FILE", self.kafka_key_file),
+                ("KEY_PASSWORD", self.kafka_key_password.get_secret_value()),
+            )
+            if value
+        ]
+        if not tls and unused:
+            raise ValueError(
+                f"{', '.join(unused)} set but TIERING_KAFKA_SECURITY_PROTOCOL={protocol} does "
+                "not use TLS: use SSL or SASL_SSL"
+            )
+        if self.kafka_cert_file is None and (
+            self.kafka_key_file or self.kafka_key_password.get_secret_value()
+        ):
+            raise ValueError(
+                "TIERING_KAFKA_KEY_FILE/KEY_PASSWORD need TIERING_KAFKA_CERT_FILE, the client "
+                "certificate of that key"
+            )
+        return self
 
     def topic(self, name: str) -> str:
         """The full name of one of the contract's topics in this deployment."""

@@ -43,7 +43,7 @@ async def kafka_away_for(d: Any, seconds: float) -> bool:
 async def test_a_broker_stopped_for_15_s_under_load(
     private_kafka: Any, deployment: Any, tmp_path: Path
 ) -> None:
-    d = await deployment("kafkaout", kafka_bootstrap_servers=private_kafka.bootstrap)
+    d = await deployment("kafkaout", services=private_kafka.env())
     kafka = f"Kafka at {private_kafka.bootstrap}"
     records = feed(12_000, customers=800, seed=31)
     before, after = records[:10_000], records[10_000:]

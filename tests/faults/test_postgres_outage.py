@@ -66,7 +66,7 @@ async def test_postgres_stopped_between_batches_and_during_a_write(
     private_postgres: Any, deployment: Any, tmp_path: Path
 ) -> None:
     pg = private_postgres
-    d = await deployment("pgout", database_url=pg.url)
+    d = await deployment("pgout", services=pg.env(tls=False))
     database = f"PostgreSQL at 127.0.0.1:{pg.port}"
     records = feed(2 * OUTAGE * RATE + 15_000, customers=800, seed=21)
     before, during, burst = (

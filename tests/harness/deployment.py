@@ -1,6 +1,7 @@
-"""Isolated deployments on the shared local Kafka and PostgreSQL, for tests and benchmarks:
-each has its own app id, topic prefix, schema and web port, its worker processes, and is
-deleted afterwards. Conditions are waited for, never slept on."""
+"""Isolated deployments on the shared local Kafka and PostgreSQL (or, with ``services``, on
+another broker and database, such as the tests' own in tests/harness/private/), for tests and
+benchmarks: each has its own app id, topic prefix, schema and web port, its worker processes,
+and is deleted afterwards. Conditions are waited for, never slept on."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from pydantic import SecretStr
 
 from tests.harness import kafka
 from tests.harness.prometheus import http_status, scrape
@@ -76,10 +76,10 @@ class Deployment:
     web_port: int
     policy_file: Path | None = None
     partitions: int = 4
-    #: another PostgreSQL than the shared one (a test's own, which it may stop)
-    database_url: str | None = None
-    #: another Kafka than the shared one (a test's own, which it may stop)
-    kafka_bootstrap_servers: str | None = None
+    #: the ``TIERING_KAFKA_*`` and ``TIERING_DATABASE_URL`` variables of the broker and the
+    #: database it runs on (``PrivateKafka.env()``, ``PrivatePostgres.env()``); empty: the
+    #: shared ones. Its processes, its settings and its clients in the tests all use them.
+    services: dict[str, str] = field(default_factory=dict)
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
     #: monotonic time the last worker was started
@@ -95,12 +95,9 @@ class Deployment:
             TIERING_TOPIC_PARTITIONS=str(self.partitions),
             TIERING_DATA_DIR=str(self.data_dir()),
         )
+        env.update(self.services)
         if self.policy_file is not None:
             env["TIERING_POLICY_FILE"] = str(self.policy_file)
-        if self.database_url is not None:
-            env["TIERING_DATABASE_URL"] = self.database_url
-        if self.kafka_bootstrap_servers is not None:
-            env["TIERING_KAFKA_BOOTSTRAP_SERVERS"] = self.kafka_bootstrap_servers
         return env
 
     def data_dir(self, port: int | None = None) -> Path:
@@ -111,19 +108,17 @@ class Deployment:
 
     @property
     def settings(self) -> Settings:
-        settings = Settings(
+        where: dict[str, Any] = {
+            name.removeprefix("TIERING_").lower(): value for name, value in self.services.items()
+        }
+        return Settings(
+            **where,
             app_id=self.name,
             topic_prefix=f"{self.name}.",
             web_port=self.web_port,
             topic_partitions=self.partitions,
             policy_file=self.policy_file,
         )
-        update: dict[str, object] = {}
-        if self.database_url is not None:
-            update["database_url"] = SecretStr(self.database_url)
-        if self.kafka_bootstrap_servers is not None:
-            update["kafka_bootstrap_servers"] = self.kafka_bootstrap_servers
-        return settings.model_copy(update=update)
 
     @property
     def topics(self) -> DeploymentTopics:
@@ -153,15 +148,26 @@ class Deployment:
             env["TIERING_WEB_PORT"] = str(port)
             env["TIERING_DATA_DIR"] = str(self.data_dir(port))
         env["TIERING_INSTANCE_ID"] = instance_id
-        log = log_dir / f"worker-{self.name}-{len(self.logs)}.log"
-        self.logs.append(log)
-        command = [sys.executable, "-m", "tiering", "worker", "--loglevel", loglevel]
+        command = ["worker", "--loglevel", loglevel]
         if not delivery:
             command.append("--no-delivery")
         self.started_at = time.monotonic()
+        return self.start_command(log_dir, *command, env=env)
+
+    def start_command(
+        self, log_dir: Path, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """``tiering ARGS`` in this deployment (``env`` adds to or replaces its variables),
+        its output in a log of the deployment; stopped with the workers."""
+        log = log_dir / f"{args[0]}-{self.name}-{len(self.logs)}.log"
+        self.logs.append(log)
         with log.open("wb") as out:
             proc = subprocess.Popen(
-                command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+                [sys.executable, "-m", "tiering", *args],
+                env={**self.env, **(env or {})},
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         self.workers.append(proc)
         return proc

@@ -13,6 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from tests.harness.records import CODEC
 from tests.harness.waiting import wait_for
 from tiering.settings import Settings
+from tiering.wire.kafka_clients import kafka_client_options
 from tiering.wire.topics import partitions_of
 
 
@@ -27,7 +28,7 @@ async def produce(
     """Contract records (keyed by their customer) and raw messages to ``topic`` (its full
     name); returns how many were sent, once Kafka has them all."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **kafka_client_options(settings),
         acks="all",
         enable_idempotence=True,
         linger_ms=20,
@@ -56,7 +57,7 @@ async def _consumer(
     settings: Settings, topic: str
 ) -> tuple[AIOKafkaConsumer, list[TopicPartition]]:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None
+        **kafka_client_options(settings), enable_auto_commit=False, group_id=None
     )
     await consumer.start()
     tps = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
@@ -110,9 +111,9 @@ async def unsettled(settings: Settings, group: str, topics: Iterable[str]) -> di
     """Per ``topic[partition]``, the messages the group has not committed yet (empty when
     settled). Committed offsets are read before the end offsets: a message produced between
     the two reads shows as not committed, never the other way round."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka_client_options(settings))
     await admin.start()
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None)
+    consumer = AIOKafkaConsumer(**kafka_client_options(settings), group_id=None)
     await consumer.start()
     try:
         tps = [

@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 from tests.harness.records import posting
 from tests.harness.waiting import wait_for
 from tiering.runtime.lag import LagMonitor
+from tiering.wire.kafka_clients import kafka_client_options
 from tiering.wire.topics import partitions_of, topic_label
 
 LAG = "tiering_consumer_lag_messages"
@@ -32,7 +33,7 @@ async def test_the_lag_is_what_the_group_has_not_committed(deployment) -> None:
         bootstrap_servers=s.bootstrap_servers, group_id=group, enable_auto_commit=False
     )
     await committer.start()
-    monitor = LagMonitor(s.bootstrap_servers, label_of=lambda t: topic_label(s, t))
+    monitor = LagMonitor(kafka_client_options(s), label_of=lambda t: topic_label(s, t))
     await monitor.start()
     try:
         committer.assign(tps)

@@ -11,27 +11,36 @@ from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from tiering.core.policy import PolicyError
 from tiering.csv_files import CsvFileError, Rejected, write_rejects
 from tiering.settings import Settings
 from tiering.sinks.postgres.connection import NotMigratedError
+from tiering.wire.kafka_clients import KafkaTLSError, kafka_ssl_context
 
 T = TypeVar("T")
 
 
+def _problem(error: ErrorDetails) -> str:
+    """One setting's problem, named after its variable (a rule across several settings names
+    them in its own message)."""
+    if not error["loc"]:
+        return str(error.get("ctx", {}).get("error", error["msg"]))
+    return f"TIERING_{'_'.join(str(p) for p in error['loc']).upper()}: {error['msg']}"
+
+
 def settings() -> Settings:
-    """``TIERING_*`` and the policy they name, checked before anything starts."""
+    """``TIERING_*``, the policy they name and the Kafka TLS files, checked before anything
+    starts."""
     try:
         loaded = Settings()
         loaded.policy  # noqa: B018  (load and check the policy before anything starts)
+        kafka_ssl_context(loaded)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"TIERING_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-            for e in exc.errors()
-        )
+        problems = "; ".join(_problem(e) for e in exc.errors())
         raise click.ClickException(f"configuration: {problems}") from None
-    except PolicyError as exc:
+    except (PolicyError, KafkaTLSError) as exc:
         raise click.ClickException(str(exc)) from None
     return loaded
 

@@ -33,6 +33,7 @@ from tiering.sinks.channels.config import ChannelsConfig, load_channels
 from tiering.sinks.postgres.connection import create_pool, wait_out
 from tiering.wire.codec import AvroCodec, CodecError
 from tiering.wire.inbound import DeadLetter, Inbound
+from tiering.wire.kafka_clients import kafka_client_options
 from tiering.wire.kafka_outages import UNREACHABLE
 from tiering.wire.topics import MANAGER_NOTIFICATIONS, DeploymentTopics, ensure_topics
 
@@ -107,13 +108,13 @@ class DeliveryService:
                 "connect", lambda: create_pool(s, self.group_id, max_size=8)
             )
             self._producer = AIOKafkaProducer(
-                bootstrap_servers=s.bootstrap_servers, acks="all", enable_idempotence=True
+                **kafka_client_options(s), acks="all", enable_idempotence=True
             )
             await self._producer.start()
             await self.router.start()
             self._consumer = AIOKafkaConsumer(
                 self.topic,
-                bootstrap_servers=s.bootstrap_servers,
+                **kafka_client_options(s),
                 group_id=self.group_id,
                 client_id=self.group_id,
                 enable_auto_commit=False,

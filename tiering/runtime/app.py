@@ -33,6 +33,7 @@ from tiering.runtime.web import add_pages
 from tiering.settings import Settings
 from tiering.sinks.postgres.sink import PostgresSink
 from tiering.wire.codec import AvroCodec
+from tiering.wire.kafka_clients import faust_broker_credentials, kafka_client_options
 from tiering.wire.topics import DEPOSIT_TRANSACTIONS, ONLINE_BEHAVIOR, DeploymentTopics, topic_label
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def faust_app(s: Settings) -> faust.App:
     return faust.App(
         s.app_id,
         broker=[f"kafka://{host}" for host in s.bootstrap_servers],
+        broker_credentials=faust_broker_credentials(s),
         store=f"{s.state_store}://",
         datadir=str(s.data_dir),
         topic_partitions=s.topic_partitions,
@@ -110,7 +112,7 @@ class TieringApp:
         self.app = faust_app(settings)
         #: what was wrong with the data directory's tables, discarded before the start
         self.discarded = claim_data_dir(settings, Path(self.app.conf.tabledir))
-        self.producer = BatchProducer(settings.bootstrap_servers, f"{settings.app_id}-outputs")
+        self.producer = BatchProducer(kafka_client_options(settings), f"{settings.app_id}-outputs")
         self.sink = PostgresSink(settings, application_name=settings.app_id)
         #: set once PostgreSQL and the output producer are up
         self.outputs_ready = asyncio.Event()
@@ -125,7 +127,7 @@ class TieringApp:
         faust_internals.fetch_promptly(self.app, FETCH_MAX_WAIT_MS)
         if settings.state_store == "rocksdb":
             budget = SHARE_OF_TIMEOUT * self.app.conf.broker_request_timeout
-            restore = BulkRestore(settings.bootstrap_servers, budget, _count_restored)
+            restore = BulkRestore(kafka_client_options(settings), budget, _count_restored)
             faust_internals.restore_actives_in_bulk(self.app, restore)
         self.delivery = DeliveryService(settings) if delivery else None  # a bad file fails here
         self._count_from_zero()
@@ -263,7 +265,7 @@ class TieringApp:
 
     def _consumer_lag(self) -> ConsumerLag:
         s = self.settings
-        monitor = LagMonitor(s.bootstrap_servers, label_of=lambda topic: topic_label(s, topic))
+        monitor = LagMonitor(kafka_client_options(s), label_of=lambda topic: topic_label(s, topic))
         sources = {getattr(self.topics, a.reads) for a in AGENTS}
 
         def held_by_faust() -> list[TopicPartition]:

@@ -14,6 +14,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from tiering.runtime import faust_internals
+from tiering.wire.kafka_clients import KafkaClientOptions
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +34,11 @@ class BulkRestore:
 
     def __init__(
         self,
-        bootstrap_servers: list[str],
+        kafka: KafkaClientOptions,
         budget_s: float,
         applied: Callable[[str, int], None],
     ) -> None:
-        self._bootstrap = bootstrap_servers
+        self._kafka = kafka
         self._budget_s = budget_s
         #: ``applied(table name, records)``
         self._applied = applied
@@ -55,7 +56,7 @@ class BulkRestore:
         deadline = time.monotonic() + self._budget_s
         reached: dict[Any, int] = {}
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
+            **self._kafka,
             enable_auto_commit=False,
             auto_offset_reset="earliest",  # a start compacted away: from the first one kept
             max_partition_fetch_bytes=8 * 1024**2,

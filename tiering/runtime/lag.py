@@ -15,6 +15,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import Gauge
 
+from tiering.wire.kafka_clients import KafkaClientOptions
+
 log = logging.getLogger(__name__)
 
 CONSUMER_LAG = Gauge(
@@ -28,19 +30,17 @@ Holding = tuple[str, str, Callable[[], Iterable[TopicPartition]]]
 
 
 class LagMonitor:
-    def __init__(self, bootstrap_servers: list[str], label_of: Callable[[str], str]) -> None:
-        self._bootstrap = bootstrap_servers
+    def __init__(self, kafka: KafkaClientOptions, label_of: Callable[[str], str]) -> None:
+        self._kafka = kafka
         self._label_of = label_of
         self._admin: AIOKafkaAdminClient | None = None
         self._offsets: AIOKafkaConsumer | None = None
         self._reported: set[tuple[str, str, str]] = set()
 
     async def start(self) -> None:
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap)
+        self._admin = AIOKafkaAdminClient(**self._kafka)
         await self._admin.start()
-        self._offsets = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, enable_auto_commit=False
-        )
+        self._offsets = AIOKafkaConsumer(**self._kafka, enable_auto_commit=False)
         await self._offsets.start()
 
     async def stop(self) -> None:

@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaTimeoutError
 
 from tiering.processing import Outgoing
+from tiering.wire.kafka_clients import KafkaClientOptions
 
 log = logging.getLogger(__name__)
 
@@ -22,14 +23,14 @@ class BatchProducer:
     send was most of the worker's time. Idempotent, all in-sync replicas; through a Kafka
     outage of any length the batch waits for the broker (``faust_internals.leaderless``)."""
 
-    def __init__(self, bootstrap_servers: list[str], client_id: str) -> None:
-        self._bootstrap_servers = bootstrap_servers
+    def __init__(self, kafka: KafkaClientOptions, client_id: str) -> None:
+        self._kafka = kafka
         self._client_id = client_id
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
         self._producer = AIOKafkaProducer(  # made here: aiokafka wants the running loop
-            bootstrap_servers=self._bootstrap_servers,
+            **self._kafka,
             client_id=self._client_id,
             acks="all",
             enable_idempotence=True,

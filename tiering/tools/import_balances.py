@@ -24,6 +24,7 @@ from tiering.core.policy import Policy
 from tiering.csv_files import Rejected, count_lines, read_csv
 from tiering.settings import Settings
 from tiering.wire.codec import DEPOSIT_TRANSACTION, AvroCodec
+from tiering.wire.kafka_clients import kafka_client_options
 from tiering.wire.topics import DEPOSIT_TRANSACTIONS, ensure_topics
 
 COLUMNS = ("customer_id", "account_id", "balance", "currency", "as_of")
@@ -93,7 +94,7 @@ async def send_balances(
     if not dry_run:
         await ensure_topics(settings)
         producer = AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap_servers,
+            **kafka_client_options(settings),
             acks="all",
             enable_idempotence=True,
             linger_ms=20,

@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
 from tiering.settings import Settings
+from tiering.wire.kafka_clients import kafka_client_options, why_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,14 @@ def all_topic_names(settings: Settings) -> set[str]:
 
 @asynccontextmanager
 async def admin_client(settings: Settings) -> AsyncIterator[AIOKafkaAdminClient]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-    await admin.start()
+    """An admin client, started; :class:`~tiering.wire.kafka_clients.KafkaUnreachableError`
+    saying why when no broker lets it in (the first contact of every command with Kafka)."""
+    admin = AIOKafkaAdminClient(**kafka_client_options(settings))
+    try:
+        await admin.start()
+    except KafkaConnectionError:
+        await admin.close()
+        raise await why_unreachable(settings) from None
     try:
         yield admin
     finally:

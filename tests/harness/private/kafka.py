@@ -11,6 +11,7 @@ import signal
 import subprocess
 import uuid
 from pathlib import Path
+from typing import Literal
 
 from tests.harness.private.process import free_ports, port_open, tail, wait_until
 from tests.harness.private.tls import KeyPair, TestCA
@@ -88,6 +89,36 @@ class PrivateKafka:
     @property
     def password(self) -> str:
         return self.users[self.username]
+
+    def env(
+        self,
+        listener: Literal["PLAINTEXT", "SASL_SSL", "SSL"] = "PLAINTEXT",
+        mechanism: str = "SCRAM-SHA-256",
+    ) -> dict[str, str]:
+        """The ``TIERING_KAFKA_*`` variables of a service that reaches this broker through
+        ``listener`` (SASL_SSL: as :attr:`username` with ``mechanism``; SSL: with
+        :attr:`client_cert`), the CA checked in both."""
+        if listener == "PLAINTEXT":
+            return {"TIERING_KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}
+        env = {
+            "TIERING_KAFKA_SECURITY_PROTOCOL": listener,
+            "TIERING_KAFKA_CA_FILE": str(self.ca_file),
+        }
+        if listener == "SASL_SSL":
+            env.update(
+                TIERING_KAFKA_BOOTSTRAP_SERVERS=self.sasl_ssl_bootstrap,
+                TIERING_KAFKA_SASL_MECHANISM=mechanism,
+                TIERING_KAFKA_SASL_USERNAME=self.username,
+                TIERING_KAFKA_SASL_PASSWORD=self.password,
+            )
+        else:
+            env.update(
+                TIERING_KAFKA_BOOTSTRAP_SERVERS=self.ssl_bootstrap,
+                TIERING_KAFKA_CERT_FILE=str(self.client_cert.cert_file),
+                TIERING_KAFKA_KEY_FILE=str(self.client_cert.key_file),
+                TIERING_KAFKA_KEY_PASSWORD=self.client_cert.key_password or "",
+            )
+        return env
 
     @property
     def running(self) -> bool:

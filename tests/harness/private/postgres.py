@@ -92,7 +92,16 @@ class PrivatePostgres:
     def tls_url(self) -> str:
         """Password authentication over TLS, the server's certificate checked against the test
         CA and its name against the host (``sslmode=verify-full``)."""
-        return self._url(sslmode="verify-full", sslrootcert=str(self.ca_file))
+        return self.verify_full_url(self.ca_file)
+
+    def verify_full_url(self, ca_file: Path) -> str:
+        """:attr:`tls_url` with the server's certificate checked against ``ca_file``."""
+        return self._url(sslmode="verify-full", sslrootcert=str(ca_file))
+
+    def env(self, tls: bool = True) -> dict[str, str]:
+        """``TIERING_DATABASE_URL`` of a service that uses this cluster, over TLS
+        (:attr:`tls_url`) or in clear (:attr:`url`)."""
+        return {"TIERING_DATABASE_URL": self.tls_url if tls else self.url}
 
     @property
     def running(self) -> bool:

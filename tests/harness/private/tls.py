@@ -89,6 +89,7 @@ class TestCA:
 
     def __init__(self, directory: Path, name: str = "deposit-tiering test CA") -> None:
         self.directory = directory
+        self.name = name
         directory.mkdir(parents=True, exist_ok=True)
         self._key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.datetime.now(datetime.UTC)

@@ -13,6 +13,7 @@ from faust.types import TP
 
 from tiering.runtime.bulk_restore import BULK_FROM, BulkRestore
 from tiering.runtime.faust_internals import restore_actives_in_bulk
+from tiering.wire.kafka_clients import KafkaClientOptions
 
 
 @dataclass(eq=False)  # hashable, as Faust's tables are
@@ -89,7 +90,8 @@ async def test_a_failing_bulk_restore_leaves_it_all_to_faust() -> None:
 async def test_a_short_tail_is_left_to_faust_without_a_consumer() -> None:
     counted: list[tuple[str, int]] = []
     # no broker listens there: a consumer would fail to start
-    restore = BulkRestore(["127.0.0.1:1"], 5.0, lambda t, n: counted.append((t, n)))
+    nowhere = KafkaClientOptions(bootstrap_servers=["127.0.0.1:1"])
+    restore = BulkRestore(nowhere, 5.0, lambda t, n: counted.append((t, n)))
     spans = {ON_DISK: {A0: (None, BULK_FROM // 2 - 1), A1: (10, 10 + BULK_FROM // 2)}}
     assert await restore(spans) == {}
     assert counted == []

@@ -27,6 +27,7 @@ from tiering.wire.codec import (
     TIER_CHANGE,
     AvroCodec,
 )
+from tiering.wire.kafka_clients import kafka_client_options
 from tiering.wire.topics import (
     DEPOSIT_TRANSACTIONS,
     MANAGER_NOTIFICATIONS,
@@ -65,7 +66,7 @@ async def run_demo(settings: Settings, demo: DemoRun) -> None:
     screen = Screen(console, demo.customers, opening, len(feed))
     consumer = await _tail(settings, (TIER_CHANGES, MANAGER_NOTIFICATIONS))
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
+        **kafka_client_options(settings),
         linger_ms=20,
         acks="all",
         enable_idempotence=True,
@@ -118,7 +119,7 @@ async def _store_risk_levels(settings: Settings, levels: dict[str, int]) -> bool
 async def _tail(settings: Settings, names: tuple[str, ...]) -> AIOKafkaConsumer:
     """A consumer at the end of ``names``: only what this run causes is shown."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False, group_id=None
+        **kafka_client_options(settings), enable_auto_commit=False, group_id=None
     )
     await consumer.start()
     tps = [
