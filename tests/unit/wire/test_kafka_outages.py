@@ -20,6 +20,7 @@ from tiering.wire.kafka_outages import (
     FIRST_RETRY,
     RETRIED,
     RETRY_EVERY,
+    SETTLE,
     KafkaReachability,
     QuietKafkaLog,
     ReconnectBackoff,
@@ -110,6 +111,31 @@ def test_one_broker_away_while_the_others_answer_is_not_an_outage(
         "Kafka broker 2 at k2:9092 unreachable: ConnectionRefusedError: [Errno 111] Connection"
         " refused; the other brokers answer",
         "Kafka broker 2 reachable again after 50 s",
+    ]
+
+
+def test_a_failure_straggling_just_after_kafka_answered_starts_no_outage(
+    captured: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    kafka = Dependency("unit-kafka-settle", "Kafka at k1:9092", RETRY_EVERY, clock=clock)
+    kafka.settle = SETTLE  # as watch_kafka sets it
+    reach = KafkaReachability(kafka, clock=clock)
+    reach.failed(1, every_broker=True)
+    clock.now += 20
+    reach.answered(1)
+    # another client's attempt, refused just before the broker came back, told just after
+    clock.now += 1
+    reach.failed(1, every_broker=True)
+    assert kafka.up
+    # the broker away again, for good
+    clock.now += SETTLE
+    reach.failed(1, every_broker=True)
+    assert not kafka.up
+    assert [r.getMessage() for r in captured.records] == [
+        "Kafka at k1:9092 unreachable: no connection; retrying every 5 s",
+        "Kafka at k1:9092 reachable again after 20 s (0 retries)",
+        "Kafka at k1:9092 unreachable: no connection; retrying every 5 s",
     ]
 
 
