@@ -11,17 +11,9 @@ HERE="$ROOT/deploy/local/kafka"
 
 started_here() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 
-start() {
-  if port_open 127.0.0.1 9092; then
-    say "already answering on 127.0.0.1:9092"
-    return 0
-  fi
-  command -v java >/dev/null || fail "Java 17+ not found: install a JDK 17 or newer (Debian: openjdk-17-jre-headless)"
-  local major
-  major=$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')
-  [ "${major%%.*}" -ge 17 ] 2>/dev/null || fail "Java 17+ not found (found Java ${major:-unknown})"
-  mkdir -p "$HOME_DIR" "$DATA"
-
+# fetch: the broker's jars in .local/kafka/libs, once per version. Also when a broker already
+# answers (another checkout's): the tests start brokers of their own from these jars.
+fetch() {
   local version
   version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$HERE/pom.xml")
   if [ ! -f "$LIBS/.fetched-$version" ]; then
@@ -32,6 +24,20 @@ start() {
       >"$LOGS/kafka-fetch.log" 2>&1 || fail "mvn could not fetch Kafka $version (see $LOGS/kafka-fetch.log)"
     touch "$LIBS/.fetched-$version"
   fi
+}
+
+start() {
+  mkdir -p "$HOME_DIR" "$DATA"
+  if port_open 127.0.0.1 9092; then
+    fetch
+    say "already answering on 127.0.0.1:9092"
+    return 0
+  fi
+  command -v java >/dev/null || fail "Java 17+ not found: install a JDK 17 or newer (Debian: openjdk-17-jre-headless)"
+  local major
+  major=$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')
+  [ "${major%%.*}" -ge 17 ] 2>/dev/null || fail "Java 17+ not found (found Java ${major:-unknown})"
+  fetch
 
   sed "s#@DATA@#$DATA#" "$HERE/server.properties" >"$HOME_DIR/server.properties"
   if [ ! -f "$DATA/meta.properties" ]; then
