@@ -5,21 +5,9 @@ from __future__ import annotations
 import logging
 
 import pytest
-from prometheus_client import REGISTRY
 
+from tests.harness.outages import Clock, gauge
 from tiering.outages import Dependency, reason_of
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def gauge(label: str) -> float | None:
-    return REGISTRY.get_sample_value("tiering_dependency_up", {"dependency": label})
 
 
 def test_a_long_outage_is_one_line_a_minute_and_the_gauge(caplog: pytest.LogCaptureFixture) -> None:

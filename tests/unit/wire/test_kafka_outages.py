@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pytest
 from aiokafka.errors import KafkaConnectionError, NodeNotReadyError, RequestTimedOutError
 from mode.utils.logging import ExtensionFormatter
-from prometheus_client import REGISTRY
 
+from tests.harness.outages import Clock, gauge
 from tiering.outages import Dependency
 from tiering.wire.kafka_outages import (
     FIRST_RETRY,
@@ -25,18 +25,6 @@ from tiering.wire.kafka_outages import (
     QuietKafkaLog,
     ReconnectBackoff,
 )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def gauge(label: str) -> float | None:
-    return REGISTRY.get_sample_value("tiering_dependency_up", {"dependency": label})
 
 
 def test_reconnects_back_off_exponentially_with_jitter_up_to_the_cap() -> None:
