@@ -48,13 +48,16 @@ class Dependency:
     #: seconds between retries at most (said in the first line)
     retry_every: float
     clock: Callable[[], float] = time.monotonic
-    #: seconds after a success in which a failure does not start an outage (a service with
-    #: many clients, where one straggling failure follows the others' successes)
+    #: seconds a service with many clients must keep failing, with no success between and
+    #: none just before, to be away: one client's straggling failure beside the others'
+    #: successes (as a broker shuts down, or after it came back) is not an outage
     settle: float = 0.0
     #: the current outage's reason, or None while the dependency answers
     reason: str | None = None
     retries: int = 0
     _answered_at: float = float("-inf")
+    #: the first failure since the last success, while it is not yet an outage
+    _failing_since: float | None = None
     _down_since: float = 0.0
     _last_summary: float = 0.0
     _logger: logging.Logger = field(default=log, repr=False)
@@ -76,8 +79,12 @@ class Dependency:
         if self.up:
             if now - self._answered_at < self.settle:
                 return
+            if self._failing_since is None:
+                self._failing_since = now
+            if now - self._failing_since < self.settle:
+                return
             self.reason, self.retries = reason, 0
-            self._down_since = self._last_summary = now
+            self._down_since, self._last_summary = self._failing_since, now
             DEPENDENCY_UP.labels(self.label).set(0)
             self._logger.error(
                 "%s unreachable: %s; retrying every %g s", self.name, reason, self.retry_every
@@ -98,6 +105,7 @@ class Dependency:
     def answered(self) -> None:
         """An attempt to use it succeeded: an outage, if there was one, is over."""
         self._answered_at = self.clock()
+        self._failing_since = None
         if self.up:
             return
         self._logger.warning(

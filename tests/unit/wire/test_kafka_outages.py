@@ -110,21 +110,46 @@ def test_a_failure_straggling_just_after_kafka_answered_starts_no_outage(
     kafka.settle = SETTLE  # as watch_kafka sets it
     reach = KafkaReachability(kafka, clock=clock)
     reach.failed(1, every_broker=True)
-    clock.now += 20
+    clock.now += SETTLE
+    reach.failed(1, every_broker=True)  # still failing SETTLE s later: an outage
+    clock.now += 20 - SETTLE
     reach.answered(1)
     # another client's attempt, refused just before the broker came back, told just after
     clock.now += 1
     reach.failed(1, every_broker=True)
     assert kafka.up
-    # the broker away again, for good
+    # the broker away again, for good: an outage once the failures have lasted SETTLE s
+    clock.now += SETTLE
+    reach.failed(1, every_broker=True)
+    assert kafka.up
     clock.now += SETTLE
     reach.failed(1, every_broker=True)
     assert not kafka.up
+    assert kafka.down_for() == SETTLE
     assert [r.getMessage() for r in captured.records] == [
         "Kafka at k1:9092 unreachable: no connection; retrying every 5 s",
         "Kafka at k1:9092 reachable again after 20 s (0 retries)",
         "Kafka at k1:9092 unreachable: no connection; retrying every 5 s",
     ]
+
+
+def test_a_failure_beside_other_clients_successes_is_no_outage(
+    captured: pytest.LogCaptureFixture,
+) -> None:
+    """As a broker shuts down, one client is refused while another still gets its answer."""
+    clock = Clock()
+    kafka = Dependency("unit-kafka-blip", "Kafka at k1:9092", RETRY_EVERY, clock=clock)
+    kafka.settle = SETTLE
+    reach = KafkaReachability(kafka, clock=clock)
+    clock.now += 60
+    reach.failed(1, every_broker=True)
+    clock.now += 0.001
+    reach.answered(1)
+    clock.now += SETTLE + 1
+    reach.failed(1, every_broker=True)  # a new first failure: not yet an outage
+    assert kafka.up
+    assert gauge("unit-kafka-blip") == 1
+    assert captured.records == []
 
 
 # --- aiokafka's own lines -----------------------------------------------------------------
