@@ -97,11 +97,6 @@ STATE_RECOUNTED = Counter(
 SINK_RETRIES = Counter(
     "tiering_sink_retries_total", "PostgreSQL writes retried after an error.", ["sink"]
 )
-WAITING = Gauge(
-    "tiering_delivery_waiting",
-    "Notifications waiting for their channel's rate (a robot's messages a minute).",
-    ["channel"],
-)
 DEPENDENCY_UP = Gauge(
     "tiering_dependency_up",
     "1 while an outside service (postgres, kafka) answers this process, 0 during an outage.",

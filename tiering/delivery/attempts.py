@@ -19,7 +19,7 @@ from functools import partial
 import asyncpg
 
 from tiering.delivery.routes import Route
-from tiering.metrics import DELIVERIES, WAITING
+from tiering.metrics import DELIVERIES
 from tiering.notify.notification import Notification
 from tiering.sinks.channels.errors import DeliveryError
 from tiering.sinks.postgres.connection import wait_out
@@ -139,24 +139,7 @@ class ChannelAttempts:
             await asyncio.sleep(backoff_seconds(self._backoff_base, attempt - first + 1))
 
     async def _attempt(self, route: Route) -> str | None:
-        """One send, within the channel's rate; the error as safe text, or None when
-        delivered. A notification waiting for its robot's rate holds no sending slot, so
-        the other channels go on meanwhile."""
-        if route.pace is None:
-            return await self._send(route)
-        waiting = WAITING.labels(route.label)
-        waiting.inc()
-        in_line = True
-        try:
-            async with route.pace.slot():
-                waiting.dec()
-                in_line = False
-                return await self._send(route)
-        finally:
-            if in_line:  # stopped while waiting
-                waiting.dec()
-
-    async def _send(self, route: Route) -> str | None:
+        """One send; the error as safe text, or None when delivered."""
         async with self._sending:
             try:
                 await route.send()

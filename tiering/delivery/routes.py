@@ -11,7 +11,6 @@ from functools import partial
 from tiering.notify.notification import Notification
 from tiering.sinks.channels.config import ChannelsConfig
 from tiering.sinks.channels.email import EmailSender, recipients
-from tiering.sinks.channels.pace import Pace
 from tiering.sinks.channels.webhooks import WebhookClient
 
 log = logging.getLogger(__name__)
@@ -30,8 +29,6 @@ class Route:
     channel: str  #: in notification_channels and the logs: ``webhook:<name>`` or ``email``
     label: str  #: the metric's channel label
     send: Callable[[], Awaitable[None]]  #: one attempt; raises DeliveryError
-    #: the channel's rate, shared by every notification sent on it; None: unlimited
-    pace: Pace | None = None
 
 
 class Router:
@@ -42,10 +39,6 @@ class Router:
         self._webhooks = WebhookClient()
         smtp = channels.smtp
         self._email = EmailSender(smtp) if smtp is not None else None
-        #: one window per robot (webhook) and one for e-mail, for those with a rate
-        self._paces = {w.channel: Pace(w.pace) for w in channels.webhook if w.pace is not None}
-        if smtp is not None and smtp.pace is not None:
-            self._paces[EMAIL] = Pace(smtp.pace)
 
     async def start(self) -> None:
         await self._webhooks.start()
@@ -60,20 +53,14 @@ class Router:
     def routes(self, n: Notification, manager_email: str | None = None) -> list[Route]:
         """The channels ``n`` goes out on, besides the PostgreSQL inbox."""
         out = [
-            Route(
-                w.channel,
-                WEBHOOK_LABELS[w.type],
-                partial(self._webhooks.send, w, n),
-                self._paces.get(w.channel),
-            )
+            Route(w.channel, WEBHOOK_LABELS[w.type], partial(self._webhooks.send, w, n))
             for w in self.channels.webhooks_for(n)
         ]
         smtp = self.channels.smtp
         if smtp is not None and self._email is not None and smtp.accepts(n):
             to = recipients(smtp, n, manager_email)
             if to:
-                send = partial(self._email.send, n, to)
-                out.append(Route(EMAIL, EMAIL, send, self._paces.get(EMAIL)))
+                out.append(Route(EMAIL, EMAIL, partial(self._email.send, n, to)))
             else:
                 log.info(
                     "notification %s: no e-mail address for team %s", n.notification_id, n.team

@@ -13,9 +13,6 @@ Without a file every notification goes to the PostgreSQL inbox only. The file::
                                     # request is signed when set; json: optional HMAC-SHA256
                                     # key for the X-Tiering-Signature header; wecom: not allowed
     min_priority = "LOW"            # LOW | NORMAL | HIGH | URGENT; default LOW
-    rate = "20/min"                 # sends at most, in any such period: N/s, N/min, N/h or
-                                    # N/<k>s; wecom and dingtalk: 20/min by default (the
-                                    # robots' limit), json: "unlimited" by default
 
     [smtp]                          # optional: the channel "email"
     host = "smtp.bank.example"
@@ -25,7 +22,6 @@ Without a file every notification goes to the PostgreSQL inbox only. The file::
     password = "${SMTP_PASSWORD}"   # default empty
     sender = "tiering@bank.example"
     min_priority = "HIGH"           # default HIGH: e-mail only for HIGH and URGENT
-    rate = "unlimited"              # default: the server's own limits apply
 
     [smtp.to]                       # recipients per team; the notification's assigned manager
     PRIVATE_BANKING = ["pb-desk@bank.example"]   # (managers.email) gets it too
@@ -60,7 +56,6 @@ from tiering.core.kinds import Priority
 from tiering.core.teams import Team
 from tiering.notify.notification import Notification
 from tiering.sinks.channels.errors import ChannelsConfigError
-from tiering.sinks.channels.pace import Rate
 
 WebhookType = Literal["wecom", "dingtalk", "json"]
 #: a webhook for every team
@@ -81,22 +76,6 @@ _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
-#: what a group robot accepts: more in a minute is refused (WeCom errcode 45009)
-ROBOT_RATES = {"wecom": "20/min", "dingtalk": "20/min"}
-UNLIMITED = "unlimited"
-
-
-def _valid_rate(value: str | None) -> str | None:
-    if value is not None and value != UNLIMITED:
-        Rate.parse(value)  # its ValueError names the choices
-    return value
-
-
-def _rate_of(value: str | None, default: str | None) -> Rate | None:
-    chosen = value if value is not None else default
-    return None if chosen in (None, UNLIMITED) else Rate.parse(chosen)
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -110,10 +89,6 @@ class WebhookConfig(_Strict):
     url: SecretStr
     secret: SecretStr | None = None
     min_priority: PriorityName = Priority.LOW.name
-    #: sends at most in any period (:class:`Rate`); None: the robot's own limit, or unlimited
-    rate: str | None = None
-
-    _check_rate = field_validator("rate")(_valid_rate)
 
     @field_validator("url")
     @classmethod
@@ -133,11 +108,6 @@ class WebhookConfig(_Strict):
         """The name in ``notification_channels`` and the logs."""
         return f"webhook:{self.name}"
 
-    @property
-    def pace(self) -> Rate | None:
-        """How fast this robot may be sent to; None: as fast as it answers."""
-        return _rate_of(self.rate, ROBOT_RATES.get(self.type))
-
     def accepts(self, notification: Notification) -> bool:
         return self.team in (ANY_TEAM, notification.team) and notification.at_least(
             Priority[self.min_priority]
@@ -155,13 +125,6 @@ class SmtpConfig(_Strict):
     sender: str = Field(pattern=_ADDRESS.pattern)
     min_priority: PriorityName = Priority.HIGH.name
     to: dict[Team, list[str]] = Field(default_factory=dict)
-    rate: str | None = None
-
-    _check_rate = field_validator("rate")(_valid_rate)
-
-    @property
-    def pace(self) -> Rate | None:
-        return _rate_of(self.rate, None)
 
     @field_validator("to")
     @classmethod
