@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from prometheus_client import REGISTRY, Counter, Histogram, disable_created_metrics
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -144,6 +144,12 @@ DELIVERIES = Counter(
     "and outcome (delivered, retried, failed); one per attempt.",
     ["channel", "outcome"],
 )
+DELIVERIES_WAITING = Gauge(
+    "tiering_deliveries_waiting",
+    "Delivery attempts waiting for their destination's rate limit (a robot's 20 a minute), "
+    "by channel (wecom, dingtalk, webhook, email).",
+    ["channel"],
+)
 
 
 def start_at_zero(topics: tuple[str, ...]) -> None:
@@ -159,3 +165,5 @@ def start_at_zero(topics: tuple[str, ...]) -> None:
     for channel in ("postgres", "wecom", "dingtalk", "webhook", "email"):
         for outcome in ("delivered", "retried", "failed"):
             DELIVERIES.labels(channel, outcome)
+    for channel in ("wecom", "dingtalk", "webhook", "email"):
+        DELIVERIES_WAITING.labels(channel)
