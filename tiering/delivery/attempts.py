@@ -36,6 +36,9 @@ T = TypeVar("T")
 
 MAX_BACKOFF_SECONDS = 300.0
 
+_CLAIMED = """
+SELECT 1 FROM notification_channels WHERE notification_id = $1 AND channel = $2
+"""
 _CLAIM = """
 INSERT INTO notification_channels (notification_id, channel, status) VALUES ($1, $2, 'sending')
 ON CONFLICT DO NOTHING RETURNING 1
@@ -125,6 +128,12 @@ class ChannelAttempts:
 
     async def deliver(self, received: Received, route: Route) -> None:
         n = received.notification
+        if route.destination is not None and await wait_out(
+            "claimed", partial(self._claimed, n.notification_id, route.channel)
+        ):
+            # A redelivery (a restart mid-burst): known without waiting for the rate limit.
+            log.debug("notification %s on %s: already claimed", n.notification_id, route.channel)
+            return
         slot = await self._slot(route)
         try:
             first = await wait_out("claim", partial(self._claim, n.notification_id, route.channel))
@@ -239,6 +248,9 @@ class ChannelAttempts:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+    async def _claimed(self, notification_id: str, channel: str) -> bool:
+        return await self._pool().fetchval(_CLAIMED, notification_id, channel) is not None
 
     async def _claim(self, notification_id: str, channel: str) -> int | None:
         """The first attempt number if this worker took the channel, else None."""
