@@ -94,9 +94,6 @@ class RateLimit(_Strict):
     messages: int = Field(ge=1, le=100_000)
     seconds: float = Field(gt=0, le=86_400)
 
-    def __str__(self) -> str:
-        return f"{self.messages} per {self.seconds:g} s"
-
 
 #: WeCom group robots and DingTalk custom robots take 20 messages a minute each and refuse the
 #: rest (WeCom errcode 45009; DingTalk errcode 130101, and it mutes the robot for 10 minutes)
