@@ -149,6 +149,12 @@ DELIVERIES = Counter(
     "and outcome (delivered, retried, failed); one per attempt.",
     ["channel", "outcome"],
 )
+DELIVERIES_WAITING = Gauge(
+    "tiering_deliveries_waiting",
+    "Delivery attempts waiting for their destination's rate limit (a robot's 20 a minute), "
+    "by channel (wecom, dingtalk, webhook, email).",
+    ["channel"],
+)
 
 
 def start_at_zero(topics: tuple[str, ...]) -> None:
@@ -164,3 +170,5 @@ def start_at_zero(topics: tuple[str, ...]) -> None:
     for channel in ("postgres", "wecom", "dingtalk", "webhook", "email"):
         for outcome in ("delivered", "retried", "failed"):
             DELIVERIES.labels(channel, outcome)
+    for channel in ("wecom", "dingtalk", "webhook", "email"):
+        DELIVERIES_WAITING.labels(channel)

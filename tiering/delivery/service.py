@@ -6,9 +6,12 @@ holds up tiering. For each batch from Kafka:
 
 1. decode; a record that is not a ManagerNotification goes to ``manager-notifications.dlq``;
 2. write the notifications to ``notifications`` (idempotent by ``notification_id``): the inbox;
-3. deliver each notification on each channel that applies, at most once per channel
-   (:mod:`tiering.delivery.attempts`);
-4. commit the batch's offsets once every notification in it is handled.
+3. deliver each notification on each channel that applies, at most once per channel and
+   within each destination's rate limit (:mod:`tiering.delivery.attempts`);
+4. commit the batch's offsets once every notification in it, and before it, is handled.
+
+Batches are handled side by side (:mod:`tiering.delivery.pipeline`), so a burst queued behind
+one robot's rate limit does not hold up the notifications after it on other channels.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from tiering.delivery.attempts import ChannelAttempts, Received
+from tiering.delivery.pipeline import consume
 from tiering.delivery.routes import POSTGRES, Router
 from tiering.metrics import DEAD_LETTERS, DELIVERIES
 from tiering.notify.notification import Notification
@@ -56,7 +60,7 @@ WHERE manager_id = ANY($1::text[]) AND coalesce(email, '') <> ''
 class DeliveryService:
     """Consumes ``manager-notifications`` in its own group and delivers them.
 
-    ``start()`` connects and begins consuming in a background task; ``stop()`` lets the batch
+    ``start()`` connects and begins consuming in a background task; ``stop()`` lets the batches
     in hand finish (for up to ``stop_timeout`` seconds, then releases what is unfinished),
     commits, and disconnects; ``run_until_stopped()`` waits for the consumer to end and
     raises what ended it. To embed it, call ``start()`` and ``stop()`` from the host's own
@@ -70,6 +74,7 @@ class DeliveryService:
         *,
         concurrency: int = 32,
         batch_size: int = 100,
+        max_pending: int = 2000,
         stop_timeout: float = 30.0,
     ) -> None:
         """``channels`` defaults to ``settings.channels_file`` (read here, so a bad file
@@ -81,6 +86,7 @@ class DeliveryService:
         self.dlq_topic = topics.notifications_dlq
         self.group_id = f"{settings.app_id}-delivery"
         self._batch_size = batch_size
+        self._max_pending = max_pending  #: records in hand before fetching pauses
         self._stop_timeout = stop_timeout
         self._codec = AvroCodec()
         self.router = Router(self.channels)
@@ -136,7 +142,7 @@ class DeliveryService:
         )
 
     async def stop(self) -> None:
-        """Finish the batch in hand, commit, disconnect. Safe to call more than once."""
+        """Finish the batches in hand, commit, disconnect. Safe to call more than once."""
         self._stopping.set()
         task, self._task = self._task, None
         if task is not None:
@@ -192,14 +198,14 @@ class DeliveryService:
     async def _consume(self) -> None:
         assert self._consumer is not None
         try:
-            while not self._stopping.is_set():
-                batches = await self._consumer.getmany(timeout_ms=500, max_records=self._batch_size)
-                if not batches:
-                    continue
-                await self.handle([r for records in batches.values() for r in records])
-                await self._commit(
-                    {tp: records[-1].offset + 1 for tp, records in batches.items() if records}
-                )
+            await consume(
+                self._consumer,
+                self.handle,
+                self._commit,
+                self._stopping,
+                batch_size=self._batch_size,
+                max_pending=self._max_pending,
+            )
         except asyncio.CancelledError:
             raise
         except Exception:

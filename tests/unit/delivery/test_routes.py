@@ -87,3 +87,35 @@ def test_backoff_doubles_with_jitter() -> None:
         for _ in range(50):
             assert 0.5 * nominal <= backoff_seconds(1.0, retry) <= 1.5 * nominal
     assert backoff_seconds(600, 40) <= 450
+
+
+def test_each_robot_url_has_its_own_rate_limit_shared_by_the_webhooks_on_it() -> None:
+    text = (
+        CHANNELS
+        + """
+[[webhook]]
+name = "wealth-urgent"
+team = "WEALTH_TEAM"
+type = "wecom"
+url = "https://w/?key=k"
+min_priority = "URGENT"
+"""
+    )
+    router = Router(
+        parse_channels(
+            text.replace("[smtp]\n", "[smtp]\nrate_limit = { messages = 30, seconds = 60 }\n"), {}
+        )
+    )
+    routes = {r.channel: r for r in router.routes(notification(priority="URGENT"), "m@b.example")}
+    wealth = routes["webhook:wealth"].destination
+    assert wealth is not None
+    assert wealth is routes["webhook:wealth-urgent"].destination  # one robot, one window
+    assert (wealth.window.limit, wealth.window.seconds) == (20, 60)
+    assert wealth.channels == ["webhook:wealth", "webhook:wealth-urgent"]
+    ding = routes["webhook:everyone-urgent"].destination
+    assert ding is not None
+    assert ding is not wealth  # another robot: a busy team does not slow this one
+    assert routes["webhook:audit"].destination is None  # json: no limit by default
+    email = routes["email"].destination
+    assert email is not None
+    assert (email.window.limit, email.channels) == (30, ["email"])

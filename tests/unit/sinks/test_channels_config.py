@@ -8,6 +8,7 @@ import pytest
 
 from tiering.sinks.channels.config import (
     ChannelsConfig,
+    RateLimit,
     expand_variables,
     load_channels,
     parse_channels,
@@ -156,3 +157,64 @@ def test_errors_never_quote_a_secret() -> None:
 def test_not_toml() -> None:
     with pytest.raises(ChannelsConfigError, match="not valid TOML"):
         parse_channels("[[webhook]\n", {})
+
+
+def test_robots_default_to_their_own_rate_limit_json_and_email_to_none() -> None:
+    text = FULL + '\n[[webhook]]\nname = "audit"\nteam = "*"\ntype = "json"\nurl = "https://a/"\n'
+    config = parse_channels(text, ENV)
+    wecom, ding, audit = config.webhook
+    assert wecom.effective_rate_limit == RateLimit(messages=20, seconds=60)
+    assert ding.effective_rate_limit == RateLimit(messages=20, seconds=60)
+    assert audit.effective_rate_limit is None
+    assert config.smtp is not None
+    assert config.smtp.rate_limit is None
+
+
+def test_a_rate_limit_per_webhook_and_for_email() -> None:
+    text = FULL.replace(
+        'type = "wecom"\n', 'type = "wecom"\nrate_limit = { messages = 10, seconds = 30 }\n'
+    ).replace("[smtp.to]", "rate_limit = { messages = 100, seconds = 60.5 }\n\n[smtp.to]")
+    config = parse_channels(text, ENV)
+    assert config.webhook[0].effective_rate_limit == RateLimit(messages=10, seconds=30)
+    assert config.webhook[1].effective_rate_limit == RateLimit(messages=20, seconds=60)
+    assert config.smtp is not None
+    assert config.smtp.rate_limit == RateLimit(messages=100, seconds=60.5)
+
+
+@pytest.mark.parametrize(
+    ("rate_limit", "message"),
+    [
+        ("{ messages = 0, seconds = 60 }", r"webhook\[0\]\.rate_limit\.messages: .*greater than"),
+        ("{ messages = 20, seconds = 0 }", r"webhook\[0\]\.rate_limit\.seconds: .*greater than"),
+        ("{ messages = 20 }", r"webhook\[0\]\.rate_limit\.seconds: Field required"),
+        ("{ messages = 20, seconds = 60, burst = 5 }", r"rate_limit\.burst: Extra inputs"),
+        ('"20/min"', r"webhook\[0\]\.rate_limit: "),
+    ],
+)
+def test_bad_rate_limits_name_their_key(rate_limit: str, message: str) -> None:
+    text = FULL.replace('type = "wecom"\n', f'type = "wecom"\nrate_limit = {rate_limit}\n')
+    with pytest.raises(ChannelsConfigError, match=message):
+        parse_channels(text, ENV)
+
+
+def test_webhooks_on_one_url_share_its_limit_and_may_not_set_different_ones() -> None:
+    shared = """
+    [[webhook]]
+    name = "wealth"
+    team = "WEALTH_TEAM"
+    type = "wecom"
+    url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=${WECOM_KEY}"
+
+    [[webhook]]
+    name = "private"
+    team = "PRIVATE_BANKING"
+    type = "wecom"
+    url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=${WECOM_KEY}"
+    """
+    assert len(parse_channels(shared, ENV).webhook) == 2  # both the default: fine
+    different = shared.rstrip() + "\n    rate_limit = { messages = 5, seconds = 60 }\n"
+    with pytest.raises(ChannelsConfigError) as exc:
+        parse_channels(different, ENV)
+    assert "webhook: " in str(exc.value)
+    assert "wealth, private post to the same URL" in str(exc.value)
+    assert "wk-0123456789" not in str(exc.value)

@@ -13,6 +13,9 @@ Without a file every notification goes to the PostgreSQL inbox only. The file::
                                     # request is signed when set; json: optional HMAC-SHA256
                                     # key for the X-Tiering-Signature header; wecom: not allowed
     min_priority = "LOW"            # LOW | NORMAL | HIGH | URGENT; default LOW
+    rate_limit = { messages = 20, seconds = 60 }   # at most 20 requests in any 60 s to this
+                                    # URL; default 20 a minute for wecom and dingtalk (the
+                                    # robots' own limit), none for json
 
     [smtp]                          # optional: the channel "email"
     host = "smtp.bank.example"
@@ -22,6 +25,7 @@ Without a file every notification goes to the PostgreSQL inbox only. The file::
     password = "${SMTP_PASSWORD}"   # default empty
     sender = "tiering@bank.example"
     min_priority = "HIGH"           # default HIGH: e-mail only for HIGH and URGENT
+    rate_limit = { messages = 100, seconds = 60 }  # default none
 
     [smtp.to]                       # recipients per team; the notification's assigned manager
     PRIVATE_BANKING = ["pb-desk@bank.example"]   # (managers.email) gets it too
@@ -31,6 +35,10 @@ webhook keys, signing secrets and passwords stay out of the file; a variable tha
 is an error naming it. Webhook URLs (they hold the robot's key), secrets and the password are
 kept as ``SecretStr``: they do not show in ``repr``, logs or error messages. Unknown keys are
 rejected, so a typo does not silently drop a channel.
+
+A rate limit counts every request to the destination, retries included, in a sliding window
+(:mod:`tiering.delivery.rate_limits`); webhooks that share a URL (one robot for two teams)
+share its limit, so they must not set different ones.
 """
 
 from __future__ import annotations
@@ -80,6 +88,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class RateLimit(_Strict):
+    """At most ``messages`` requests in any ``seconds``."""
+
+    messages: int = Field(ge=1, le=100_000)
+    seconds: float = Field(gt=0, le=86_400)
+
+
+#: WeCom group robots and DingTalk custom robots take 20 messages a minute each and refuse the
+#: rest (WeCom errcode 45009; DingTalk errcode 130101, and it mutes the robot for 10 minutes)
+ROBOT_RATE_LIMIT = RateLimit(messages=20, seconds=60)
+_DEFAULT_RATE_LIMITS: dict[str, RateLimit | None] = {
+    "wecom": ROBOT_RATE_LIMIT,
+    "dingtalk": ROBOT_RATE_LIMIT,
+    "json": None,
+}
+
+
 class WebhookConfig(_Strict):
     """One ``[[webhook]]`` entry."""
 
@@ -89,6 +114,7 @@ class WebhookConfig(_Strict):
     url: SecretStr
     secret: SecretStr | None = None
     min_priority: PriorityName = Priority.LOW.name
+    rate_limit: RateLimit | None = None
 
     @field_validator("url")
     @classmethod
@@ -108,6 +134,11 @@ class WebhookConfig(_Strict):
         """The name in ``notification_channels`` and the logs."""
         return f"webhook:{self.name}"
 
+    @property
+    def effective_rate_limit(self) -> RateLimit | None:
+        """``rate_limit``, or the default of the webhook's type (None: no limit)."""
+        return self.rate_limit or _DEFAULT_RATE_LIMITS[self.type]
+
     def accepts(self, notification: Notification) -> bool:
         return self.team in (ANY_TEAM, notification.team) and notification.at_least(
             Priority[self.min_priority]
@@ -125,6 +156,7 @@ class SmtpConfig(_Strict):
     sender: str = Field(pattern=_ADDRESS.pattern)
     min_priority: PriorityName = Priority.HIGH.name
     to: dict[Team, list[str]] = Field(default_factory=dict)
+    rate_limit: RateLimit | None = None
 
     @field_validator("to")
     @classmethod
@@ -151,6 +183,16 @@ class ChannelsConfig(_Strict):
         names = [w.name for w in webhooks]
         if duplicates := sorted({n for n in names if names.count(n) > 1}):
             raise ValueError(f"names must be unique: {', '.join(duplicates)}")
+        by_url: dict[str, list[WebhookConfig]] = {}
+        for w in webhooks:
+            by_url.setdefault(w.url.get_secret_value(), []).append(w)
+        for sharing in by_url.values():
+            if len({w.effective_rate_limit for w in sharing}) > 1:
+                # Named by the webhooks: the URL holds the robot's key.
+                raise ValueError(
+                    f"{', '.join(w.name for w in sharing)} post to the same URL, so they share "
+                    "one rate limit: give them the same rate_limit"
+                )
         return webhooks
 
     def webhooks_for(self, notification: Notification) -> list[WebhookConfig]:
