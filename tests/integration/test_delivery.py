@@ -11,7 +11,7 @@ import json
 import logging
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -31,6 +31,8 @@ from tiering.settings import Settings
 from tiering.wire.codec import MANAGER_NOTIFICATION, AvroCodec
 
 CODEC = AvroCodec()
+#: how a stand-in for a robot answers a request
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 WECOM_KEY = "wecom-key-0d6f1c"
 DING_SECRET = "SECding-secret-77a2"
 JSON_KEY = "json-hmac-key-5b1e"
@@ -159,9 +161,10 @@ class Robots:
 
 
 @asynccontextmanager
-async def serving(robots: Robots) -> AsyncIterator[str]:
+async def serving(handle: Handler) -> AsyncIterator[str]:
+    """An HTTP server on loopback that answers every POST with ``handle``; its base URL."""
     app = web.Application()
-    app.router.add_post("/{path}", robots.handle)
+    app.router.add_post("/{path}", handle)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -206,7 +209,7 @@ async def test_webhooks_retry_until_delivered_and_a_redelivery_sends_nothing(
 ) -> None:
     d = await deployment("dlv")
     robots = Robots(fail_first={"Upgrade N1": 3})
-    async with serving(robots) as base:
+    async with serving(robots.handle) as base:
         settings = configured(
             d,
             tmp_path,
@@ -357,7 +360,7 @@ async def test_a_channel_that_always_fails_is_dead_lettered_and_bad_records_too(
 ) -> None:
     d = await deployment("dlvdlq")
     robots = Robots()
-    async with serving(robots) as base:
+    async with serving(robots.handle) as base:
         settings = configured(
             d,
             tmp_path,
@@ -433,7 +436,7 @@ async def test_a_stop_between_retries_releases_the_channel_and_a_restart_finishe
 ) -> None:
     d = await deployment("dlvstop")
     robots = Robots(fail_first={"Upgrade S1": 1})
-    async with serving(robots) as base:
+    async with serving(robots.handle) as base:
         toml = f"""
             [[webhook]]
             name = "wealth-wecom"

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from tests.integration.test_delivery import (
     delivering,
     encoded,
     notification,
+    serving,
 )
 from tiering.delivery.service import DeliveryService
 from tiering.settings import Settings
@@ -62,21 +61,6 @@ class LimitedRobots:
         if len(accepted) == self.hold_answer_to:
             await self.answer.wait()
         return web.json_response({"errcode": 0, "errmsg": "ok"})
-
-
-@asynccontextmanager
-async def serving(robots: LimitedRobots) -> AsyncIterator[str]:
-    app = web.Application()
-    app.router.add_post("/wecom", robots.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}/wecom"
-    finally:
-        await runner.cleanup()
 
 
 def robot(name: str, team: str, url: str, key: str, seconds: float = WINDOW) -> str:
@@ -137,7 +121,8 @@ async def test_a_burst_of_100_to_one_robot_drains_within_its_rate_and_other_robo
 ) -> None:
     d = await deployment("dlvrate")
     robots = LimitedRobots(LIMIT, WINDOW)
-    async with serving(robots) as url:
+    async with serving(robots.handle) as base:
+        url = f"{base}/wecom"
         settings = configured(
             d,
             tmp_path,
@@ -194,7 +179,8 @@ async def test_a_restart_mid_burst_sends_nothing_twice_and_keeps_to_the_rate(
     d = await deployment("dlvrestart")
     seconds = 6.0  # longer than a restart takes: the new process must count the old one's sends
     robots = LimitedRobots(LIMIT, seconds, hold_answer_to=LIMIT)
-    async with serving(robots) as url:
+    async with serving(robots.handle) as base:
+        url = f"{base}/wecom"
         settings = configured(d, tmp_path, robot("wealth", "WEALTH_TEAM", url, "k", seconds))
         wealth = burst("W", 2 * LIMIT)
         first = DeliveryService(settings, stop_timeout=0.2)
