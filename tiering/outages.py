@@ -10,6 +10,7 @@ dependency is away.
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 SUMMARY_EVERY = 60.0
 #: seconds between retries at most, unless a dependency says otherwise
 DEFAULT_RETRY_EVERY = 5.0
+#: seconds before the first retry, doubled at each further failure (:class:`Backoff`)
+FIRST_RETRY = 0.1
 #: characters of a failure's message kept in a reason (the first line of it)
 REASON_CHARACTERS = 160
 
@@ -34,6 +37,23 @@ def reason_of(exc: BaseException) -> str:
     if len(message) > REASON_CHARACTERS:
         message = message[: REASON_CHARACTERS - 1] + "…"
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+@dataclass
+class Backoff:
+    """How long to wait before the next attempt at a service that failed: ``FIRST_RETRY``
+    after the first failure, doubled at each further one up to ``ceiling``, each wait drawn
+    from the upper half of that (jitter: the clients of a process, and the processes of a
+    deployment, do not all knock at the same moment when the service comes back)."""
+
+    ceiling: float = DEFAULT_RETRY_EVERY
+    failures: int = 0
+
+    def next_wait(self, draw: Callable[[float, float], float] = random.uniform) -> float:
+        """Count a failure; the seconds to wait before trying again."""
+        self.failures += 1
+        top = min(self.ceiling, FIRST_RETRY * 2 ** min(self.failures - 1, 16))
+        return draw(top / 2, top)
 
 
 @dataclass

@@ -13,18 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 
 import asyncpg
 
-from tiering.outages import reason_of
 from tiering.settings import Settings
-from tiering.sinks.postgres.connection import (
-    RETRY_EVERY,
-    connect,
-    is_outage,
-    postgres_dependency,
-)
+from tiering.sinks.postgres.connection import connect, is_outage, wait_out
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +54,15 @@ class Broadcaster:
         return conn
 
     async def _run(self, conn: asyncpg.Connection | None) -> None:
-        delay = 0.5
-        away = postgres_dependency(self._settings)
         while True:
             try:
                 if conn is None:
-                    conn = await self._connect()
-                    away.answered()
+                    # with backoff while PostgreSQL is away, the outage told in a few lines
+                    conn = await wait_out("listen", self._connect)
+                    assert conn is not None
                     log.info("listening again for new notifications")
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-                delay = 0.5
                 while not conn.is_closed() and not lost.is_set():
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(lost.wait(), 30)
@@ -84,12 +75,10 @@ class Broadcaster:
             except Exception as exc:
                 if not is_outage(exc):
                     raise
-                away.failed(f"listening for notifications failed with {reason_of(exc)}")
+                # the connection was lost while listening: made again above
             if conn is not None:
                 conn.terminate()
                 conn = None
-            await asyncio.sleep(delay * (1 + random.random()))
-            delay = min(delay * 2, RETRY_EVERY)
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         for queue in list(self._subscribers):

@@ -38,13 +38,17 @@ from aiokafka.errors import (
     RequestTimedOutError,
 )
 
-from tiering.outages import SUMMARY_EVERY, Dependency, dependency, reason_of
+from tiering.outages import (
+    SUMMARY_EVERY,
+    Backoff,
+    Dependency,
+    dependency,
+    reason_of,
+)
 from tiering.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: seconds before a broker that did not answer is tried again, doubled at each failure
-FIRST_RETRY = 0.1
 #: seconds between attempts at most while a broker is away
 RETRY_EVERY = 5.0
 #: seconds after Kafka answered in which a failed attempt does not start an outage (one
@@ -111,20 +115,16 @@ UNREACHABLE = (
 
 
 @dataclass
-class ReconnectBackoff:
-    """When one broker may be tried again: ``FIRST_RETRY`` after the first failed attempt,
-    doubled at each further failure up to ``RETRY_EVERY``, each wait drawn from the upper half
-    of that (jitter: the clients of a process, and the processes of a deployment, do not all
-    knock at the same moment when the broker comes back)."""
+class ReconnectBackoff(Backoff):
+    """When one broker may be tried again (:class:`~tiering.outages.Backoff`, up to
+    ``RETRY_EVERY``)."""
 
-    failures: int = 0
+    ceiling: float = RETRY_EVERY
     #: monotonic time before which the broker is not tried again
     not_before: float = 0.0
 
     def failed(self, now: float, draw: Callable[[float, float], float] = random.uniform) -> None:
-        self.failures += 1
-        ceiling = min(RETRY_EVERY, FIRST_RETRY * 2 ** min(self.failures - 1, 16))
-        self.not_before = now + draw(ceiling / 2, ceiling)
+        self.not_before = now + self.next_wait(draw)
 
     def answered(self) -> None:
         self.failures, self.not_before = 0, 0.0

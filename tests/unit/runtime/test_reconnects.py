@@ -10,9 +10,9 @@ import time
 from aiokafka.client import AIOKafkaClient
 from aiokafka.protocol.metadata import MetadataResponse_v0
 
-from tiering.outages import Dependency
+from tiering.outages import FIRST_RETRY, Dependency
 from tiering.runtime.faust_internals import back_off_reconnects
-from tiering.wire.kafka_outages import FIRST_RETRY, KafkaReachability
+from tiering.wire.kafka_outages import KafkaReachability
 
 
 def closed_port() -> int:

@@ -15,9 +15,8 @@ from aiokafka.errors import KafkaConnectionError, NodeNotReadyError, RequestTime
 from mode.utils.logging import ExtensionFormatter
 
 from tests.harness.outages import Clock, gauge
-from tiering.outages import Dependency
+from tiering.outages import FIRST_RETRY, Dependency
 from tiering.wire.kafka_outages import (
-    FIRST_RETRY,
     RETRIED,
     RETRY_EVERY,
     SETTLE,

@@ -5,7 +5,6 @@ one way it waits out PostgreSQL being away."""
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -14,7 +13,7 @@ import asyncpg
 from asyncpg.exceptions import InternalClientError
 
 from tiering.metrics import SINK_RETRIES
-from tiering.outages import Dependency, dependency, reason_of
+from tiering.outages import Backoff, Dependency, dependency, reason_of
 from tiering.settings import Settings
 
 T = TypeVar("T")
@@ -118,7 +117,7 @@ async def wait_out(
     lines (:class:`~tiering.outages.Dependency`); any other error is raised (a bug, not a
     passing fault)."""
     away = dependency("postgres", retry_every=RETRY_EVERY)
-    delay = 0.1
+    backoff = Backoff(RETRY_EVERY)
     while True:
         try:
             found = await fn()
@@ -129,8 +128,7 @@ async def wait_out(
             if on_retry is not None:
                 on_retry()
             away.failed(f"{what} failed with {reason_of(exc)}")
-            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-            delay = min(delay * 2, RETRY_EVERY)
+            await asyncio.sleep(backoff.next_wait())
             continue
         away.answered()
         return found
