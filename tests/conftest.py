@@ -18,6 +18,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[Any]:
     return report
 
 
+def call_failed(request: pytest.FixtureRequest) -> bool:
+    """Whether the test that used a fixture failed (read in the fixture's teardown)."""
+    report = getattr(request.node, "rep_call", None)
+    return report is not None and bool(report.failed)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if any(part in str(item.path) for part in ("/integration/", "/faults/", "/e2e/")):
@@ -52,8 +58,7 @@ async def deployment(
     yield make
     for d in made:
         d.stop_workers()
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
+    if call_failed(request):
         for d in made:
             print(d.log_tail(400))
     for d in made:
@@ -105,8 +110,7 @@ def private_kafka(
     """The tests' own Kafka broker, running (PLAINTEXT, SASL_SSL, and mutual-TLS listeners)."""
     private_kafka_server.start()
     yield private_kafka_server
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
+    if call_failed(request):
         print(f"--- {private_kafka_server!r}\n{private_kafka_server.log_tail()}")
 
 
@@ -117,6 +121,5 @@ def private_postgres(
     """The tests' own PostgreSQL cluster, running (in clear and with TLS)."""
     private_postgres_server.start()
     yield private_postgres_server
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
+    if call_failed(request):
         print(f"--- {private_postgres_server!r}\n{private_postgres_server.log_tail()}")
