@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # the benchmark's Quix Streams peer, inside the project's environment
 PEER := $(VENV)/peer
 
-.PHONY: install up down migrate demo test lint unit integration bench clean browser
+.PHONY: install up down migrate demo test lint unit integration bench clean browser messages
 
 install: $(VENV)/.installed
 
@@ -55,6 +55,20 @@ $(PEER)/.installed: bench/peer/requirements.txt
 	$(PYTHON) -m venv $(PEER)
 	$(PEER)/bin/pip install --quiet -r bench/peer/requirements.txt
 	touch $@
+
+# Extract every domain's messages (tiering/i18n/mapping/*.cfg) into its template and update each
+# language's catalog; then translate what is new or empty in tiering/i18n/catalogs/*/LC_MESSAGES.
+CATALOGS := tiering/i18n/catalogs
+messages: install
+	@for cfg in tiering/i18n/mapping/*.cfg; do \
+	  domain=$$(basename $$cfg .cfg); \
+	  $(BIN)/pybabel -q extract --no-location --sort-output -F $$cfg -o $(CATALOGS)/$$domain.pot \
+	    --project=deposit-tiering --copyright-holder=deposit-tiering --msgid-bugs-address= . || exit 1; \
+	  for lang in zh_Hans_CN zh_Hant en; do \
+	    $(BIN)/pybabel -q update --init-missing --no-fuzzy-matching --ignore-obsolete \
+	      -i $(CATALOGS)/$$domain.pot -d $(CATALOGS) -D $$domain -l $$lang || exit 1; \
+	  done; \
+	done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

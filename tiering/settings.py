@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tiering.core.policy import Policy
 from tiering.core.policy_file import load_policy
+from tiering.i18n import DEFAULT_LANGUAGE, Language
 
 DEFAULT_APP_ID = "deposit-tiering"
 
@@ -70,6 +71,11 @@ class Settings(BaseSettings):
     #: PostgreSQL schema of this deployment's tables; empty: ``public`` for the default
     #: app id, else the app id (lower case, other characters as ``_``)
     database_schema: str = Field("", pattern=r"^[a-z_][a-z0-9_]*$|^$")
+
+    #: the language people read when nothing else chooses one (a manager's preference in the
+    #: directory, their browser's Accept-Language, a channel's own setting): zh_Hans_CN
+    #: (Simplified Chinese), zh_Hant (Traditional) or en
+    language: Language = DEFAULT_LANGUAGE
 
     #: the managers' inbox web page (tiering inbox)
     inbox_host: str = "127.0.0.1"
