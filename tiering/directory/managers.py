@@ -2,9 +2,11 @@
 
 The CSV file has the columns ``manager_id, name, team, branch_id, email, customer_id``, one line
 per (manager, customer) assignment; a line with an empty ``customer_id`` only defines the
-manager. Every line carries the manager's whole record, so any batch of lines can be written on
-its own. A bad line is reported with its line number and the rest are still loaded, in one
-transaction; importing the same file twice changes nothing.
+manager. An optional ``language`` column gives the manager's preferred language (``zh-CN``,
+``zh-TW``, ``en``...; empty: their browser's, else the deployment's). Every line carries the
+manager's whole record, so any batch of lines can be written on its own. A bad line is reported
+with its line number and the rest are still loaded, in one transaction; importing the same file
+twice changes nothing.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ from rich.progress import Progress
 
 from tiering.core.teams import Team
 from tiering.csv_files import Rejected, count_lines, read_csv
+from tiering.i18n import Language, language_of
 from tiering.settings import Settings
 from tiering.sinks.postgres.connection import connect
 
 COLUMNS = ("manager_id", "name", "team", "branch_id", "email", "customer_id")
+#: may be left out of the header
+OPTIONAL_COLUMNS = ("language",)
 #: lines written per statement; all of them in one transaction
 BATCH = 5000
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -37,6 +42,7 @@ class Manager:
     team: str
     branch_id: str
     email: str | None
+    language: Language | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +55,7 @@ class DirectoryLine:
 
 def parse_row(row: dict[str, str]) -> DirectoryLine:
     """One CSV row as a DirectoryLine; ``ValueError`` says what is wrong."""
-    values = {c: (row.get(c) or "").strip() for c in COLUMNS}
+    values = {c: (row.get(c) or "").strip() for c in COLUMNS + OPTIONAL_COLUMNS}
     for column in ("manager_id", "name", "team", "branch_id"):
         if not values[column]:
             raise ValueError(f"{column} is empty")
@@ -59,7 +65,15 @@ def parse_row(row: dict[str, str]) -> DirectoryLine:
     email = values["email"] or None
     if email is not None and not _EMAIL.match(email):
         raise ValueError(f"email {email!r} is not an e-mail address")
-    manager = Manager(values["manager_id"], values["name"], team, values["branch_id"], email)
+    language = language_of(values["language"])
+    if values["language"] and language is None:
+        raise ValueError(
+            f"language {values['language']!r} is not one of zh-CN (Simplified Chinese), "
+            "zh-TW (Traditional Chinese) or en"
+        )
+    manager = Manager(
+        values["manager_id"], values["name"], team, values["branch_id"], email, language
+    )
     return DirectoryLine(manager, values["customer_id"] or None)
 
 
@@ -77,7 +91,7 @@ class _Seen:
         if earlier is not None and earlier[0] != m:
             differ = [
                 f
-                for f in ("name", "team", "branch_id", "email")
+                for f in ("name", "team", "branch_id", "email", "language")
                 if getattr(earlier[0], f) != getattr(m, f)
             ]
             return f"manager {m.manager_id} has another {', '.join(differ)} on line {earlier[1]}"
@@ -113,13 +127,15 @@ def read_directory(stream: TextIO) -> Iterator[tuple[int, DirectoryLine | Reject
 
 
 _UPSERT_MANAGERS = """
-INSERT INTO managers (manager_id, name, team, branch_id, email, updated_at)
-SELECT m.*, now() FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS m
+INSERT INTO managers (manager_id, name, team, branch_id, email, language, updated_at)
+SELECT m.*, now()
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS m
 ON CONFLICT (manager_id) DO UPDATE
 SET name = EXCLUDED.name, team = EXCLUDED.team, branch_id = EXCLUDED.branch_id,
-    email = EXCLUDED.email, updated_at = EXCLUDED.updated_at
-WHERE (managers.name, managers.team, managers.branch_id, managers.email)
-      IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.team, EXCLUDED.branch_id, EXCLUDED.email)
+    email = EXCLUDED.email, language = EXCLUDED.language, updated_at = EXCLUDED.updated_at
+WHERE (managers.name, managers.team, managers.branch_id, managers.email, managers.language)
+      IS DISTINCT FROM
+      (EXCLUDED.name, EXCLUDED.team, EXCLUDED.branch_id, EXCLUDED.email, EXCLUDED.language)
 """
 
 _UPSERT_ASSIGNMENTS = """
@@ -144,6 +160,7 @@ async def _write_batch(conn: asyncpg.Connection, batch: Iterable[DirectoryLine])
         [m.team for m in ms],
         [m.branch_id for m in ms],
         [m.email for m in ms],
+        [m.language for m in ms],
     )
     if customers:
         await conn.execute(_UPSERT_ASSIGNMENTS, list(customers), list(customers.values()))

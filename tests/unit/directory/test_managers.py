@@ -115,3 +115,21 @@ def test_parse_row_accepts_lower_case_teams_and_strips_spaces() -> None:
 def test_the_token_hash_is_sha256_hex() -> None:
     assert hash_token("abc") == hashlib.sha256(b"abc").hexdigest()
     assert len(hash_token("x")) == 64
+
+
+def test_a_manager_may_say_which_language_they_read() -> None:
+    items = read(
+        "manager_id,name,team,branch_id,email,customer_id,language\n"
+        + "M1,Wang Fang,CUSTOMER_MANAGER,BR1,,C1,zh-TW\n"
+        + "M2,Li Na,WEALTH_TEAM,BR1,,,en\n"
+        + "M3,Zhao Lei,WEALTH_TEAM,BR1,,,\n"
+        + "M4,Chen Jie,WEALTH_TEAM,BR1,,,klingon\n"
+        + "M1,Wang Fang,CUSTOMER_MANAGER,BR1,,C2,en\n"
+    )
+    languages = {
+        line: item.manager.language for line, item in items if isinstance(item, DirectoryLine)
+    }
+    assert languages == {2: "zh_Hant", 3: "en", 4: None}
+    problems = {line: item.reason for line, item in items if isinstance(item, Rejected)}
+    assert "language 'klingon' is not one of zh-CN" in problems[5]
+    assert "manager M1 has another language on line 2" in problems[6]
