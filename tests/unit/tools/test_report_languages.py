@@ -232,3 +232,14 @@ def test_a_period_without_notifications_says_so() -> None:
     page = render_html(report, "zh_Hans_CN")
     assert "<li>期内没有发给各团队的通知。</li>" in page
     assert not ENGLISH_WORD.findall(visible_text(page))
+
+
+@pytest.mark.usefixtures("no_cjk_font")
+def test_the_command_names_the_font_package_before_reading_anything() -> None:
+    period = ["--from", "2026-11-01", "--to", "2026-11-02", "--language", "zh_Hant"]
+    result = CliRunner().invoke(
+        report_command, period, env={"TIERING_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
+    )
+    assert result.exit_code == 1, result.output
+    assert "install Debian's fonts-noto-cjk" in result.output
+    assert "Traceback" not in result.output

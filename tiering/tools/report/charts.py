@@ -17,7 +17,7 @@ from tiering.core.tiers import TIER_NAMES
 from tiering.i18n import Language, translations
 from tiering.i18n.terms import N_, tier_name
 from tiering.tools.report.figures import Report, team_totals
-from tiering.tools.report.fonts import MissingFontError, chart_fonts
+from tiering.tools.report.fonts import FONT_PACKAGE, MissingFontError, chart_fonts
 from tiering.tools.report.labels import team_label
 
 TIER_COLORS = {
@@ -89,12 +89,14 @@ def _draw(
         # a glyph the fonts lack is drawn as a box: refuse instead
         warnings.filterwarnings("error", "Glyph .* missing from font", UserWarning)
         fig = Figure(figsize=size, dpi=110, layout="constrained")
-        draw(fig)
         out = io.BytesIO()
         try:
+            draw(fig)
             fig.savefig(out, format="png")
         except UserWarning as exc:
-            raise MissingFontError(f"the report's charts in {language}: {exc}") from None
+            raise MissingFontError(
+                f"the report's charts in {language}: {exc} Install Debian's {FONT_PACKAGE}."
+            ) from None
     return Chart(out.getvalue(), fig)
 
 
