@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # the benchmark's Quix Streams peer, inside the project's environment
 PEER := $(VENV)/peer
 
-.PHONY: install up down migrate demo test lint unit integration bench clean browser messages
+.PHONY: install up down migrate demo test lint unit integration bench clean browser fonts messages
 
 install: $(VENV)/.installed
 
@@ -34,13 +34,17 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache --no-logo
 
-unit: install
+unit: install fonts
 	$(BIN)/pytest tests/unit -q
 
 browser:
 	bash deploy/local/chromium.sh
 
-test: install up browser
+# Debian's fonts-noto-cjk: `tiering report` draws its Chinese charts in Noto Sans CJK
+fonts:
+	bash deploy/local/fonts.sh
+
+test: install up browser fonts
 	$(BIN)/tiering db migrate
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest -q

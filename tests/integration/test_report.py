@@ -1,5 +1,6 @@
 """`tiering report` against a real deployment with a few tier changes: one HTML file with the
-charts inside and the numbers PostgreSQL holds; without Prometheus, a note instead."""
+charts inside and the numbers PostgreSQL holds, in Simplified Chinese unless asked otherwise;
+without Prometheus, a note instead."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from tests.harness.prometheus import PROMETHEUS, promql
 from tests.harness.records import posting
 from tests.harness.waiting import wait_for
 from tiering.core.bank_time import CHINA_STANDARD_TIME as CST
+from tiering.i18n.terms import team_name
+from tiering.tools.report.page import period_text
+from tiering.tools.report.period import Period
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -104,30 +108,34 @@ async def test_the_report_of_a_period_with_tier_changes(deployment: Any, tmp_pat
     assert len(images) == 4  # tiers, changes, notifications, growth
     assert all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
     assert not re.search(r'(src|href)="(?!data:)', page)
-    assert f"Period {first:%Y-%m-%d} to {today:%Y-%m-%d} (China Standard Time)" in page
+    # Simplified Chinese when nothing chooses a language
+    assert '<html lang="zh-Hans-CN">' in page
+    assert f"统计期间：{period_text(Period(first, today), 'zh_Hans_CN')}（北京时间）" in page
 
     # customers and deposits now: C1 in PREMIUM, C2 back in ORDINARY
-    assert row(page, "PREMIUM", "優質客戶", "1", "50.0%", "555,000.00")
-    assert row(page, "ORDINARY", "普通客戶", "1", "50.0%", "10,001.00")
-    assert row(page, "all tiers", "", "2", "", "565,001.00")
+    assert row(page, "优质客户", "1", "50.0%", "¥555,000.00")
+    assert row(page, "普通客户", "1", "50.0%", "¥10,001.00")
+    assert row(page, "全部层级", "2", "", "¥565,001.00")
+    assert "共 2 位客户，存款合计 56.50万元。" in page
     # tier changes: C1's upgrades into POTENTIAL and PREMIUM, C2's downgrade out of PREMIUM
-    assert row(page, "POTENTIAL", "1", "0")
-    assert row(page, "PREMIUM", "1", str(by_direction["DOWNGRADE"]))
-    assert row(page, "all tiers", "2", str(by_direction["DOWNGRADE"]))
+    assert row(page, "潜力客户", "1", "0")
+    assert row(page, "优质客户", "1", str(by_direction["DOWNGRADE"]))
+    assert row(page, "全部层级", "2", str(by_direction["DOWNGRADE"]))
     # notifications per team, none acknowledged yet
     for r in teams:
-        assert row(page, r["team"], f"{r['n']:,}", "0", "0.0%"), r["team"]
-    assert row(page, "all teams", "", f"{sum(r['n'] for r in teams):,}", "0", "0.0%")
+        assert row(page, team_name(r["team"], "zh_Hans_CN"), f"{r['n']:,}", "0", "0.0%"), r
+    assert row(page, "全部团队", "", f"{sum(r['n'] for r in teams):,}", "0", "0.0%")
     # growth and churn from Prometheus
-    assert "credits (CNY)" in page
-    assert row(page, "HIGH_END")
+    assert '<th class="n">存入</th>' in page
+    assert row(page, "高端客户")
 
-    # Prometheus away: the rest of the report, and a note in place of growth and churn
+    # Prometheus away, in English: the rest of the report, and a note in place of growth and churn
     env["TIERING_PROMETHEUS_URL"] = "http://127.0.0.1:1"
-    result = await asyncio.to_thread(report, env, *period, "--out", str(out))
+    result = await asyncio.to_thread(report, env, *period, "--out", str(out), "--language", "en")
     assert result.returncode == 0, result.stderr
     page = out.read_text()
     assert "could not be read" in page
-    assert "http://127.0.0.1:1" in page
+    assert "<code>http://127.0.0.1:1</code>" in page
     assert page.count("data:image/png;base64,") == 3
-    assert row(page, "all tiers", "", "2", "", "565,001.00")
+    assert row(page, "All tiers", "2", "", "¥565,001.00")
+    assert row(page, "Premium customer", "1", "50.0%", "¥555,000.00")

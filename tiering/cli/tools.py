@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from tiering.cli.common import run, settings
+from tiering.i18n import LANGUAGES, Language
 
 
 @click.command()
@@ -52,16 +53,25 @@ def demo(
     type=click.Path(dir_okay=False, path_type=Path),
     help="The HTML file to write.",
 )
-def report(first: str, last: str, out: Path) -> None:
+@click.option(
+    "--language",
+    type=click.Choice(LANGUAGES),
+    default=None,
+    help="The report's language: zh_Hans_CN (Simplified Chinese), zh_Hant (Traditional "
+    "Chinese) or en. Default: TIERING_LANGUAGE, which defaults to zh_Hans_CN.",
+)
+def report(first: str, last: str, out: Path, language: Language | None) -> None:
     """Write a KPI report of a period as one self-contained HTML file, for branch heads.
 
     Customers and deposits per tier now, tier changes per day, notifications per team with
     the acknowledged share (from PostgreSQL), and deposit growth and churn per tier (from
     Prometheus at TIERING_PROMETHEUS_URL, default http://127.0.0.1:9090, when it answers).
+    Amounts in yuan (large totals in 万元 in Chinese), days and times in China time. Chinese
+    charts need a CJK font (Debian's fonts-noto-cjk).
     """
     from rich.console import Console
 
-    from tiering.tools.report import Period, build_report, prometheus_url
+    from tiering.tools.report import MissingFontError, Period, build_report, prometheus_url
 
     s = settings()
     try:
@@ -69,6 +79,9 @@ def report(first: str, last: str, out: Path) -> None:
         url = prometheus_url(s)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    with Console(stderr=True).status("building the report") as status:
-        run(build_report(s, period, out, url, status=status.update))
+    try:
+        with Console(stderr=True).status("building the report") as status:
+            run(build_report(s, period, out, url, status=status.update, language=language))
+    except MissingFontError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"report for {period} written to {out}")

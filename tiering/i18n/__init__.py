@@ -62,7 +62,11 @@ def translations(language: Language) -> Translations:
         mo = io.BytesIO()
         write_mo(mo, catalog, use_fuzzy=False)
         mo.seek(0)
-        merged.merge(Translations(mo, domain=domain))
+        domain_translations = Translations(mo, domain=domain)
+        merged.merge(domain_translations)
+        # merge() copies the messages but not the Plural-Forms: without this, ngettext would
+        # pick English's plural form in Chinese, which has one form only
+        merged.plural = domain_translations.plural
     return merged
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from tiering.tools.report.charts import draw_charts
 from tiering.tools.report.figures import (
+    Note,
     Report,
     TierTrend,
     daily_changes,
@@ -133,52 +134,60 @@ def test_trends_growth_and_churn_rate() -> None:
 
 def test_the_page_holds_the_numbers_and_its_charts() -> None:
     report = sample_report()
-    report.charts = draw_charts(report)
+    report.charts = draw_charts(report, "en")
     assert set(report.charts) == {"tiers", "changes", "notifications", "growth"}
-    page = render_html(report)
+    page = render_html(report, "en")
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert len(images) == 4
     assert all(base64.b64decode(i).startswith(b"\x89PNG") for i in images)
     # self-contained: nothing is fetched from elsewhere
     assert not re.search(r'(src|href)="(?!data:)', page)
     for text in (
-        "Period 2026-11-01 to 2026-11-03 (China Standard Time)",
-        "generated 2026-11-04 09:30 CST",
-        "9,876,543.21",  # ORDINARY deposits
+        "Period Nov 1, 2026 to Nov 3, 2026 (China time)",
+        "generated Nov 4, 2026, 9:30:00\u202fAM",  # 01:30 UTC
+        "¥9,876,543.21",  # ORDINARY deposits
         "1,230",  # all customers
-        "54,876,543.21",  # all deposits
-        "1,000,000.00",  # PREMIUM growth
-        "-15,000.00",  # ORDINARY shrank
+        "¥54,876,543.21",  # all deposits
+        "1,230 customers hold ¥54,876,543 in deposits.",
+        "6 tier upgrades in the period.",
+        "1 tier downgrade in the period.",
+        "¥1,000,000.00",  # PREMIUM growth
+        "-¥15,000.00",  # ORDINARY shrank
         "10.0%",  # PREMIUM churn
         "20.0%",  # WEALTH_TEAM acknowledged
-        "普通客戶",
+        "<td>Premium customer</td>",
+        "<td>Wealth team</td><td>Large deposit</td>",
     ):
         assert text in page, text
 
 
 def test_the_page_says_why_growth_and_churn_are_missing() -> None:
-    report = sample_report(
-        trends=None, trends_note="Prometheus could not be read: <refused> & gone"
+    _, notes = trends_from_prometheus(
+        "http://127.0.0.1:1", PERIOD, datetime(2026, 11, 5, tzinfo=CST)
     )
-    report.charts = draw_charts(report)
+    note = Note(notes[0].message, {**notes[0].values, "reason": "<refused> & gone"})
+    report = sample_report(trends=None, trends_notes=[note])
+    report.charts = draw_charts(report, "en")
     assert "growth" not in report.charts
-    page = render_html(report)
-    assert "Prometheus could not be read: &lt;refused&gt; &amp; gone" in page
+    page = render_html(report, "en")
+    assert "which could not be read (<code>&lt;refused&gt; &amp; gone</code>)" in page
+    assert "<code>http://127.0.0.1:1</code>" in page
     assert page.count("data:image/png;base64,") == 3
 
 
 def test_an_unreachable_prometheus_gives_a_note() -> None:
-    trends, note = trends_from_prometheus(
+    trends, notes = trends_from_prometheus(
         "http://127.0.0.1:1", PERIOD, datetime(2026, 11, 5, tzinfo=CST)
     )
     assert trends is None
-    assert "could not be read" in note
-    assert "127.0.0.1:1" in note
+    assert [n.values["url"] for n in notes] == ["http://127.0.0.1:1"]
+    assert "could not be read" in notes[0].message
+    assert notes[0].values["reason"]  # the system's words: connection refused
 
 
 def test_a_period_in_the_future_has_no_trends() -> None:
-    trends, note = trends_from_prometheus(
+    trends, notes = trends_from_prometheus(
         "http://127.0.0.1:1", PERIOD, datetime(2026, 10, 1, tzinfo=CST)
     )
     assert trends is None
-    assert "not started" in note
+    assert "not started" in notes[0].message

@@ -68,6 +68,16 @@ class TierTrend:
         return self.churned / self.average_customers
 
 
+@dataclass(frozen=True)
+class Note:
+    """A sentence for the page, worded there in the reader's language: ``message`` is the
+    English msgid (marked with ``N_`` where it is written), ``values`` its placeholders. A
+    datetime is shown in China time; text is shown as it is, as a name (a URL, an error)."""
+
+    message: str
+    values: Mapping[str, str | datetime] = field(default_factory=dict)
+
+
 @dataclass
 class Report:
     period: Period
@@ -78,7 +88,7 @@ class Report:
     notifications: list[NotificationLine]
     trends: list[TierTrend] | None = None
     #: why there are no trends, or what limits them
-    trends_note: str = ""
+    trends_notes: list[Note] = field(default_factory=list)
     charts: dict[str, bytes] = field(default_factory=dict)
 
 

@@ -1,120 +1,254 @@
 """The report as one self-contained HTML page: ``templates/report.html`` filled with the report's
-figures, formatted the way the bank writes them (pure: no I/O beyond reading the template)."""
+figures in the reader's language, written the way the bank writes them: ¥ amounts, large totals
+in 万元, days and times in China time, tiers and teams by the shared vocabulary (pure: no I/O
+beyond reading the template). Names of machines, tables and metrics are shown as they are, in
+``<code>``."""
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from decimal import Decimal
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cache
 from typing import Any
 
 import jinja2
+from babel.dates import format_date
+from babel.lists import format_list
+from babel.numbers import format_percent
+from markupsafe import Markup, escape
 
-from tiering.core.tiers import TIER_NAMES, TIER_NAMES_ZH, Tier
-from tiering.tools.report.figures import Report, team_totals
-from tiering.tools.report.period import CST
+from tiering.core.tiers import TIER_NAMES
+from tiering.i18n import (
+    Language,
+    format_count,
+    format_money,
+    format_money_wan,
+    format_time,
+    translations,
+)
+from tiering.i18n.terms import N_
+from tiering.tools.report.figures import Note, Report, team_totals
+from tiering.tools.report.labels import kind_label, team_label, tier_label
+from tiering.tools.report.period import Period
 
 Row = Sequence[object]
 
+#: the <html lang> of each language (BCP 47)
+HTML_LANG = {"zh_Hans_CN": "zh-Hans-CN", "zh_Hant": "zh-Hant", "en": "en"}
+#: what each chart shows, for who cannot see it (its alt text)
+CHART_ALTS = {
+    "tiers": N_("Customers and deposits per tier"),
+    "changes": N_("Tier changes per day"),
+    "notifications": N_("Notifications per team, acknowledged or not"),
+    "growth": N_("Deposit growth per tier"),
+}
+#: where the figures come from, named as they are (the footer)
+TABLES = ("customer_balances", "tier_changes", "notifications")
+METRICS = (
+    "tiering_inflow_cny_total",
+    "tiering_outflow_cny_total",
+    "tiering_churned_customers_total",
+    "tiering_customers",
+)
 
-def render_html(report: Report) -> str:
-    """The whole page: text, tables, and the charts as data: URIs."""
-    return _templates().get_template("report.html").render(**page_values(report))
+
+def render_html(report: Report, language: Language) -> str:
+    """The whole page in ``language``: text, tables, and the charts as data: URIs."""
+    template = _templates(language).get_template("report.html")
+    return template.render(**page_values(report, language))
 
 
 @cache
-def _templates() -> jinja2.Environment:
-    return jinja2.Environment(
+def _templates(language: Language) -> jinja2.Environment:
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("tiering.tools.report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return env
 
 
-def page_values(r: Report) -> dict[str, Any]:
+def page_values(r: Report, language: Language) -> dict[str, Any]:
+    customers = sum(t.customers for t in r.tiers_now)
+    deposits = sum((t.balance for t in r.tiers_now), Decimal(0))
+    notified = sum(n.count for n in r.notifications)
+    acknowledged = sum(n.acknowledged for n in r.notifications)
+    growth = sum(t.growth for t in r.trends) if r.trends is not None else None
     return {
-        "period": str(r.period),
-        "generated": f"{r.generated_at.astimezone(CST):%Y-%m-%d %H:%M}",
-        "schema": r.schema,
-        "charts": {
-            name: "data:image/png;base64," + base64.b64encode(png).decode()
-            for name, png in r.charts.items()
+        "html_tag": Markup('<html lang="%s">') % HTML_LANG[language],
+        "period": period_text(r.period, language),
+        "generated": format_time(r.generated_at, language),
+        "schema": _code(r.schema),
+        "charts": {name: _image(name, png, language) for name, png in r.charts.items()},
+        "summary": {
+            "customers": customers,
+            "customers_text": format_count(customers, language),
+            "deposits": _wan(_fen(deposits), language),
+            "upgrades": r.changes.total("upgrades"),
+            "upgrades_text": format_count(r.changes.total("upgrades"), language),
+            "downgrades": r.changes.total("downgrades"),
+            "downgrades_text": format_count(r.changes.total("downgrades"), language),
+            "notifications": notified,
+            "notifications_text": format_count(notified, language),
+            "acknowledged_share": _pct(acknowledged / notified if notified else None, language),
+            "growth": None if growth is None else _wan(_fen(growth), language),
         },
-        "tier_rows": _tier_rows(r),
-        "change_rows": _change_rows(r),
+        "tier_rows": _tier_rows(r, language),
+        "change_rows": _change_rows(r, language),
         "team_rows": [
-            (n.team, f"{n.count:,}", f"{n.acknowledged:,}", _pct(n.acknowledged_share))
+            (
+                team_label(n.team, language),
+                format_count(n.count, language),
+                format_count(n.acknowledged, language),
+                _pct(n.acknowledged_share, language),
+            )
             for n in team_totals(r.notifications)
         ],
-        "notification_rows": _notification_rows(r),
-        "trend_rows": _trend_rows(r),
-        "trends_note": r.trends_note,
+        "notification_rows": _notification_rows(r, language),
+        "trend_rows": _trend_rows(r, language),
+        "trends_notes": [note_text(n, language) for n in r.trends_notes],
+        "tables": _code_list(TABLES, language),
+        "metrics": _code_list(METRICS, language),
+        "metrics_doc": _code("docs/metrics.md"),
     }
 
 
-def _tier_rows(r: Report) -> list[Row]:
+def period_text(period: Period, language: Language) -> str:
+    """The period's days as ``language`` writes them: ``2026年11月1日至2026年11月3日``."""
+    first, last = _day(period.first, language), _day(period.last, language)
+    if period.first == period.last:
+        return first
+    return translations(language).gettext("%(first)s to %(last)s") % {
+        "first": first,
+        "last": last,
+    }
+
+
+def note_text(note: Note, language: Language) -> Markup:
+    """A note in ``language``: times in China time, names (a URL, an error) as ``<code>``."""
+    values = {
+        key: format_time(value, language) if isinstance(value, datetime) else _code(value)
+        for key, value in note.values.items()
+    }
+    return escape(translations(language).gettext(note.message)) % values
+
+
+def _tier_rows(r: Report, language: Language) -> list[Row]:
+    _ = translations(language).gettext
     customers = sum(t.customers for t in r.tiers_now)
     deposits = sum((t.balance for t in r.tiers_now), Decimal(0))
     rows: list[Row] = [
         (
-            t.tier,
-            TIER_NAMES_ZH[Tier[t.tier]],
-            f"{t.customers:,}",
-            _pct(t.customers / customers if customers else None),
-            _yuan(t.balance),
-            _pct(float(t.balance / deposits) if deposits else None),
+            tier_label(t.tier, language),
+            format_count(t.customers, language),
+            _pct(t.customers / customers if customers else None, language),
+            format_money(_fen(t.balance), language),
+            _pct(float(t.balance / deposits) if deposits else None, language),
         )
         for t in r.tiers_now
     ]
-    rows.append(("all tiers", "", f"{customers:,}", "", _yuan(deposits), ""))
+    total = format_money(_fen(deposits), language)
+    rows.append((_("All tiers"), format_count(customers, language), "", total, ""))
     return rows
 
 
-def _change_rows(r: Report) -> list[Row]:
+def _change_rows(r: Report, language: Language) -> list[Row]:
+    _ = translations(language).gettext
     c = r.changes
     rows: list[Row] = [
-        (t, f"{c.total('upgrades', t):,}", f"{c.total('downgrades', t):,}") for t in TIER_NAMES
+        (
+            tier_label(t, language),
+            format_count(c.total("upgrades", t), language),
+            format_count(c.total("downgrades", t), language),
+        )
+        for t in TIER_NAMES
     ]
-    rows.append(("all tiers", f"{c.total('upgrades'):,}", f"{c.total('downgrades'):,}"))
+    all_up, all_down = c.total("upgrades"), c.total("downgrades")
+    rows.append((_("All tiers"), format_count(all_up, language), format_count(all_down, language)))
     return rows
 
 
-def _notification_rows(r: Report) -> list[Row]:
+def _notification_rows(r: Report, language: Language) -> list[Row]:
+    _ = translations(language).gettext
     rows: list[Row] = [
-        (n.team, n.kind, f"{n.count:,}", f"{n.acknowledged:,}", _pct(n.acknowledged_share))
+        (
+            team_label(n.team, language),
+            kind_label(n.kind, language),
+            format_count(n.count, language),
+            format_count(n.acknowledged, language),
+            _pct(n.acknowledged_share, language),
+        )
         for n in r.notifications
     ]
     all_n = sum(n.count for n in r.notifications)
     all_ack = sum(n.acknowledged for n in r.notifications)
     rows.append(
-        ("all teams", "", f"{all_n:,}", f"{all_ack:,}", _pct(all_ack / all_n if all_n else None))
+        (
+            _("All teams"),
+            "",
+            format_count(all_n, language),
+            format_count(all_ack, language),
+            _pct(all_ack / all_n if all_n else None, language),
+        )
     )
     return rows
 
 
-def _trend_rows(r: Report) -> list[Row] | None:
+def _trend_rows(r: Report, language: Language) -> list[Row] | None:
     if r.trends is None:
         return None
     return [
         (
-            t.tier,
-            _yuan(t.inflow),
-            _yuan(t.outflow),
-            _yuan(t.growth),
-            f"{t.churned:,.0f}",
-            "–" if t.average_customers is None else f"{t.average_customers:,.0f}",
-            _pct(t.churn_rate),
+            tier_label(t.tier, language),
+            format_money(_fen(t.inflow), language),
+            format_money(_fen(t.outflow), language),
+            format_money(_fen(t.growth), language),
+            format_count(round(t.churned), language),
+            "–"
+            if t.average_customers is None
+            else format_count(round(t.average_customers), language),
+            _pct(t.churn_rate, language),
         )
         for t in r.trends
     ]
 
 
-def _yuan(value: Decimal | float) -> str:
-    return f"{value:,.2f}"
+def _fen(yuan: Decimal | float) -> int:
+    """Yuan (exact from PostgreSQL, a float from Prometheus) as fen, rounded half even."""
+    return int((Decimal(str(yuan)) * 100).quantize(Decimal(1), ROUND_HALF_EVEN))
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value:.1%}"
+def _wan(fen: int, language: Language) -> str:
+    """A large total: ``5,487.65万元``; a negative one with its sign in front."""
+    return f"-{format_money_wan(-fen, language)}" if fen < 0 else format_money_wan(fen, language)
+
+
+def _day(day: date, language: Language) -> str:
+    return format_date(day, "medium", locale=language)
+
+
+def _pct(value: float | None, language: Language) -> str:
+    return "–" if value is None else format_percent(value, "#,##0.0%", locale=language)
+
+
+def _image(name: str, png: bytes, language: Language) -> Markup:
+    """A chart as an ``<img>`` with the PNG inside (a data: URI)."""
+    alt = translations(language).gettext(CHART_ALTS[name])
+    source = "data:image/png;base64," + base64.b64encode(png).decode()
+    return Markup('<img alt="%s" src="%s">') % (alt, source)
+
+
+def _code(name: str) -> Markup:
+    return Markup("<code>%s</code>") % name
+
+
+def _code_list(names: Sequence[str], language: Language) -> Markup:
+    """Names as ``<code>``, listed as ``language`` lists: ``a、b和c``, ``a, b, and c``."""
+    pattern = escape(format_list([f"%(n{i})s" for i in range(len(names))], locale=language))
+    return pattern % {f"n{i}": _code(name) for i, name in enumerate(names)}

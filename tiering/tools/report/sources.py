@@ -11,9 +11,11 @@ import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta
 
+from tiering.i18n.terms import N_
 from tiering.settings import Settings
 from tiering.sinks.postgres.connection import connect
 from tiering.tools.report.figures import (
+    Note,
     Report,
     TierTrend,
     daily_changes,
@@ -45,7 +47,7 @@ def prometheus_url(settings: Settings) -> str:
 
 
 class PrometheusError(Exception):
-    pass
+    """Why Prometheus could not be read (its own words, or the system's), without the URL."""
 
 
 def _instant(url: str, expr: str, at: datetime) -> dict[str, float]:
@@ -56,22 +58,24 @@ def _instant(url: str, expr: str, at: datetime) -> dict[str, float]:
         with urllib.request.urlopen(f"{url}/api/v1/query?{params}", timeout=30) as response:  # noqa: S310
             answer = json.loads(response.read().decode())
     except urllib.error.HTTPError as exc:
-        raise PrometheusError(f"{url} answered {exc.code}: {exc.read().decode()[:200]}") from None
+        raise PrometheusError(f"HTTP {exc.code}: {exc.read().decode()[:200]}") from None
     except (OSError, ValueError) as exc:
-        raise PrometheusError(f"{url} did not answer ({exc})") from None
+        raise PrometheusError(str(exc)) from None
     if answer.get("status") != "success":
-        raise PrometheusError(f"{url}: {answer.get('error')}")
+        raise PrometheusError(str(answer.get("error")))
     return {r["metric"].get("tier", ""): float(r["value"][1]) for r in answer["data"]["result"]}
 
 
 def trends_from_prometheus(
     url: str, period: Period, now: datetime
-) -> tuple[list[TierTrend] | None, str]:
-    """Growth and churn per tier over the period (up to now), and a note for the page."""
+) -> tuple[list[TierTrend] | None, list[Note]]:
+    """Growth and churn per tier over the period (up to now), and notes for the page."""
     end = min(period.end, now)
     seconds = int((end - period.start).total_seconds())
     if seconds <= 0:
-        return None, "The period has not started yet: no deposit growth or churn to show."
+        return None, [
+            Note(N_("The period has not started yet: there is no deposit growth or churn to show."))
+        ]
     window = f"[{seconds}s]"
     # Subqueries at about 500 steps over the period, but no coarser than the data: a Prometheus
     # that has only scraped for a few minutes still answers.
@@ -89,25 +93,28 @@ def trends_from_prometheus(
             url, f"min_over_time(timestamp(count(tiering_customers))[{seconds}s:{step}])", end
         ) or _instant(url, "timestamp(count(tiering_customers))", end)
     except PrometheusError as exc:
-        return None, (
-            f"Deposit growth and churn come from Prometheus, which could not be read: {exc}. "
-            "The rest of this report is complete."
+        unreadable = N_(
+            "Deposit growth and churn come from Prometheus at %(url)s, which could not be read "
+            "(%(reason)s). The rest of this report is complete."
         )
+        return None, [Note(unreadable, {"url": url, "reason": str(exc)})]
     if not first:
-        return None, (
-            f"Prometheus ({url}) holds no tiering metrics for this period, so deposit growth "
+        empty = N_(
+            "Prometheus at %(url)s holds no tiering metrics for this period, so deposit growth "
             "and churn cannot be shown."
         )
-    note = ""
+        return None, [Note(empty, {"url": url})]
+    notes = []
     since = datetime.fromtimestamp(min(first.values()), CST)
     if since - period.start > timedelta(hours=1):
-        note = (
-            f"Prometheus holds data for this period only from {since:%Y-%m-%d %H:%M} CST: "
-            "growth and churn below cover that part."
+        partial = N_(
+            "Prometheus holds data for this period only from %(since)s: growth and churn below "
+            "cover that part."
         )
+        notes.append(Note(partial, {"since": since}))
     if end < period.end:
-        note = (note + " " if note else "") + f"Figures up to {end:%Y-%m-%d %H:%M} CST."
-    return tier_trends(inflow, outflow, churned, average), note
+        notes.append(Note(N_("Figures up to %(until)s."), {"until": end}))
+    return tier_trends(inflow, outflow, churned, average), notes
 
 
 async def gather(settings: Settings, period: Period, url: str, now: datetime) -> Report:
@@ -127,7 +134,7 @@ async def gather(settings: Settings, period: Period, url: str, now: datetime) ->
         changes=daily_changes(((r[0], r[1], r[2], r[3], r[4]) for r in change_rows), period),
         notifications=notification_lines((r[0], r[1], r[2], r[3]) for r in note_rows),
     )
-    report.trends, report.trends_note = await asyncio.to_thread(
+    report.trends, report.trends_notes = await asyncio.to_thread(
         trends_from_prometheus, url, period, now
     )
     return report
