@@ -66,10 +66,10 @@ CATALOGS := tiering/i18n/catalogs
 messages: install
 	@for cfg in tiering/i18n/mapping/*.cfg; do \
 	  domain=$$(basename $$cfg .cfg); \
-	  $(BIN)/pybabel -q extract --no-location --sort-output -F $$cfg -o $(CATALOGS)/$$domain.pot \
+	  $(BIN)/pybabel -q extract --no-location --sort-output --width=100 -F $$cfg -o $(CATALOGS)/$$domain.pot \
 	    --project=deposit-tiering --copyright-holder=deposit-tiering --msgid-bugs-address= . || exit 1; \
 	  for lang in zh_Hans_CN zh_Hant en; do \
-	    $(BIN)/pybabel -q update --init-missing --no-fuzzy-matching --ignore-obsolete \
+	    $(BIN)/pybabel -q update --init-missing --no-fuzzy-matching --ignore-obsolete --width=100 \
 	      -i $(CATALOGS)/$$domain.pot -d $(CATALOGS) -D $$domain -l $$lang || exit 1; \
 	  done; \
 	done
