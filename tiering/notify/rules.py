@@ -134,7 +134,7 @@ def recommend(
         combination = [c for c in policy.combination(tier, viewed) if allowed(c)]
         if combination:
             en = " + ".join(policy.products[c].en for c in combination)
-            zh = "＋".join(policy.products[c].zh for c in combination)
+            zh = "＋".join(policy.products[c].zh_hant for c in combination)
             lines.append(f"Propose: {en} / 推薦：{zh}")
             offered += combination
     return tuple(lines), tuple(dict.fromkeys(offered))

@@ -55,7 +55,7 @@ def describe(kind: NotificationKind, n: Signal, policy: Policy) -> tuple[str, st
         )
     if kind == NotificationKind.PRODUCT_INTEREST:
         product = policy.products.get(n.detail or "")
-        what = f"{product.en} ({product.zh})" if product else (n.detail or "a product")
+        what = f"{product.en} ({product.zh_hant})" if product else (n.detail or "a product")
         return (
             f"Interested in {what}: {who}",
             f"The {who} ({tier}) keeps looking at {what} in online banking.",
