@@ -219,6 +219,7 @@ async def test_webhooks_retry_until_delivered_and_a_redelivery_sends_nothing(
             team = "WEALTH_TEAM"
             type = "wecom"
             url = "{base}/wecom?key=${{T_WECOM_KEY}}"
+            language = "en"
 
             [[webhook]]
             name = "desk-ding"
@@ -227,6 +228,7 @@ async def test_webhooks_retry_until_delivered_and_a_redelivery_sends_nothing(
             url = "{base}/dingtalk?access_token=tok"
             secret = "${{T_DING_SECRET}}"
             min_priority = "HIGH"
+            language = "en"
             """,
         )
         before = {k: count(*k) for k in [("wecom", "retried"), ("wecom", "delivered")]}
@@ -254,7 +256,7 @@ async def test_webhooks_retry_until_delivered_and_a_redelivery_sends_nothing(
             assert len(robots.on("/dingtalk")) == 1
             assert robots.problems == []
             ding = robots.on("/dingtalk")[0]["markdown"]
-            assert ding["title"] == "[URGENT] Upgrade N2"
+            assert ding["title"] == "[Urgent] Upgrade N2"
             assert "- Call the customer\n- Offer a term deposit" in ding["text"]
             assert robots.on("/wecom")[-1]["markdown"]["content"].startswith("**Upgrade N1**")
 
@@ -320,6 +322,7 @@ async def test_email_for_high_priority_to_the_team_and_the_manager(
             port = {controller.port}
             password = "${{T_SMTP_PASSWORD}}"
             sender = "tiering@bank.example"
+            language = "en"
 
             [smtp.to]
             PRIVATE_BANKING = ["pb-desk@bank.example"]
@@ -346,7 +349,7 @@ async def test_email_for_high_priority_to_the_team_and_the_manager(
     to, content = mailbox.messages[0]
     assert to == ["pb-desk@bank.example", "m7@bank.example"]
     msg = message_from_bytes(content, policy=policy.default)
-    assert msg["Subject"] == "[HIGH] Upgrade H1"
+    assert msg["Subject"] == "[High] Upgrade H1"
     assert msg["Message-ID"].startswith("<tiering.")
     text = msg.get_content().replace("\r\n", "\n")  # CRLF on the wire
     assert "Recommended actions:\n  - Call the customer" in text
