@@ -17,7 +17,7 @@ from aiosmtpd.controller import Controller
 from fastavro import parse_schema, schemaless_writer
 
 from tests.harness.waiting import wait_for
-from tests.integration.test_delivery import (
+from tests.integration.delivery_harness import (
     Mailbox,
     caught_up,
     configured,

@@ -48,7 +48,7 @@ class Notification:
     created_at_ms: int  #: the event time of its cause
     #: the notification in each language the service speaks (records written before there
     #: were texts have none: :meth:`text` falls back to title, body and actions)
-    texts: Mapping[str, NoticeText] = field(default_factory=dict)
+    texts: Mapping[str, NoticeText] = field(default_factory=dict, hash=False)
 
     @property
     def created_at(self) -> datetime:
