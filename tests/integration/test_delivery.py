@@ -9,10 +9,7 @@ import hashlib
 import hmac
 import json
 import logging
-import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -20,94 +17,29 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiokafka import AIOKafkaProducer
 from aiosmtpd.controller import Controller
-from prometheus_client import REGISTRY
 
-from tests.harness.kafka import unsettled
 from tests.harness.waiting import wait_for
+from tests.integration.delivery_harness import (
+    Mailbox,
+    caught_up,
+    configured,
+    count,
+    delivering,
+    encoded,
+    free_port,
+    notification,
+    produce,
+    serving,
+)
 from tiering.delivery.service import DeliveryService, run_delivery
 from tiering.settings import Settings
-from tiering.wire.codec import MANAGER_NOTIFICATION, AvroCodec
 
-CODEC = AvroCodec()
-#: how a stand-in for a robot answers a request
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 WECOM_KEY = "wecom-key-0d6f1c"
 DING_SECRET = "SECding-secret-77a2"
 JSON_KEY = "json-hmac-key-5b1e"
 SMTP_PASSWORD = "smtp-pass-9c3d"
 SECRETS = (WECOM_KEY, DING_SECRET, JSON_KEY, SMTP_PASSWORD)
-
-
-def notification(notification_id: str, **changes: Any) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "notification_id": notification_id,
-        "customer_id": f"C-{notification_id}",
-        "tier": "PREMIUM",
-        "team": "WEALTH_TEAM",
-        "manager_id": None,
-        "branch_id": "B001",
-        "kind": "TIER_UPGRADE",
-        "priority": "NORMAL",
-        "title": f"Upgrade {notification_id}",
-        "body": "Customer Z*** (**34) reached 600,000.00",
-        "actions": ["Call the customer", "Offer a term deposit"],
-        "source_event_id": f"T-{notification_id}",
-        "created_at": 1_764_000_000_123,
-    }
-    record.update(changes)
-    return record
-
-
-async def produce(settings: Settings, records: list[tuple[bytes, bytes]]) -> None:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers, acks="all", enable_idempotence=True
-    )
-    await producer.start()
-    try:
-        for key, value in records:
-            await producer.send_and_wait(
-                settings.topic("manager-notifications"), key=key, value=value
-            )
-    finally:
-        await producer.stop()
-
-
-def encoded(record: dict[str, Any]) -> tuple[bytes, bytes]:
-    return record["customer_id"].encode(), CODEC.encode(MANAGER_NOTIFICATION, record)
-
-
-async def caught_up(settings: Settings) -> bool:
-    """The delivery group has committed everything on the topic: every record handled."""
-    topic = settings.topic("manager-notifications")
-    return not await unsettled(settings, f"{settings.app_id}-delivery", [topic])
-
-
-def count(channel: str, outcome: str) -> float:
-    value = REGISTRY.get_sample_value(
-        "tiering_deliveries_total", {"channel": channel, "outcome": outcome}
-    )
-    return value or 0.0
-
-
-@asynccontextmanager
-async def delivering(settings: Settings) -> AsyncIterator[DeliveryService]:
-    service = DeliveryService(settings)
-    await service.start()
-    try:
-        yield service
-    finally:
-        await service.stop()
-
-
-def configured(d: Any, tmp_path: Path, toml: str, **update: Any) -> Settings:
-    path = tmp_path / "channels.toml"
-    path.write_text(toml)
-    settings: Settings = d.settings.model_copy(
-        update={"channels_file": path, "delivery_backoff_seconds": 0.01, **update}
-    )
-    return settings
 
 
 # --- a WeCom / DingTalk / JSON receiver --------------------------------------------------
@@ -160,28 +92,6 @@ class Robots:
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
 
-@asynccontextmanager
-async def serving(handle: Handler) -> AsyncIterator[str]:
-    """An HTTP server on loopback that answers every POST with ``handle``; its base URL."""
-    app = web.Application()
-    app.router.add_post("/{path}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        await runner.cleanup()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def secrets_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("T_WECOM_KEY", WECOM_KEY)
@@ -219,6 +129,7 @@ async def test_webhooks_retry_until_delivered_and_a_redelivery_sends_nothing(
             team = "WEALTH_TEAM"
             type = "wecom"
             url = "{base}/wecom?key=${{T_WECOM_KEY}}"
+            language = "en"
 
             [[webhook]]
             name = "desk-ding"
@@ -227,6 +138,7 @@ async def test_webhooks_retry_until_delivered_and_a_redelivery_sends_nothing(
             url = "{base}/dingtalk?access_token=tok"
             secret = "${{T_DING_SECRET}}"
             min_priority = "HIGH"
+            language = "en"
             """,
         )
         before = {k: count(*k) for k in [("wecom", "retried"), ("wecom", "delivered")]}
@@ -254,7 +166,7 @@ async def test_webhooks_retry_until_delivered_and_a_redelivery_sends_nothing(
             assert len(robots.on("/dingtalk")) == 1
             assert robots.problems == []
             ding = robots.on("/dingtalk")[0]["markdown"]
-            assert ding["title"] == "[URGENT] Upgrade N2"
+            assert ding["title"] == "[Urgent] Upgrade N2"
             assert "- Call the customer\n- Offer a term deposit" in ding["text"]
             assert robots.on("/wecom")[-1]["markdown"]["content"].startswith("**Upgrade N1**")
 
@@ -290,15 +202,6 @@ async def test_webhooks_retry_until_delivered_and_a_redelivery_sends_nothing(
     assert "C-N1" not in delivery_logs.text  # no customer data in the logs
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((list(envelope.rcpt_tos), bytes(envelope.content)))
-        return "250 OK"
-
-
 async def test_email_for_high_priority_to_the_team_and_the_manager(
     deployment: Any, tmp_path: Path, secrets_in_env: None, delivery_logs: Any
 ) -> None:
@@ -320,6 +223,7 @@ async def test_email_for_high_priority_to_the_team_and_the_manager(
             port = {controller.port}
             password = "${{T_SMTP_PASSWORD}}"
             sender = "tiering@bank.example"
+            language = "en"
 
             [smtp.to]
             PRIVATE_BANKING = ["pb-desk@bank.example"]
@@ -346,7 +250,7 @@ async def test_email_for_high_priority_to_the_team_and_the_manager(
     to, content = mailbox.messages[0]
     assert to == ["pb-desk@bank.example", "m7@bank.example"]
     msg = message_from_bytes(content, policy=policy.default)
-    assert msg["Subject"] == "[HIGH] Upgrade H1"
+    assert msg["Subject"] == "[High] Upgrade H1"
     assert msg["Message-ID"].startswith("<tiering.")
     text = msg.get_content().replace("\r\n", "\n")  # CRLF on the wire
     assert "Recommended actions:\n  - Call the customer" in text

@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import REGISTRY
 
 from tests.harness.waiting import wait_for
-from tests.integration.test_delivery import (
+from tests.integration.delivery_harness import (
     caught_up,
     configured,
     delivering,

@@ -3,6 +3,7 @@ and then private banking hear of it, with the policy's actions (§4, §5)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.harness.records import CODEC, DAY_MS, T0, posting
@@ -57,6 +58,11 @@ async def test_upgrades_reach_the_wealth_team_then_private_banking(
     assert "7×24 hotline" in actions
     assert "large-denomination custom deposit" in actions
     assert any("private banking" in a.lower() for a in high_end["actions"])
+    # ...and in every language the service speaks, for each reader to get their own
+    assert set(premium["texts"]) == {"zh_Hans_CN", "zh_Hant", "en"}
+    assert premium["texts"]["zh_Hans_CN"]["title"] == "升级至优质客户：客户 ****2345"
+    assert "配备专属客户经理" in premium["texts"]["zh_Hans_CN"]["actions"]
+    assert "配備專屬客戶經理" in premium["texts"]["zh_Hant"]["actions"]
     # The wealth manager is assigned; private banking is not that manager's team: its queue.
     assert (premium["manager_id"], premium["branch_id"]) == ("M-W1", "BR007")
     assert (high_end["manager_id"], high_end["branch_id"]) == (None, "BR007")
@@ -79,11 +85,14 @@ async def test_upgrades_reach_the_wealth_team_then_private_banking(
 
     # The worker's own delivery put them in the inbox table, once each, to the right people.
     async def inbox() -> list | None:
-        rows = await d.fetch("SELECT notification_id, kind, team, manager_id FROM notifications")
+        rows = await d.fetch(
+            "SELECT notification_id, kind, team, manager_id, texts FROM notifications"
+        )
         return rows if len(rows) == 3 else None
 
     rows = await wait_for(inbox, 30, "the three notifications in the notifications table")
     assert {r["notification_id"] for r in rows} == {n["notification_id"] for n in decoded(records)}
+    assert all(json.loads(r["texts"]).keys() == {"zh_Hans_CN", "zh_Hant", "en"} for r in rows)
     assert sorted(
         (r["team"], r["manager_id"] or "-") for r in rows if r["kind"] == "TIER_UPGRADE"
     ) == [

@@ -63,6 +63,11 @@ def policy_check(file: Path | None) -> None:
         if tier is not Tier.ORDINARY:
             click.echo(f"  {tier.name:<10} from {format_yuan(p.lower_bound(tier)):>16} CNY")
     click.echo(f"  downgrade grace: {p.downgrade_grace_ms // DAY_MS} days")
+    if p.without_simplified:
+        click.echo(
+            "  without zh_Hans (Simplified Chinese readers see the zh_Hant text): "
+            + ", ".join(p.without_simplified)
+        )
 
 
 @click.group()

@@ -17,13 +17,33 @@ class PolicyError(ValueError):
     """The policy file is not usable; the message names every problem found."""
 
 
+class InLanguages:
+    """A text of the policy kept in English (``en``), in the original's Traditional Chinese
+    (``zh_hant``) and in Simplified Chinese (``zh_hans``), as the policy file gives them."""
+
+    __slots__ = ()
+    en: str
+    zh_hant: str
+    zh_hans: str
+
+    def in_language(self, language: str) -> str:
+        """The text in ``language``, spelled as :mod:`tiering.i18n` does (``zh_Hans_CN``,
+        ``zh_Hant``, ``en``); English for any other."""
+        if language == "zh_Hans_CN":
+            return self.zh_hans
+        if language == "zh_Hant":
+            return self.zh_hant
+        return self.en
+
+
 @dataclass(frozen=True, slots=True)
-class Product:
-    """A product category (§5) and its risk level, 1 (lowest) to 5."""
+class Product(InLanguages):
+    """A product category (§5), its risk level, 1 (lowest) to 5, and its name."""
 
     risk: int
     en: str
-    zh: str
+    zh_hant: str
+    zh_hans: str
 
 
 #: the causes a notification can have (ManagerNotification.kind), DEFAULT for the rest
@@ -31,16 +51,19 @@ ACTION_CAUSES = ("DEFAULT", *NotificationKind)
 
 
 @dataclass(frozen=True, slots=True)
-class Action:
-    """One recommended action of §5, in English and in the original's Chinese."""
+class Action(InLanguages):
+    """One recommended action of §5, in three languages."""
 
     en: str
-    zh: str
+    zh_hant: str
+    zh_hans: str
     #: the product categories it recommends: it is offered only within the customer's tolerance
     products: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return f"{self.en} / {self.zh}"
+        """As ManagerNotification.actions has always carried it: English, then the
+        original's Chinese."""
+        return f"{self.en} / {self.zh_hant}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +98,9 @@ class Policy:
     #: an event time further ahead of the worker's clock than this is refused
     #: (``event_time_in_future``): it would move stream time, and with it the §3 grace sweep
     max_event_time_lead_ms: int
+    #: entries of [products] and [actions] without a Simplified Chinese text (``zh_Hans``),
+    #: which show the Traditional one instead (``tiering policy check`` lists them)
+    without_simplified: tuple[str, ...] = ()
 
     def category_of(self, product_code: str) -> str | None:
         """The product category a posting's product_code belongs to: the longest category

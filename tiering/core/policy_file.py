@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from tiering.core.bank_time import DAY_MS, HOUR_MS, MINUTE_MS
-from tiering.core.money import parse_yuan
-from tiering.core.policy import ACTION_CAUSES, Action, Policy, PolicyError, Product
+from tiering.core.policy import Policy, PolicyError
+from tiering.core.policy_actions import parse_actions, parse_combinations, parse_products
+from tiering.core.policy_checks import Collector
 from tiering.core.tiers import Tier
 
 _RULE_KEYS = {
@@ -47,63 +48,9 @@ _INPUT_KEYS = {"max_event_time_lead_minutes"}
 _DEFAULT_LEAD_MINUTES = 60
 
 
-class _Collector:
-    """Gathers every problem so the operator fixes the file in one go."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def unknown(self, where: str, table: Mapping[str, Any], known: set[str]) -> None:
-        for key in sorted(set(table) - known):
-            self.problems.append(f"{where}{key}: unknown key (known: {', '.join(sorted(known))})")
-
-    def table(self, doc: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-        value = doc.get(key)
-        if value is None:
-            self.problems.append(f"[{key}]: missing section")
-            return {}
-        if not isinstance(value, dict):
-            self.problems.append(f"{key}: must be a [{key}] section")
-            return {}
-        return value
-
-    def money(self, where: str, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            self.problems.append(f'{where}: write money as a string, e.g. "50000.00"')
-            return 0
-        try:
-            fen = parse_yuan(value)
-        except ValueError as exc:
-            self.problems.append(f"{where}: {exc}")
-            return 0
-        if fen <= 0:
-            self.problems.append(f"{where}: must be above zero, got {value}")
-        return fen
-
-    def ratio(self, where: str, value: Any) -> Decimal:
-        try:
-            if isinstance(value, bool):
-                raise InvalidOperation
-            ratio = Decimal(str(value))
-        except InvalidOperation:
-            self.problems.append(f'{where}: {value!r} is not a number, e.g. "0.50"')
-            return Decimal(0)
-        if not (ratio.is_finite() and 0 < ratio < 1):
-            self.problems.append(f"{where}: must be between 0 and 1, got {value}")
-        return ratio
-
-    def whole(self, where: str, value: Any, minimum: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.problems.append(f"{where}: must be a whole number, got {value!r}")
-            return minimum
-        if value < minimum:
-            self.problems.append(f"{where}: must be {minimum} or more, got {value}")
-        return value
-
-
 def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
     """Check a parsed TOML document and turn it into a :class:`Policy`."""
-    c = _Collector()
+    c = Collector()
     c.unknown("", doc, _TOP_KEYS)
     version = _version(c, doc)
     bounds = _lower_bounds(c, c.table(doc, "tiers"))
@@ -118,10 +65,10 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
     cooldown_hours = c.whole(
         "notifications.cooldown_hours", notifications.get("cooldown_hours", 0), 0
     )
-    products = _parse_products(c, c.table(doc, "products"))
-    actions = _parse_actions(c, c.table(doc, "actions"), products)
+    products = parse_products(c, c.table(doc, "products"))
+    actions = parse_actions(c, c.table(doc, "actions"), products)
     interest = _interest(c, c.table(doc, "interest"))
-    combinations = _parse_combinations(c, c.table(doc, "combinations"), products)
+    combinations = parse_combinations(c, c.table(doc, "combinations"), products)
     lead = _max_lead_minutes(c, doc.get("input", {}))
     if c.problems:
         raise PolicyError(
@@ -149,10 +96,11 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
         interest_half_life_ms=interest.half_life_days * DAY_MS,
         conversion_window_ms=interest.conversion_days * DAY_MS,
         max_event_time_lead_ms=lead * MINUTE_MS,
+        without_simplified=tuple(c.without_simplified),
     )
 
 
-def _version(c: _Collector, doc: Mapping[str, Any]) -> str:
+def _version(c: Collector, doc: Mapping[str, Any]) -> str:
     version = doc.get("policy_version")
     if not isinstance(version, str) or not version.strip():
         c.problems.append("policy_version: missing; give the policy a version string")
@@ -160,7 +108,7 @@ def _version(c: _Collector, doc: Mapping[str, Any]) -> str:
     return version.strip()
 
 
-def _lower_bounds(c: _Collector, tiers: Mapping[str, Any]) -> list[int]:
+def _lower_bounds(c: Collector, tiers: Mapping[str, Any]) -> list[int]:
     """§3: the lower bounds of POTENTIAL, PREMIUM and HIGH_END, strictly rising."""
     named = [t.name for t in Tier if t is not Tier.ORDINARY]
     c.unknown("tiers.", tiers, set(named))
@@ -192,7 +140,7 @@ class _Rules:
     near_ratio: Decimal
 
 
-def _rules(c: _Collector, rules: Mapping[str, Any]) -> _Rules:
+def _rules(c: Collector, rules: Mapping[str, Any]) -> _Rules:
     """§3 grace, §5 large movements, churn risk and near upgrade."""
     c.unknown("rules.", rules, _RULE_KEYS)
     for key in sorted(_RULE_KEYS - set(rules)):
@@ -219,7 +167,7 @@ def _rules(c: _Collector, rules: Mapping[str, Any]) -> _Rules:
     )
 
 
-def _rates(c: _Collector, rates_doc: Mapping[str, Any]) -> dict[str, Decimal]:
+def _rates(c: Collector, rates_doc: Mapping[str, Any]) -> dict[str, Decimal]:
     """CNY per unit of each accepted currency; CNY itself is 1."""
     rates: dict[str, Decimal] = {}
     for code, value in rates_doc.items():
@@ -251,7 +199,7 @@ class _Interest:
     conversion_days: int
 
 
-def _max_lead_minutes(c: _Collector, inputs: Any) -> int:
+def _max_lead_minutes(c: Collector, inputs: Any) -> int:
     """``[input]``, optional (a policy file written before it still reads): how far ahead of
     the worker's clock an event time may be."""
     if not isinstance(inputs, Mapping):
@@ -262,7 +210,7 @@ def _max_lead_minutes(c: _Collector, inputs: Any) -> int:
     return c.whole(f"input.{key}", inputs.get(key, _DEFAULT_LEAD_MINUTES), 1)
 
 
-def _interest(c: _Collector, interest: Mapping[str, Any]) -> _Interest:
+def _interest(c: Collector, interest: Mapping[str, Any]) -> _Interest:
     """§6 product interest and §7.4 conversions."""
     c.unknown("interest.", interest, _INTEREST_KEYS)
     return _Interest(
@@ -273,96 +221,6 @@ def _interest(c: _Collector, interest: Mapping[str, Any]) -> _Interest:
             "interest.conversion_window_days", interest.get("conversion_window_days", 1), 1
         ),
     )
-
-
-def _parse_products(c: _Collector, doc: Mapping[str, Any]) -> dict[str, Product]:
-    products: dict[str, Product] = {}
-    for name, item in doc.items():
-        where = f"products.{name}"
-        if not isinstance(item, dict) or set(item) != {"risk", "en", "zh"}:
-            c.problems.append(f"{where}: give {{ risk = 1-5, en = ..., zh = ... }}")
-            continue
-        risk = item["risk"]
-        if isinstance(risk, bool) or not isinstance(risk, int) or not 1 <= risk <= 5:
-            c.problems.append(f"{where}.risk: must be a whole number from 1 to 5, got {risk!r}")
-            continue
-        products[name] = Product(risk, str(item["en"]), str(item["zh"]))
-    if doc and not any(p.risk == 1 for p in products.values()):
-        c.problems.append(
-            "products: at least one category must have risk 1 (for unknown tolerance)"
-        )
-    return products
-
-
-def _known_products(
-    c: _Collector, where: str, names: Any, products: Mapping[str, Product]
-) -> tuple[str, ...]:
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        c.problems.append(f"{where}: give a list of product categories")
-        return ()
-    for name in names:
-        if name not in products:
-            c.problems.append(f"{where}: unknown product category {name!r} (see [products])")
-    return tuple(n for n in names if n in products)
-
-
-def _parse_combinations(
-    c: _Collector, doc: Mapping[str, Any], products: Mapping[str, Product]
-) -> dict[Tier, dict[str, tuple[str, ...]]]:
-    c.unknown("combinations.", doc, {t.name for t in Tier})
-    combinations: dict[Tier, dict[str, tuple[str, ...]]] = {}
-    for tier in Tier:
-        by_category = doc.get(tier.name, {})
-        if not isinstance(by_category, dict):
-            c.problems.append(f"combinations.{tier.name}: must be a section")
-            continue
-        if "DEFAULT" not in by_category:
-            c.problems.append(f"combinations.{tier.name}.DEFAULT: missing")
-        c.unknown(f"combinations.{tier.name}.", by_category, {*products, "DEFAULT"})
-        combinations[tier] = {
-            category: _known_products(c, f"combinations.{tier.name}.{category}", names, products)
-            for category, names in by_category.items()
-        }
-    return combinations
-
-
-def _parse_actions(
-    c: _Collector, doc: Mapping[str, Any], products: Mapping[str, Product]
-) -> dict[Tier, dict[str, tuple[Action, ...]]]:
-    actions: dict[Tier, dict[str, tuple[Action, ...]]] = {}
-    c.unknown("actions.", doc, {t.name for t in Tier})
-    for tier in Tier:
-        by_cause = doc.get(tier.name)
-        if not isinstance(by_cause, dict):
-            c.problems.append(f"[actions.{tier.name}]: missing section (§5 actions for the tier)")
-            continue
-        c.unknown(f"actions.{tier.name}.", by_cause, set(ACTION_CAUSES))
-        if "DEFAULT" not in by_cause:
-            c.problems.append(f"actions.{tier.name}.DEFAULT: missing")
-        parsed: dict[str, tuple[Action, ...]] = {}
-        for cause, items in by_cause.items():
-            where = f"actions.{tier.name}.{cause}"
-            if not isinstance(items, list) or not items:
-                c.problems.append(f"{where}: give a list of {{ en = ..., zh = ... }}")
-                continue
-            listed: list[Action] = []
-            for n, item in enumerate(items):
-                if (
-                    not isinstance(item, dict)
-                    or not {"en", "zh"} <= set(item) <= {"en", "zh", "products"}
-                    or not all(isinstance(item[k], str) and item[k].strip() for k in ("en", "zh"))
-                ):
-                    c.problems.append(
-                        f"{where}[{n}]: needs en and zh (text) and optionally products"
-                    )
-                    continue
-                named = _known_products(
-                    c, f"{where}[{n}].products", item.get("products", []), products
-                )
-                listed.append(Action(item["en"].strip(), item["zh"].strip(), named))
-            parsed[cause] = tuple(listed)
-        actions[tier] = parsed
-    return actions
 
 
 def parse_policy_text(text: str, source: str = "policy") -> Policy:

@@ -1,6 +1,8 @@
 """The channels a notification goes out on besides the PostgreSQL inbox: the webhooks of its
-team and priority, and e-mail to the team's addresses and the assigned manager; and the rate
-limit of each destination (one per robot URL, one for the SMTP server)."""
+team and priority, and e-mail to the team's addresses and the assigned manager; the language
+each is written in (the channel's ``language``, else the deployment's; the manager's own for
+their e-mail); and the rate limit of each destination (one per robot URL, one for the SMTP
+server)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from tiering.delivery.rate_limits import SlidingWindow
+from tiering.i18n import DEFAULT_LANGUAGE, Language
 from tiering.notify.notification import Notification
 from tiering.sinks.channels.config import ChannelsConfig, RateLimit
-from tiering.sinks.channels.email import EmailSender, recipients
+from tiering.sinks.channels.email import EmailSender, mailings
 from tiering.sinks.channels.webhooks import WebhookClient
 
 log = logging.getLogger(__name__)
@@ -21,6 +24,8 @@ log = logging.getLogger(__name__)
 #: the inbox, as ``tiering_deliveries_total{channel}`` names it
 POSTGRES = "postgres"
 EMAIL = "email"
+#: the assigned manager's own e-mail, when they read another language than the team
+EMAIL_MANAGER = "email:manager"
 #: the metric's channel label per webhook type: a closed set whatever the file calls them
 WEBHOOK_LABELS = {"wecom": "wecom", "dingtalk": "dingtalk", "json": "webhook"}
 
@@ -51,8 +56,10 @@ class Router:
     """Knows the configured channels and holds their clients and their destinations' rate
     limits (one per process: ``tiering deliver`` runs as one replica)."""
 
-    def __init__(self, channels: ChannelsConfig) -> None:
+    def __init__(self, channels: ChannelsConfig, language: Language = DEFAULT_LANGUAGE) -> None:
+        """``language``: what a channel without its own ``language`` is written in."""
         self.channels = channels
+        self.language = language
         self._webhooks = WebhookClient()
         smtp = channels.smtp
         self._email = EmailSender(smtp) if smtp is not None else None
@@ -65,7 +72,9 @@ class Router:
                     by_url[url] = _destination(limit)
                 self._limit(w.channel, by_url[url])
         if smtp is not None and smtp.rate_limit is not None:
-            self._limit(EMAIL, _destination(smtp.rate_limit))
+            mail_server = _destination(smtp.rate_limit)
+            self._limit(EMAIL, mail_server)
+            self._limit(EMAIL_MANAGER, mail_server)
 
     def _limit(self, channel: str, destination: Destination) -> None:
         destination.channels.append(channel)
@@ -81,24 +90,31 @@ class Router:
     def emails(self) -> bool:
         return self._email is not None
 
-    def routes(self, n: Notification, manager_email: str | None = None) -> list[Route]:
-        """The channels ``n`` goes out on, besides the PostgreSQL inbox."""
+    def routes(
+        self,
+        n: Notification,
+        manager_email: str | None = None,
+        manager_language: str | None = None,
+    ) -> list[Route]:
+        """The channels ``n`` goes out on, besides the PostgreSQL inbox; ``manager_email``
+        and ``manager_language`` are the assigned manager's (``managers``), if any."""
         out = [
             Route(
                 w.channel,
                 WEBHOOK_LABELS[w.type],
-                partial(self._webhooks.send, w, n),
+                partial(self._webhooks.send, w, n, w.language or self.language),
                 self.destinations.get(w.channel),
             )
             for w in self.channels.webhooks_for(n)
         ]
         smtp = self.channels.smtp
         if smtp is not None and self._email is not None and smtp.accepts(n):
-            to = recipients(smtp, n, manager_email)
-            if to:
-                send = partial(self._email.send, n, to)
-                out.append(Route(EMAIL, EMAIL, send, self.destinations.get(EMAIL)))
-            else:
+            letters = mailings(smtp, n, manager_email, manager_language, self.language)
+            for letter in letters:
+                channel = EMAIL_MANAGER if letter.manager_only else EMAIL
+                send = partial(self._email.send, n, letter)
+                out.append(Route(channel, EMAIL, send, self.destinations.get(channel)))
+            if not letters:
                 log.info(
                     "notification %s: no e-mail address for team %s", n.notification_id, n.team
                 )

@@ -17,6 +17,7 @@ one robot's rate limit does not hold up the notifications after it on other chan
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -47,12 +48,13 @@ T = TypeVar("T")
 
 _INSERT_NOTIFICATION = """
 INSERT INTO notifications (notification_id, customer_id, tier, team, manager_id, branch_id,
-                           kind, priority, title, body, actions, source_event_id, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                           kind, priority, title, body, actions, source_event_id, created_at,
+                           texts)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb)
 ON CONFLICT (notification_id) DO NOTHING
 """
 _MANAGER_EMAILS = """
-SELECT manager_id, email FROM managers
+SELECT manager_id, email, language FROM managers
 WHERE manager_id = ANY($1::text[]) AND coalesce(email, '') <> ''
 """
 
@@ -89,7 +91,7 @@ class DeliveryService:
         self._max_pending = max_pending  #: records in hand before fetching pauses
         self._stop_timeout = stop_timeout
         self._codec = AvroCodec()
-        self.router = Router(self.channels)
+        self.router = Router(self.channels, settings.language)
         self._attempts = ChannelAttempts(
             self._the_pool,
             self._dead_letter,
@@ -240,11 +242,12 @@ class DeliveryService:
         if not received:
             return
         await self._store([r.notification for r in received])
-        manager_emails = await self._manager_emails([r.notification for r in received])
+        managers = await self._managers([r.notification for r in received])
         async with asyncio.TaskGroup() as group:
             for r in received:
                 n = r.notification
-                for route in self.router.routes(n, manager_emails.get(n.manager_id or "")):
+                email, language = managers.get(n.manager_id or "", (None, None))
+                for route in self.router.routes(n, email, language):
                     group.create_task(self._attempts.deliver(r, route))
 
     async def _decode(self, message: Inbound) -> Notification | None:
@@ -274,7 +277,10 @@ class DeliveryService:
         await self._retry("write notifications", write, metric_label=POSTGRES)
         DELIVERIES.labels(POSTGRES, "delivered").inc(len(notifications))
 
-    async def _manager_emails(self, notifications: list[Notification]) -> dict[str, str]:
+    async def _managers(
+        self, notifications: list[Notification]
+    ) -> dict[str, tuple[str, str | None]]:
+        """The assigned managers' e-mail addresses and preferred languages, by manager id."""
         ids = sorted({n.manager_id for n in notifications if n.manager_id})
         if self.channels.smtp is None or not ids:
             return {}
@@ -283,7 +289,7 @@ class DeliveryService:
             return list(await self._the_pool().fetch(_MANAGER_EMAILS, ids))
 
         rows = await self._retry("manager e-mails", fetch)
-        return {r["manager_id"]: r["email"] for r in rows}
+        return {r["manager_id"]: (r["email"], r["language"]) for r in rows}
 
     async def _retry(
         self, what: str, fn: Callable[[], Awaitable[T]], metric_label: str | None = None
@@ -327,6 +333,7 @@ def _row(n: Notification) -> tuple[Any, ...]:
         list(n.actions),
         n.source_event_id,
         n.created_at,
+        json.dumps(n.texts_json(), ensure_ascii=False),
     )
 
 

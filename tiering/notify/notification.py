@@ -3,7 +3,8 @@ what delivery sends, one model for both."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +12,19 @@ from tiering.core.bank_time import from_epoch_ms
 from tiering.core.kinds import NotificationKind, Priority
 from tiering.core.teams import Team
 from tiering.core.tiers import Tier
+from tiering.i18n import Language
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeText:
+    """What a notification says in one language (ManagerNotification.texts), masked (§9)."""
+
+    title: str
+    body: str
+    actions: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"title": self.title, "body": self.body, "actions": list(self.actions)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,17 +46,30 @@ class Notification:
     actions: tuple[str, ...]  #: §5, for the tier and the cause
     source_event_id: str  #: the signal it answers
     created_at_ms: int  #: the event time of its cause
+    #: the notification in each language the service speaks (records written before there
+    #: were texts have none: :meth:`text` falls back to title, body and actions)
+    texts: Mapping[str, NoticeText] = field(default_factory=dict, hash=False)
 
     @property
     def created_at(self) -> datetime:
         return from_epoch_ms(self.created_at_ms)
+
+    def text(self, language: Language) -> NoticeText:
+        """What a reader of ``language`` sees: its text, else title, body and actions."""
+        found = self.texts.get(language)
+        return found if found is not None else NoticeText(self.title, self.body, self.actions)
+
+    def texts_json(self) -> dict[str, dict[str, Any]]:
+        """``texts`` as JSON (``notifications.texts``, the JSON webhook): language →
+        ``{"title", "body", "actions"}``."""
+        return {language: text.to_json() for language, text in sorted(self.texts.items())}
 
     def at_least(self, minimum: Priority) -> bool:
         return self.priority >= minimum
 
     def to_json(self) -> dict[str, Any]:
         """Every field, names as the schema spells them, ``created_at`` in ISO 8601 (UTC,
-        milliseconds)."""
+        milliseconds), ``texts`` per language."""
         return {
             "notification_id": self.notification_id,
             "customer_id": self.customer_id,
@@ -57,6 +84,7 @@ class Notification:
             "actions": list(self.actions),
             "source_event_id": self.source_event_id,
             "created_at": self.created_at.astimezone(UTC).isoformat(timespec="milliseconds"),
+            "texts": self.texts_json(),
         }
 
     def __repr__(self) -> str:

@@ -8,7 +8,7 @@ from tiering.core.bank_time import epoch_ms
 from tiering.core.kinds import NotificationKind, Priority
 from tiering.core.teams import Team
 from tiering.core.tiers import Tier
-from tiering.notify.notification import Notification
+from tiering.notify.notification import NoticeText, Notification
 from tiering.wire.codec import MANAGER_NOTIFICATION, AvroCodec
 
 
@@ -27,6 +27,7 @@ def notification_record(n: Notification) -> dict[str, object]:
         "actions": list(n.actions),
         "source_event_id": n.source_event_id,
         "created_at": n.created_at_ms,
+        "texts": n.texts_json(),
     }
 
 
@@ -50,6 +51,10 @@ def notification_from_record(record: dict[str, Any]) -> Notification:
         actions=tuple(record["actions"]),
         source_event_id=record["source_event_id"],
         created_at_ms=epoch_ms(record["created_at"]),
+        texts={
+            language: NoticeText(text["title"], text["body"], tuple(text["actions"]))
+            for language, text in (record.get("texts") or {}).items()
+        },
     )
 
 

@@ -17,10 +17,12 @@ from tiering.core.policy import Policy
 from tiering.core.signals import Signal
 from tiering.core.teams import TEAM_OF, Team, route
 from tiering.core.tiers import Tier
+from tiering.i18n import LANGUAGES
+from tiering.notify import contract_wording, wording
 from tiering.notify.context import Assignment
-from tiering.notify.notification import Notification
+from tiering.notify.notification import NoticeText, Notification
 from tiering.notify.state import NotifierState
-from tiering.notify.wording import describe, mask_text
+from tiering.notify.wording import Recommendation, mask_text
 
 #: what the customer is offered when their risk tolerance is unknown (§9)
 LOWEST_RISK = 1
@@ -85,14 +87,14 @@ def decide(
     state.last_sent[kind] = max(
         signal.event_time_ms, state.last_sent.get(kind, signal.event_time_ms)
     )
-    actions, offered = recommend(policy, team_tier, kind, tolerance, signal.detail)
+    advice, offered = recommend(policy, team_tier, kind, tolerance, signal.detail)
     conversions = _suggested(state, offered, kind, signal, policy)
 
     # The assigned manager hears of it when they belong to the team concerned; otherwise the
     # team's queue for the customer's branch does.
     manager_id = assignment.manager_id if assignment and assignment.team is team else None
     branch_id = assignment.branch_id if assignment else signal.branch_id
-    title, body = describe(kind, signal, policy)
+    title, body = contract_wording.describe(kind, signal, policy)
     notification = Notification(
         notification_id=deterministic_id("notification", signal.signal_id, kind),
         customer_id=signal.customer_id,
@@ -104,11 +106,26 @@ def decide(
         priority=priority(kind, team_tier),
         title=mask_text(title),
         body=mask_text(body),
-        actions=actions,
+        actions=contract_wording.action_lines(advice, policy),
         source_event_id=signal.signal_id,
         created_at_ms=signal.event_time_ms,
+        texts=texts(kind, signal, policy, advice),
     )
     return Decision(NotificationOutcome.EMITTED, notification, (kind, team), conversions)
+
+
+def texts(
+    kind: NotificationKind, signal: Signal, policy: Policy, advice: Recommendation
+) -> dict[str, NoticeText]:
+    """§5 in every language the service speaks, masked (§9): each reader gets their own."""
+    out: dict[str, NoticeText] = {}
+    for language in LANGUAGES:
+        title, body = wording.describe(kind, signal, policy, language)
+        actions = wording.action_lines(advice, policy, language)
+        out[language] = NoticeText(
+            mask_text(title), mask_text(body), tuple(mask_text(a) for a in actions)
+        )
+    return out
 
 
 def recommend(
@@ -117,27 +134,24 @@ def recommend(
     kind: NotificationKind,
     tolerance: int | None,
     viewed: str | None,
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
+) -> tuple[Recommendation, tuple[str, ...]]:
     """§5 actions for ``tier``'s team and ``kind``, keeping only products within the customer's
     risk tolerance (§9; unknown: the lowest-risk products only); for product interest, the
-    tier's combination for the category looked at. Returns (action lines, categories offered)."""
+    tier's combination for the category looked at. Returns (what to recommend, categories
+    offered)."""
     limit = tolerance if tolerance is not None else LOWEST_RISK
 
     def allowed(category: str) -> bool:
         product = policy.products.get(category)
         return product is not None and product.risk <= limit
 
-    kept = [a for a in policy.actions_for(tier, kind) if all(allowed(p) for p in a.products)]
-    lines = [str(a) for a in kept]
+    kept = tuple(a for a in policy.actions_for(tier, kind) if all(allowed(p) for p in a.products))
     offered = [p for a in kept for p in a.products]
+    combination: tuple[str, ...] = ()
     if kind == NotificationKind.PRODUCT_INTEREST and viewed:
-        combination = [c for c in policy.combination(tier, viewed) if allowed(c)]
-        if combination:
-            en = " + ".join(policy.products[c].en for c in combination)
-            zh = "＋".join(policy.products[c].zh for c in combination)
-            lines.append(f"Propose: {en} / 推薦：{zh}")
-            offered += combination
-    return tuple(lines), tuple(dict.fromkeys(offered))
+        combination = tuple(c for c in policy.combination(tier, viewed) if allowed(c))
+        offered += combination
+    return Recommendation(kept, combination), tuple(dict.fromkeys(offered))
 
 
 def _suggested(

@@ -1,69 +1,68 @@
-"""What a notification says (POLICY §5), with the customer masked (§9): named only by the last
-four characters of their id, and no long run of digits (an account or phone number) in any
-text."""
+"""What a notification says (POLICY §5), in each language the service speaks (the gettext
+domain ``notices``), with the customer masked (§9): named only by the last four characters of
+their id, and no long run of digits (an account or phone number) in any text.
+
+Tiers, teams and kinds are named as :mod:`tiering.i18n.terms` names them, amounts as the bank
+writes yuan (``¥600,000.00``), the policy's actions and product names in the policy file's
+text for that language. The same signal always reads the same: nothing here depends on the
+clock or the process.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 
+from tiering.core.bank_time import DAY_MS
 from tiering.core.kinds import NotificationKind
-from tiering.core.money import format_yuan
-from tiering.core.policy import Policy
+from tiering.core.policy import Action, Policy
 from tiering.core.signals import Signal
-from tiering.core.tiers import TIER_NAMES_ZH
+from tiering.core.tiers import Tier
+from tiering.i18n import Language, format_money, translations
+from tiering.i18n.terms import kind_name, tier_name
 
 
-def describe(kind: NotificationKind, n: Signal, policy: Policy) -> tuple[str, str]:
-    """Title and body, with the customer named only by the last four characters of the id."""
-    who = f"customer {mask_id(n.customer_id)}"
-    tier = f"{n.tier.name} ({TIER_NAMES_ZH[n.tier]})"
-    balance = f"{format_yuan(n.balance_fen)} CNY"
-    if kind == NotificationKind.TIER_UPGRADE:
-        was = f" from {n.previous_tier.name}" if n.previous_tier is not None else ""
-        return (
-            f"Upgrade to {tier}: {who}",
-            f"The {who} moved{was} to {n.tier.name}; total deposits {balance}.",
-        )
-    if kind == NotificationKind.TIER_DOWNGRADE:
-        left = n.previous_tier.name if n.previous_tier else "?"
-        return (
-            f"Moved down from {left} to {n.tier.name}: {who}",
-            f"The {who} stayed below the {left} bound through the grace period and is now {tier}; "
-            f"total deposits {balance}. Win them back.",
-        )
-    amount = f"{format_yuan(n.amount_fen)} CNY"
-    if kind == NotificationKind.LARGE_DEPOSIT:
-        return (
-            f"Large deposit of {amount}: {who}",
-            f"The {who} ({tier}) received {amount}; total deposits {balance}.",
-        )
-    if kind == NotificationKind.LARGE_WITHDRAWAL:
-        return (
-            f"Large withdrawal of {amount}: {who}",
-            f"The {who} ({tier}) moved out {amount}; total deposits {balance}.",
-        )
-    if kind == NotificationKind.CHURN_RISK:
-        return (
-            f"Churn risk: {who}",
-            f"The {who} ({tier}) holds {balance}, half or less of the "
-            f"{format_yuan(n.amount_fen)} CNY peak of the last 30 days.",
-        )
-    if kind == NotificationKind.NEAR_UPGRADE:
-        return (
-            f"Close to the next tier: {who}",
-            f"The {who} ({tier}) holds {balance}, within reach of {format_yuan(n.amount_fen)} CNY.",
-        )
-    if kind == NotificationKind.PRODUCT_INTEREST:
-        product = policy.products.get(n.detail or "")
-        what = f"{product.en} ({product.zh})" if product else (n.detail or "a product")
-        return (
-            f"Interested in {what}: {who}",
-            f"The {who} ({tier}) keeps looking at {what} in online banking.",
-        )
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    """§5: the policy's actions kept for the customer, and the product categories to propose
+    together (product interest), each within the customer's risk tolerance (§9)."""
+
+    actions: tuple[Action, ...]
+    combination: tuple[str, ...] = ()
+
+
+def describe(
+    kind: NotificationKind, n: Signal, policy: Policy, language: Language
+) -> tuple[str, str]:
+    """Title and body in ``language``, the customer named only by the last four characters of
+    the id (mask the result with :func:`mask_text` as well)."""
+    _ = translations(language).gettext
+    facts: dict[str, object] = {
+        "customer": mask_id(n.customer_id),
+        "tier": tier_name(n.tier, language),
+        "balance": format_money(n.balance_fen, language),
+        "amount": format_money(n.amount_fen, language),
+    }
+    render = _WORDING.get(kind)
+    worded = render(_, n, policy, language, facts) if render is not None else None
+    if worded is not None:
+        return worded
     return (
-        f"{kind.replace('_', ' ').capitalize()}: {who}",
-        f"The {who} ({tier}); total deposits {balance}.",
+        _("%(kind)s: customer %(customer)s") % {**facts, "kind": kind_name(kind, language)},
+        _("Customer %(customer)s (%(tier)s); total deposits %(balance)s.") % facts,
     )
+
+
+def action_lines(advice: Recommendation, policy: Policy, language: Language) -> tuple[str, ...]:
+    """The §5 actions in ``language``, then the products to propose together, if any."""
+    lines = [a.in_language(language) for a in advice.actions]
+    if advice.combination:
+        joiner = " + " if language == "en" else "＋"
+        names = joiner.join(policy.products[c].in_language(language) for c in advice.combination)
+        lines.append(translations(language).gettext("Propose: %(products)s") % {"products": names})
+    return tuple(lines)
 
 
 def mask_id(identifier: str) -> str:
@@ -78,3 +77,108 @@ def mask_text(text: str) -> str:
     """Defence in depth for free text: any run of seven or more digits (an account or phone
     number) keeps only its last four."""
     return _LONG_NUMBER.sub(lambda m: "****" + m.group(0)[-4:], text)
+
+
+# --- each kind's wording ----------------------------------------------------------------------
+
+Gettext = Callable[[str], str]
+Facts = Mapping[str, object]
+
+
+def _upgrade(_: Gettext, n: Signal, p: Policy, lang: Language, f: Facts) -> tuple[str, str]:
+    title = _("Upgrade to %(tier)s: customer %(customer)s") % f
+    if n.previous_tier is None:
+        return title, _("Customer %(customer)s is now %(tier)s; total deposits %(balance)s.") % f
+    previous = tier_name(n.previous_tier, lang)
+    return title, _(
+        "Customer %(customer)s moved from %(previous)s to %(tier)s; total deposits %(balance)s."
+    ) % {**f, "previous": previous}
+
+
+def _downgrade(
+    _: Gettext, n: Signal, p: Policy, lang: Language, f: Facts
+) -> tuple[str, str] | None:
+    """§3: a downgrade comes after the grace period below the tier's lower bound."""
+    if n.previous_tier is None:
+        return None
+    facts = {**f, "previous": tier_name(n.previous_tier, lang)}
+    return (
+        _("Moved down from %(previous)s to %(tier)s: customer %(customer)s") % facts,
+        _(
+            "Customer %(customer)s stayed below the threshold for %(previous)s throughout the "
+            "%(days)s-day grace period and is now %(tier)s; total deposits %(balance)s. "
+            "Win them back."
+        )
+        % {**facts, "days": p.downgrade_grace_ms // DAY_MS},
+    )
+
+
+def _large_deposit(_: Gettext, n: Signal, p: Policy, lang: Language, f: Facts) -> tuple[str, str]:
+    return (
+        _("Large deposit of %(amount)s: customer %(customer)s") % f,
+        _("Customer %(customer)s (%(tier)s) received %(amount)s; total deposits %(balance)s.") % f,
+    )
+
+
+def _large_withdrawal(
+    _: Gettext, n: Signal, p: Policy, lang: Language, f: Facts
+) -> tuple[str, str]:
+    return (
+        _("Large withdrawal of %(amount)s: customer %(customer)s") % f,
+        _("Customer %(customer)s (%(tier)s) moved out %(amount)s; total deposits %(balance)s.") % f,
+    )
+
+
+def _churn_risk(_: Gettext, n: Signal, p: Policy, lang: Language, f: Facts) -> tuple[str, str]:
+    """§7.3: the total fell to the policy's share of its peak (the signal's amount)."""
+    share = f"{(p.churn_drop_ratio * 100).quantize(Decimal(1)).normalize():f}%"
+    return (
+        _("Churn risk: customer %(customer)s") % f,
+        _(
+            "Customer %(customer)s (%(tier)s) holds %(balance)s, %(share)s or less of the "
+            "%(peak)s peak of the last %(days)s days."
+        )
+        % {**f, "share": share, "peak": f["amount"], "days": p.churn_peak_window_days},
+    )
+
+
+def _near_upgrade(
+    _: Gettext, n: Signal, p: Policy, lang: Language, f: Facts
+) -> tuple[str, str] | None:
+    """§5: within reach of the next tier's lower bound (the signal's amount)."""
+    if n.tier is Tier.HIGH_END:
+        return None
+    facts = {**f, "next": tier_name(Tier(n.tier + 1), lang), "bound": f["amount"]}
+    return (
+        _("Close to the next tier: customer %(customer)s") % f,
+        _(
+            "Customer %(customer)s (%(tier)s) holds %(balance)s, close to %(bound)s, the "
+            "threshold for %(next)s."
+        )
+        % facts,
+    )
+
+
+def _product_interest(
+    _: Gettext, n: Signal, p: Policy, lang: Language, f: Facts
+) -> tuple[str, str]:
+    """§6: the customer keeps looking at a product category in online banking."""
+    product = p.products.get(n.detail or "")
+    facts = {**f, "product": product.in_language(lang) if product else _("a product")}
+    return (
+        _("Interested in %(product)s: customer %(customer)s") % facts,
+        _("Customer %(customer)s (%(tier)s) keeps looking at %(product)s in online banking.")
+        % facts,
+    )
+
+
+_WORDING: dict[str, Callable[[Gettext, Signal, Policy, Language, Facts], tuple[str, str] | None]]
+_WORDING = {
+    NotificationKind.TIER_UPGRADE: _upgrade,
+    NotificationKind.TIER_DOWNGRADE: _downgrade,
+    NotificationKind.LARGE_DEPOSIT: _large_deposit,
+    NotificationKind.LARGE_WITHDRAWAL: _large_withdrawal,
+    NotificationKind.CHURN_RISK: _churn_risk,
+    NotificationKind.NEAR_UPGRADE: _near_upgrade,
+    NotificationKind.PRODUCT_INTEREST: _product_interest,
+}

@@ -3,7 +3,8 @@
 A message is ``C3 01``, the 8-byte little-endian CRC-64-AVRO fingerprint of the writer
 schema's Parsing Canonical Form, then the Avro binary body. Readers look the fingerprint up
 among the schemas they know; a later schema version gets a new fingerprint and is registered
-beside the old one, which is then resolved to the current reader schema.
+beside the old one, which is then resolved to the current reader schema: the earlier versions
+of a schema are kept as ``schemas/avro/history/<name>.v<N>.avsc`` and every codec reads them.
 """
 
 from __future__ import annotations
@@ -63,6 +64,20 @@ def load_schema(name: str) -> dict[str, Any]:
     return schema
 
 
+def schema_history(name: str) -> list[dict[str, Any]]:
+    """The earlier versions of ``schemas/avro/<name>.avsc``, oldest first: each
+    ``schemas/avro/history/<name>.v<N>.avsc``, as it was when it was replaced."""
+    history = resources.files("schemas").joinpath("avro", "history")
+    if not history.is_dir():
+        return []
+    versions: list[tuple[int, dict[str, Any]]] = []
+    for entry in history.iterdir():
+        stem, _, version = entry.name.removesuffix(".avsc").rpartition(".v")
+        if stem == name and version.isdigit() and entry.name.endswith(".avsc"):
+            versions.append((int(version), json.loads(entry.read_text("utf-8"))))
+    return [schema for _, schema in sorted(versions, key=lambda v: v[0])]
+
+
 def schema_fingerprint(schema: dict[str, Any]) -> bytes:
     """The 8 fingerprint bytes as they appear on the wire (CRC-64-AVRO, little-endian)."""
     return bytes.fromhex(fingerprint(to_parsing_canonical_form(schema), "CRC-64-AVRO"))
@@ -100,6 +115,8 @@ class AvroCodec:
             self._readers[fp] = _Reader(
                 name, parsed, None, parse_schema(without_logical_types(raw))
             )
+            for older in schema_history(name):
+                self.register_writer_schema(name, older)
 
     def register_writer_schema(self, name: str, writer_schema: dict[str, Any]) -> bytes:
         """Accept messages written with an older (or newer) version of ``name``.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def _with(old: str, new: str) -> str:
         ('USD = "7.10"', 'usd = "7.10"', "rates.usd: not an ISO 4217 code"),
         ('USD = "7.10"', 'USD = "0"', "rates.USD: must be above zero"),
         ('CNY = "1"', 'CNY = "2"', "rates.CNY: must be 1"),
-        ('policy_version = "2026.11-1"', "", "policy_version: missing"),
+        ('policy_version = "2026.12-1"', "", "policy_version: missing"),
         ("[dedup]", "[dedupe]", "dedupe: unknown key"),
         (
             "max_event_time_lead_minutes = 60",
@@ -117,7 +118,7 @@ def test_a_file_overrides_the_default(tmp_path: Path) -> None:
     path = tmp_path / "policy.toml"
     path.write_text(
         _with("downgrade_grace_days = 30", "downgrade_grace_days = 0").replace(
-            'policy_version = "2026.11-1"', 'policy_version = "test-0"'
+            'policy_version = "2026.12-1"', 'policy_version = "test-0"'
         )
     )
     p = load_policy(path)
@@ -132,3 +133,110 @@ def test_the_event_time_lead_is_an_hour_unless_the_file_says_otherwise() -> None
     # a policy file from before the setting still reads, with the hour
     older = _with("[input]\nmax_event_time_lead_minutes = 60\n", "")
     assert parse_policy_text(older).max_event_time_lead_ms == 3_600_000
+
+
+# --- §5 texts in three languages --------------------------------------------------------------
+
+#: Traditional characters that a Simplified text never holds (their Simplified forms differ)
+TRADITIONAL_ONLY = set("戶產務經與優專聯薦額銀團資紹險國財積獎級體檢機場詢質賬為區華")
+
+
+def _texts(policy):  # every (where, product or action) of the policy
+    yield from ((f"products.{n}", p) for n, p in policy.products.items())
+    for tier, by_cause in policy.actions.items():
+        for cause, actions in by_cause.items():
+            yield from ((f"actions.{tier.name}.{cause}[{i}]", a) for i, a in enumerate(actions))
+
+
+def test_the_packaged_policy_speaks_every_language() -> None:
+    p = load_policy()
+    assert p.without_simplified == ()
+    for where, entry in _texts(p):
+        simplified, traditional = entry.in_language("zh_Hans_CN"), entry.in_language("zh_Hant")
+        assert not re.search(r"[\u3400-\u9fff]", entry.in_language("en")), where
+        assert not TRADITIONAL_ONLY & set(simplified), f"{where}: {simplified}"
+        assert len(simplified) == len(traditional), where  # the same text, another script
+    upgrade = p.actions_for(Tier.PREMIUM, "TIER_UPGRADE")[0]
+    assert (upgrade.en, upgrade.zh_hant, upgrade.zh_hans) == (
+        "Assign a dedicated customer manager",
+        "配備專屬客戶經理",
+        "配备专属客户经理",
+    )
+    assert str(upgrade) == "Assign a dedicated customer manager / 配備專屬客戶經理"
+    assert p.products["TREASURY_BOND"].in_language("zh_Hans_CN") == "国债"
+
+
+def test_a_policy_file_with_the_old_zh_key_still_loads_as_traditional() -> None:
+    large_cd = 'zh_Hant = "大額定制存款", zh_Hans = "大额定制存款"'
+    old = _with(large_cd, 'zh = "大額定制存款"')
+    hotline = 'zh_Hant = "配備專屬客戶經理"\nzh_Hans = "配备专属客户经理"'
+    old = old.replace(hotline, 'zh = "配備專屬客戶經理"')
+    p = parse_policy_text(old)
+    product = p.products["LARGE_CD"]
+    # no Simplified text: Simplified readers see the Traditional one, and the policy says which
+    assert (product.zh_hant, product.zh_hans) == ("大額定制存款", "大額定制存款")
+    assert p.actions_for(Tier.PREMIUM, "TIER_UPGRADE")[0].in_language("zh_Hans_CN") == (
+        "配備專屬客戶經理"
+    )
+    assert p.without_simplified == ("products.LARGE_CD", "actions.PREMIUM.TIER_UPGRADE[0]")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            'en = "Assign a dedicated customer manager"\n',
+            "",
+            "actions.PREMIUM.TIER_UPGRADE[0]: lacks en (the English text)",
+        ),
+        (
+            'zh_Hant = "配備專屬客戶經理"\n',
+            "",
+            "actions.PREMIUM.TIER_UPGRADE[0]: lacks zh_Hant (the original's Traditional Chinese)",
+        ),
+        (
+            'zh_Hant = "配備專屬客戶經理"\n',
+            'zh_Hant = "配備專屬客戶經理"\nzh = "配備專屬客戶經理"\n',
+            "actions.PREMIUM.TIER_UPGRADE[0]: give zh_Hant only (zh is its old name)",
+        ),
+        (
+            'zh_Hans = "配备专属客户经理"\n',
+            'zh_Hans = ""\n',
+            "actions.PREMIUM.TIER_UPGRADE[0].zh_Hans: must be a text",
+        ),
+        (
+            'zh_Hans = "配备专属客户经理"\n',
+            'zh_Hans = "配备专属客户经理"\nzh_CN = "配备专属客户经理"\n',
+            "actions.PREMIUM.TIER_UPGRADE[0].zh_CN: unknown key",
+        ),
+        (
+            'FUND = { risk = 3, en = "fund", zh_Hant = "基金", zh_Hans = "基金" }',
+            'FUND = { risk = 3, zh_Hant = "基金", zh_Hans = "基金" }',
+            "products.FUND: lacks en",
+        ),
+        (
+            'FUND = { risk = 3, en = "fund", zh_Hant = "基金", zh_Hans = "基金" }',
+            'FUND = { risk = 3, en = "fund", zh_Hans = "基金" }',
+            "products.FUND: lacks zh_Hant",
+        ),
+    ],
+)
+def test_every_text_of_an_entry_is_checked_and_named(old: str, new: str, message: str) -> None:
+    with pytest.raises(PolicyError) as err:
+        parse_policy_text(_with(old, new), "policy.toml")
+    assert message in str(err.value)
+
+
+def test_policy_check_names_the_entries_without_simplified_chinese(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from tiering.cli.admin import policy_check
+
+    path = tmp_path / "old.toml"
+    path.write_text(_with('zh_Hant = "基金", zh_Hans = "基金"', 'zh = "基金"'), "utf-8")
+    result = CliRunner().invoke(policy_check, [str(path)])
+    assert result.exit_code == 0, result.output
+    assert "without zh_Hans (Simplified Chinese readers see the zh_Hant text): products.FUND" in (
+        result.output
+    )
+    assert "without zh_Hans" not in CliRunner().invoke(policy_check, []).output

@@ -118,4 +118,16 @@ min_priority = "URGENT"
     assert routes["webhook:audit"].destination is None  # json: no limit by default
     email = routes["email"].destination
     assert email is not None
-    assert (email.window.limit, email.channels) == (30, ["email"])
+    # one mail server: the manager's own messages count in its window too
+    assert (email.window.limit, email.channels) == (30, ["email", "email:manager"])
+
+
+def test_a_manager_who_reads_another_language_gets_a_message_of_their_own() -> None:
+    router = Router(parse_channels(CHANNELS, {}), "zh_Hans_CN")
+    n = notification(priority="HIGH")
+    mails = {r.channel: r for r in router.routes(n, "m7@bank.example", "en") if r.label == "email"}
+    assert set(mails) == {"email", "email:manager"}
+    assert mails["email"].destination is mails["email:manager"].destination  # one SMTP server
+    same = [r.channel for r in router.routes(n, "m7@bank.example", "zh_Hans_CN")]
+    assert same[-1] == "email"
+    assert "email:manager" not in same

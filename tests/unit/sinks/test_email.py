@@ -25,8 +25,8 @@ def test_message() -> None:
     assert smtp is not None
     n = notification(title="客户升级\r\nBcc: x@evil.example")
     to = ["a@bank.example", "b@bank.example"]
-    msg = message_from_bytes(build_message(smtp, n, to).as_bytes(), policy=policy.default)
-    assert msg["Subject"] == "[HIGH] 客户升级 Bcc: x@evil.example"  # one line: no header injection
+    msg = message_from_bytes(build_message(smtp, n, to, "en").as_bytes(), policy=policy.default)
+    assert msg["Subject"] == "[High] 客户升级 Bcc: x@evil.example"  # one line: no header injection
     assert msg["Bcc"] is None
     assert msg["From"] == "tiering@bank.example"
     assert msg["To"] == "a@bank.example, b@bank.example"
@@ -37,6 +37,8 @@ def test_message() -> None:
     text = msg.get_content()
     assert "客户 张* (尾号 **34) 存款达到 600,000.00" in text
     assert "Recommended actions:\n  - 电话问候\n  - 推荐理财产品" in text
+    assert "Priority: High\nTier: Premium customer\nKind: Tier upgrade\n" in text
+    assert "Created: Nov 25, 2025, 12:00:00\u202fAM\n" in text  # China time
 
 
 def test_message_id_is_derived_from_the_notification_id() -> None:

@@ -58,7 +58,7 @@ def notification(**changes: object) -> Notification:
 
 def test_wecom_markdown() -> None:
     url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K"
-    request = wecom_request(url, notification())
+    request = wecom_request(url, notification(), "en")
     assert request.url == url
     assert request.headers["Content-Type"].startswith("application/json")
     body = request.json()
@@ -66,14 +66,17 @@ def test_wecom_markdown() -> None:
     assert set(body) == {"msgtype", "markdown"}
     content = body["markdown"]["content"]
     assert content.startswith("**客户升级至 PREMIUM**\n")
-    assert '<font color="warning">HIGH</font>' in content
+    assert '> Priority: <font color="warning">High</font>' in content
+    assert "> Tier: Premium customer · Kind: Tier upgrade · Team: Wealth team · Branch: B001" in (
+        content
+    )
     assert "客户 张* (尾号 **34) 存款达到 600,000.00" in content
-    assert "- 电话问候\n- 推荐理财产品" in content
+    assert "**Recommended actions**\n- 电话问候\n- 推荐理财产品" in content
     assert "C1" not in content  # the customer id stays out of group chats
 
 
 def test_wecom_content_is_cut_to_its_byte_limit() -> None:
-    request = wecom_request("https://x/?key=K", notification(body="长" * 5000))
+    request = wecom_request("https://x/?key=K", notification(body="长" * 5000), "zh_Hans_CN")
     content = request.json()["markdown"]["content"]
     assert len(content.encode()) <= WECOM_MAX_BYTES
     assert content.endswith("…")
@@ -92,7 +95,7 @@ def test_dingtalk_signature_matches_a_known_vector() -> None:
 def test_dingtalk_request_is_signed_as_dingtalk_documents() -> None:
     secret, ts = "SEC0123456789abcdef", 1_764_000_123_456
     url = "https://oapi.dingtalk.com/robot/send?access_token=tok"
-    request = dingtalk_request(url, secret, notification(), ts)
+    request = dingtalk_request(url, secret, notification(), ts, "en")
     parsed = urllib.parse.urlsplit(request.url)
     query = urllib.parse.parse_qs(parsed.query)
     assert query["access_token"] == ["tok"]
@@ -104,18 +107,19 @@ def test_dingtalk_request_is_signed_as_dingtalk_documents() -> None:
 
     body = request.json()
     assert body["msgtype"] == "markdown"
-    assert body["markdown"]["title"] == "[HIGH] 客户升级至 PREMIUM"
+    assert body["markdown"]["title"] == "[High] 客户升级至 PREMIUM"
     text = body["markdown"]["text"]
     assert text.startswith("### 客户升级至 PREMIUM\n\n")
-    assert "- 电话问候\n- 推荐理财产品" in text
+    assert "**Priority: High** · Tier: Premium customer · Kind: Tier upgrade" in text
+    assert "**Recommended actions**\n\n- 电话问候\n- 推荐理财产品" in text
     assert "C1" not in text
 
 
 def test_dingtalk_without_a_secret_or_a_query() -> None:
-    assert dingtalk_request("https://d/x?access_token=t", None, notification(), 1).url == (
+    assert dingtalk_request("https://d/x?access_token=t", None, notification(), 1, "en").url == (
         "https://d/x?access_token=t"
     )
-    assert dingtalk_request("https://d/x", "s", notification(), 5).url.startswith(
+    assert dingtalk_request("https://d/x", "s", notification(), 5, "en").url.startswith(
         "https://d/x?timestamp=5&sign="
     )
 
@@ -136,6 +140,7 @@ def test_json_carries_every_field_and_a_signature_of_the_raw_body() -> None:
         "actions": ["电话问候", "推荐理财产品"],
         "source_event_id": "T9",
         "created_at": "2025-11-24T16:00:00.123+00:00",
+        "texts": {},  # written before there were texts
     }
     expected = hmac.new(b"k3y", request.body, hashlib.sha256).hexdigest()
     assert request.headers["X-Tiering-Signature"] == f"sha256={expected}"
@@ -147,11 +152,12 @@ def test_build_request_picks_the_shape_and_keeps_the_url_out_of_repr() -> None:
         {"name": "d", "team": "*", "type": "dingtalk", "url": "https://d/s?access_token=tok"}
         | {"secret": "SECx"}
     )
-    request = build_request(hook, notification(), now_ms=42)
+    request = build_request(hook, notification(), "en", now_ms=42)
     assert "timestamp=42&sign=" in request.url
     assert "tok" not in repr(request)
     assert (
-        "msgtype" in build_request(hook.model_copy(update={"type": "wecom"}), notification()).json()
+        "msgtype"
+        in build_request(hook.model_copy(update={"type": "wecom"}), notification(), "en").json()
     )
 
 

@@ -22,6 +22,8 @@ from tiering.wire.codec import (
     CodecError,
     CodecErrorKind,
     load_schema,
+    schema_fingerprint,
+    schema_history,
 )
 
 CODEC = AvroCodec()
@@ -78,6 +80,10 @@ RECORDS = {
         "actions": ["assign a dedicated customer manager"],
         "source_event_id": "X1",
         "created_at": WHEN,
+        "texts": {
+            "zh_Hans_CN": {"title": "升级", "body": "正文", "actions": ["配备专属客户经理"]},
+            "en": {"title": "t", "body": "b", "actions": []},
+        },
     },
 }
 
@@ -88,7 +94,7 @@ RECORDS = {
         (DEPOSIT_TRANSACTION, "1c444fe1ab0b5ca3"),
         (ONLINE_BEHAVIOR_EVENT, "aa1ae70d88f57866"),
         (TIER_CHANGE, "e26c3a3354091e40"),
-        (MANAGER_NOTIFICATION, "4312e0619efc76cd"),
+        (MANAGER_NOTIFICATION, "370409e27a61eb76"),  # version 2, with texts
     ],
 )
 def test_fingerprints_are_the_contracts(name: str, fingerprint: str) -> None:
@@ -199,3 +205,29 @@ def test_an_older_writer_schema_resolves_to_the_current_one() -> None:
     assert name == DEPOSIT_TRANSACTION
     assert decoded["branch_id"] is None
     assert decoded["amount"] == Decimal("50000.00")
+
+
+def test_a_notification_written_with_version_1_still_decodes_with_no_texts() -> None:
+    """The contract's first ManagerNotification (fingerprint 4312e0619efc76cd) is kept in
+    schemas/avro/history/ and read by every codec: records already on the topic, or from a
+    producer not yet upgraded, decode with ``texts`` empty."""
+    import io
+
+    from fastavro import parse_schema, schemaless_writer
+
+    (v1,) = schema_history(MANAGER_NOTIFICATION)
+    assert schema_fingerprint(v1).hex() == "4312e0619efc76cd"
+    old = {k: v for k, v in RECORDS[MANAGER_NOTIFICATION].items() if k != "texts"}
+    buf = io.BytesIO()
+    schemaless_writer(buf, parse_schema(v1), old)
+    name, decoded = AvroCodec().decode(
+        MAGIC + bytes.fromhex("4312e0619efc76cd") + buf.getvalue(), expect=MANAGER_NOTIFICATION
+    )
+    assert name == MANAGER_NOTIFICATION
+    assert decoded == old | {"texts": {}}
+
+
+def test_a_notification_without_texts_is_written_with_an_empty_map() -> None:
+    old = {k: v for k, v in RECORDS[MANAGER_NOTIFICATION].items() if k != "texts"}
+    _, decoded = CODEC.decode(CODEC.encode(MANAGER_NOTIFICATION, old))
+    assert decoded["texts"] == {}

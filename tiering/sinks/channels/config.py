@@ -16,6 +16,10 @@ Without a file every notification goes to the PostgreSQL inbox only. The file::
     rate_limit = { messages = 20, seconds = 60 }   # at most 20 requests in any 60 s to this
                                     # URL; default 20 a minute for wecom and dingtalk (the
                                     # robots' own limit), none for json
+    language = "zh_Hans_CN"         # what the group reads: zh_Hans_CN (Simplified Chinese),
+                                    # zh_Hant (Traditional) or en, or a tag naming one (zh-CN,
+                                    # zh-TW, en-GB...); default TIERING_LANGUAGE. The json
+                                    # webhook sends every language whatever it says
 
     [smtp]                          # optional: the channel "email"
     host = "smtp.bank.example"
@@ -26,6 +30,8 @@ Without a file every notification goes to the PostgreSQL inbox only. The file::
     sender = "tiering@bank.example"
     min_priority = "HIGH"           # default HIGH: e-mail only for HIGH and URGENT
     rate_limit = { messages = 100, seconds = 60 }  # default none
+    language = "zh_Hant"            # the team addresses' language; default TIERING_LANGUAGE.
+                                    # The assigned manager reads their own (managers.language)
 
     [smtp.to]                       # recipients per team; the notification's assigned manager
     PRIVATE_BANKING = ["pb-desk@bank.example"]   # (managers.email) gets it too
@@ -48,10 +54,11 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -62,6 +69,7 @@ from pydantic import (
 
 from tiering.core.kinds import Priority
 from tiering.core.teams import Team
+from tiering.i18n import LANGUAGES, Language, language_of
 from tiering.notify.notification import Notification
 from tiering.sinks.channels.errors import ChannelsConfigError
 
@@ -82,6 +90,23 @@ _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # An address without spaces or line breaks (which would let a value add mail headers).
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def _language(value: Any) -> Any:
+    """A supported language, or a locale tag that names one (``zh-CN``, ``zh-TW``, ``en``)."""
+    if value is None:
+        return None
+    language = language_of(value) if isinstance(value, str) else None
+    if language is None:
+        raise ValueError(
+            f"{value!r} is not one of {', '.join(LANGUAGES)} (Simplified Chinese, Traditional "
+            "Chinese, English) nor a tag naming one, such as zh-CN, zh-TW or en"
+        )
+    return language
+
+
+#: the language a channel's readers read; None: the deployment's (``TIERING_LANGUAGE``)
+ChannelLanguage = Annotated[Language | None, BeforeValidator(_language)]
 
 
 class _Strict(BaseModel):
@@ -115,6 +140,7 @@ class WebhookConfig(_Strict):
     secret: SecretStr | None = None
     min_priority: PriorityName = Priority.LOW.name
     rate_limit: RateLimit | None = None
+    language: ChannelLanguage = None
 
     @field_validator("url")
     @classmethod
@@ -157,6 +183,7 @@ class SmtpConfig(_Strict):
     min_priority: PriorityName = Priority.HIGH.name
     to: dict[Team, list[str]] = Field(default_factory=dict)
     rate_limit: RateLimit | None = None
+    language: ChannelLanguage = None
 
     @field_validator("to")
     @classmethod

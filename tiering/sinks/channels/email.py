@@ -1,5 +1,10 @@
-"""The e-mail channel: one plain-text message per notification to the team's addresses and
-the assigned manager, over SMTP (the standard library's ``smtplib``, in a thread)."""
+"""The e-mail channel: a plain-text message per notification to the team's addresses and the
+assigned manager, over SMTP (the standard library's ``smtplib``, in a thread).
+
+Written in the reader's language: the team's addresses read ``[smtp] language`` (default
+``TIERING_LANGUAGE``), the assigned manager their own (``managers.language``) when set. A
+manager who reads another language than the team gets a message of their own
+(:func:`mailings`)."""
 
 from __future__ import annotations
 
@@ -8,12 +13,15 @@ import hashlib
 import logging
 import smtplib
 import ssl
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
 
+from tiering.i18n import Language, language_of
 from tiering.notify.notification import Notification
 from tiering.sinks.channels.config import SmtpConfig
 from tiering.sinks.channels.errors import DeliveryError
+from tiering.sinks.channels.rendering import render
 
 log = logging.getLogger(__name__)
 
@@ -28,37 +36,70 @@ def recipients(smtp: SmtpConfig, n: Notification, manager_email: str | None) -> 
     return list(dict.fromkeys(addresses))
 
 
-def message_id(n: Notification, sender: str) -> str:
-    """Derived from the notification id, so a message re-sent by hand is recognisable as the
-    same one; hashed because ids may hold characters a Message-ID cannot."""
-    digest = hashlib.sha256(n.notification_id.encode()).hexdigest()[:32]
+@dataclass(frozen=True, slots=True)
+class Mailing:
+    """One message of a notification: its recipients and the language they read."""
+
+    to: list[str]
+    language: Language
+    #: the assigned manager's own message, in their language (the team reads another)
+    manager_only: bool = False
+
+
+def mailings(
+    smtp: SmtpConfig,
+    n: Notification,
+    manager_email: str | None,
+    manager_language: str | None,
+    default: Language,
+) -> list[Mailing]:
+    """The messages ``n`` goes out as: one to the team's addresses and the assigned manager,
+    in ``[smtp] language`` (else ``default``); or, when the manager prefers another language,
+    one to the team and one to the manager in theirs. None without any address."""
+    language = smtp.language or default
+    team = recipients(smtp, n, None)
+    if not manager_email or manager_email in team:
+        return [Mailing(team, language)] if team else []
+    own = language_of(manager_language) or language
+    if own == language:
+        return [Mailing([*team, manager_email], language)]
+    if not team:
+        return [Mailing([manager_email], own)]
+    return [Mailing(team, language), Mailing([manager_email], own, manager_only=True)]
+
+
+def message_id(n: Notification, sender: str, manager_only: bool = False) -> str:
+    """Derived from the notification id (and whether it is the manager's own message), so a
+    message re-sent by hand is recognisable as the same one; hashed because ids may hold
+    characters a Message-ID cannot."""
+    source = n.notification_id + ("\x00manager" if manager_only else "")
+    digest = hashlib.sha256(source.encode()).hexdigest()[:32]
     return f"<tiering.{digest}@{sender.rpartition('@')[2]}>"
 
 
-def build_message(smtp: SmtpConfig, n: Notification, to: list[str]) -> EmailMessage:
-    """Subject ``[PRIORITY] title``; the body, then the recommended actions."""
+def build_message(
+    smtp: SmtpConfig, n: Notification, to: list[str], language: Language, manager_only: bool = False
+) -> EmailMessage:
+    """In ``language``: subject ``[priority] title``; the facts, the body, then the
+    recommended actions. ``manager_only``: the manager's own message (its own Message-ID)."""
+    shown = render(n, language)
     msg = EmailMessage()
     msg["From"] = smtp.sender
     msg["To"] = ", ".join(to)
-    msg["Subject"] = " ".join(
-        f"[{n.priority.name}] {n.title}".split()
-    )  # no line breaks in a header
+    msg["Subject"] = " ".join(shown.headline.split())  # no line breaks in a header
     msg["Date"] = formatdate(localtime=False, usegmt=True)
-    msg["Message-ID"] = message_id(n, smtp.sender)
+    msg["Message-ID"] = message_id(n, smtp.sender, manager_only)
     lines = [
-        n.title,
+        shown.text.title,
         "",
-        f"Priority: {n.priority.name}",
-        f"Tier: {n.tier.name}",
-        f"Kind: {n.kind}",
-        f"Team: {n.team}",
-        f"Branch: {n.branch_id or '-'}",
-        f"Created: {n.created_at.isoformat(timespec='seconds')}",
+        shown.priority_label % {"priority": shown.priority},
+        *shown.facts,
+        shown.created,
         "",
-        n.body,
+        shown.text.body,
     ]
-    if n.actions:
-        lines += ["", "Recommended actions:", *(f"  - {a}" for a in n.actions)]
+    if shown.text.actions:
+        lines += ["", shown.actions_intro, *(f"  - {a}" for a in shown.text.actions)]
     msg.set_content("\n".join(lines) + "\n")
     return msg
 
@@ -70,10 +111,11 @@ class EmailSender:
         self._smtp = smtp
         self._timeout = timeout
 
-    async def send(self, n: Notification, to: list[str]) -> None:
+    async def send(self, n: Notification, mailing: Mailing) -> None:
         """One attempt; raises :class:`DeliveryError` naming the SMTP code or the error's type
         (never the server's text, which may quote addresses)."""
-        msg = build_message(self._smtp, n, to)
+        to = mailing.to
+        msg = build_message(self._smtp, n, to, mailing.language, mailing.manager_only)
         try:
             refused = await asyncio.to_thread(self._send, msg)
         except smtplib.SMTPRecipientsRefused as exc:

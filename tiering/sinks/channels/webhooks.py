@@ -2,8 +2,9 @@
 
 Building a request is pure (``wecom_request``, ``dingtalk_request``, ``json_request``), so the
 shapes and the signatures are tested without a network; ``WebhookClient`` only posts them.
-The messages carry the notifier's title and masked body, never the customer id: group chats
-are outside the bank's systems.
+The robots' cards are written in the webhook's language (:mod:`tiering.sinks.channels.rendering`)
+and carry the notifier's masked title and body, never the customer id: group chats are outside
+the bank's systems. The JSON webhook sends the machine record, every language's texts in it.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from urllib.parse import quote_plus
 
 import aiohttp
 
+from tiering.i18n import Language
 from tiering.notify.notification import Notification
 from tiering.sinks.channels.config import WebhookConfig
 from tiering.sinks.channels.errors import DeliveryError
+from tiering.sinks.channels.rendering import render
 
 #: a robot that does not answer within this is retried like any other failure
 HTTP_TIMEOUT_SECONDS = 10.0
@@ -49,10 +52,6 @@ def _dumps(payload: Any) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _facts(n: Notification) -> str:
-    return f"Tier: {n.tier.name} · Kind: {n.kind} · Team: {n.team} · Branch: {n.branch_id or '-'}"
-
-
 def _truncate_utf8(text: str, limit: int) -> str:
     data = text.encode()
     if len(data) <= limit:
@@ -60,19 +59,21 @@ def _truncate_utf8(text: str, limit: int) -> str:
     return data[: limit - len("…".encode())].decode(errors="ignore") + "…"
 
 
-def wecom_request(url: str, n: Notification) -> WebhookRequest:
-    """WeCom group robot, ``markdown`` message: title in bold, priority (coloured), facts,
-    the masked body, the actions as a list."""
+def wecom_request(url: str, n: Notification, language: Language) -> WebhookRequest:
+    """WeCom group robot, ``markdown`` message in ``language``: title in bold, priority
+    (coloured), facts, the masked body, the actions as a list."""
+    shown = render(n, language)
     colour = _WECOM_COLOUR.get(n.priority.name, "comment")
+    priority = f'<font color="{colour}">{shown.priority}</font>'
     lines = [
-        f"**{n.title}**",
-        f'> Priority: <font color="{colour}">{n.priority.name}</font>',
-        f"> {_facts(n)}",
+        f"**{shown.text.title}**",
+        "> " + shown.priority_label % {"priority": priority},
+        "> " + " · ".join(shown.facts),
         "",
-        n.body,
+        shown.text.body,
     ]
-    if n.actions:
-        lines += ["", "**Actions**", *(f"- {a}" for a in n.actions)]
+    if shown.text.actions:
+        lines += ["", f"**{shown.actions_label}**", *(f"- {a}" for a in shown.text.actions)]
     content = _truncate_utf8("\n".join(lines), WECOM_MAX_BYTES)
     return WebhookRequest(
         url, dict(_JSON), _dumps({"msgtype": "markdown", "markdown": {"content": content}})
@@ -89,21 +90,29 @@ def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
 
 
 def dingtalk_request(
-    url: str, secret: str | None, n: Notification, timestamp_ms: int
+    url: str, secret: str | None, n: Notification, timestamp_ms: int, language: Language
 ) -> WebhookRequest:
-    """DingTalk custom robot, ``markdown`` message; with a secret the URL gets
+    """DingTalk custom robot, ``markdown`` message in ``language``; with a secret the URL gets
     ``&timestamp=<ms>&sign=<signature>`` (DingTalk refuses a timestamp more than an hour
     off, so it is taken at each attempt)."""
     if secret:
         separator = "&" if "?" in url else "?"
         url = f"{url}{separator}timestamp={timestamp_ms}&sign={dingtalk_sign(secret, timestamp_ms)}"
+    shown = render(n, language)
+    priority = shown.priority_label % {"priority": shown.priority}
     # DingTalk's markdown needs a blank line between paragraphs.
-    parts = [f"### {n.title}", f"**Priority: {n.priority.name}** · {_facts(n)}", n.body]
-    if n.actions:
-        parts.append("**Actions**\n\n" + "\n".join(f"- {a}" for a in n.actions))
+    parts = [
+        f"### {shown.text.title}",
+        f"**{priority}** · " + " · ".join(shown.facts),
+        shown.text.body,
+    ]
+    if shown.text.actions:
+        parts.append(
+            f"**{shown.actions_label}**\n\n" + "\n".join(f"- {a}" for a in shown.text.actions)
+        )
     payload = {
         "msgtype": "markdown",
-        "markdown": {"title": f"[{n.priority.name}] {n.title}", "text": "\n\n".join(parts)},
+        "markdown": {"title": shown.headline, "text": "\n\n".join(parts)},
     }
     return WebhookRequest(url, dict(_JSON), _dumps(payload))
 
@@ -120,14 +129,17 @@ def json_request(url: str, secret: str | None, n: Notification) -> WebhookReques
 
 
 def build_request(
-    webhook: WebhookConfig, n: Notification, now_ms: int | None = None
+    webhook: WebhookConfig, n: Notification, language: Language, now_ms: int | None = None
 ) -> WebhookRequest:
+    """The request for ``webhook``; the robots' cards in ``language`` (the webhook's own, or
+    the deployment's), the JSON webhook's record in every language."""
     url = webhook.url.get_secret_value()
     secret = webhook.secret.get_secret_value() if webhook.secret is not None else None
     if webhook.type == "wecom":
-        return wecom_request(url, n)
+        return wecom_request(url, n, language)
     if webhook.type == "dingtalk":
-        return dingtalk_request(url, secret, n, now_ms if now_ms is not None else _now_ms())
+        now = now_ms if now_ms is not None else _now_ms()
+        return dingtalk_request(url, secret, n, now, language)
     return json_request(url, secret, n)
 
 
@@ -163,11 +175,11 @@ class WebhookClient:
             await self._session.close()
             self._session = None
 
-    async def send(self, webhook: WebhookConfig, n: Notification) -> None:
+    async def send(self, webhook: WebhookConfig, n: Notification, language: Language) -> None:
         """One attempt; raises :class:`DeliveryError` on any failure. aiohttp's own messages
         can quote the URL (and so the robot's key): only the error's type is kept."""
         assert self._session is not None, "WebhookClient not started"
-        request = build_request(webhook, n)
+        request = build_request(webhook, n, language)
         try:
             async with self._session.post(
                 request.url, data=request.body, headers=request.headers
