@@ -112,7 +112,8 @@ async def run_demo(settings: Settings, demo: DemoRun) -> None:
         f"({bank.tally['salary']:,} salaries, {bank.tally['declined']:,} withdrawals declined "
         f"for lack of funds); {len(screen.tiers):,} customers placed, "
         f"{screen.changes['UPGRADE']:,} upgrades, {screen.changes['DOWNGRADE']:,} downgrades, "
-        f"{sum(screen.teams.values()):,} notifications."
+        f"{sum(screen.teams.values()):,} notifications.",
+        soft_wrap=True,  # one line, for whoever reads the output after the run
     )
     if links:
         show_links(console, settings, links)
