@@ -141,9 +141,7 @@ class SyntheticBank:
         product_code: str | None = None,
     ) -> dict[str, Any]:
         self._txn += 1
-        if txn_type == "BALANCE_SNAPSHOT":
-            self.balances[account] = fen
-        else:
+        if txn_type != "BALANCE_SNAPSHOT":  # the opening ones: where the balances start
             self.balances[account] += fen if txn_type in CREDITS else -fen
         return {
             "txn_id": f"{self.run}-T{self._txn:09d}",

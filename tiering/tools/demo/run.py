@@ -79,9 +79,9 @@ async def run_demo(settings: Settings, demo: DemoRun) -> None:
             "[yellow]No risk profiles stored (is PostgreSQL migrated?): "
             "proposals will name only the lowest-risk products."
         )
+    openings = list(bank.opening_balances())
     feed = bank.feed(demo.postings)
-    opening = sum(len(c.accounts) for c in bank.customers)
-    screen = Screen(console, demo.customers, opening, len(feed))
+    screen = Screen(console, demo.customers, {r["txn_id"] for r in openings}, len(feed))
     consumer = await _tail(settings, (TIER_CHANGES, MANAGER_NOTIFICATIONS))
     producer = AIOKafkaProducer(
         **kafka_client_options(settings),
@@ -95,8 +95,8 @@ async def run_demo(settings: Settings, demo: DemoRun) -> None:
             shower = asyncio.create_task(_show(settings, consumer, codec, run, screen, live))
             try:
                 feeder = _Feeder(settings, producer, codec, screen)
-                openings = ((DEPOSIT_TRANSACTIONS, r) for r in bank.opening_balances())
-                await feeder.produce(screen.opening_task, openings, max(demo.rate * 5, 1000))
+                opening = ((DEPOSIT_TRANSACTIONS, r) for r in openings)
+                await feeder.produce(screen.opening_task, opening, max(demo.rate * 5, 1000))
                 await feeder.produce(screen.feed_task, feed, demo.rate)
                 await _after_the_feed(demo, shower, screen, console)
             finally:
@@ -107,6 +107,8 @@ async def run_demo(settings: Settings, demo: DemoRun) -> None:
         await producer.stop()
         await consumer.stop()
     sent = sum(n for kind, n in bank.tally.items() if kind != "declined")
+    if not console.is_terminal:
+        console.line()  # the live view's last line has no end there
     console.print(
         f"Demo run {run}: {demo.customers:,} customers, {sent:,} postings "
         f"({bank.tally['salary']:,} salaries, {bank.tally['declined']:,} withdrawals declined "
