@@ -47,6 +47,13 @@ CHURNED = Counter(
     "Customers who left the tier downward or emptied all their accounts.",
     ["tier"],
 )
+LEDGER_ANOMALIES = Counter(
+    "tiering_ledger_anomalies_total",
+    "Postings the ledger applied but that a deposit ledger does not expect, by kind: "
+    "overdrawn (a debit left its account below zero; the account counts as zero toward the "
+    "customer's deposit balance, POLICY §3).",
+    ["kind"],
+)
 TIER_CHANGE_LATENCY = Histogram(
     "tiering_tier_change_latency_seconds",
     "From the trigger's event time to the tier change being produced.",
@@ -167,6 +174,7 @@ def start_at_zero(topics: tuple[str, ...]) -> None:
         INFLOW.labels(tier.name)
         OUTFLOW.labels(tier.name)
         CHURNED.labels(tier.name)
+    LEDGER_ANOMALIES.labels("overdrawn")
     for channel in ("postgres", "wecom", "dingtalk", "webhook", "email"):
         for outcome in ("delivered", "retried", "failed"):
             DELIVERIES.labels(channel, outcome)

@@ -76,3 +76,33 @@ async def test_postings_become_tier_changes_and_rows(deployment, tmp_path: Path)
         ("C2", "LARGE_DEPOSIT"),
         ("C3", "LARGE_DEPOSIT"),
     ]
+
+
+async def test_an_overdraft_is_counted_at_zero_everywhere(deployment, tmp_path: Path) -> None:
+    """§3 in the running worker: a debit beyond one account's balance cancels none of the
+    customer's other accounts, in the row, the tier and the per-tier gauge the
+    report agrees with; the counter and the log say it happened, not to whom."""
+    d = await deployment("overdraft")
+    d.start_worker(tmp_path)
+    await d.wait_healthy()
+    assert await d.metric("tiering_ledger_anomalies_total", kind="overdrawn") == 0
+    await d.produce(
+        [
+            posting("O1", "C-OVER", "60000.00", account_id="SAVINGS", event_time_ms=T0),
+            posting("O2", "C-OVER", "10.00", account_id="CURRENT", event_time_ms=T0 + 1),
+            posting("O3", "C-OVER", "510.00", "WITHDRAWAL", T0 + 2, account_id="CURRENT"),
+        ]
+    )
+
+    async def counted() -> bool:
+        return await d.metric("tiering_ledger_anomalies_total", kind="overdrawn") == 1
+
+    await wait_for(counted, 30, "the overdraft to be counted")
+    rows = await d.fetch("SELECT balance, tier, version FROM customer_balances")
+    assert [tuple(r) for r in rows] == [(Decimal("60000.00"), "POTENTIAL", 3)]
+    assert await d.metric("tiering_balance_cny", tier="POTENTIAL") == 60000
+    assert await d.metric("tiering_customers", tier="POTENTIAL") == 1
+    log = d.log_tail(400)
+    assert "left an account below zero" in log
+    assert "C-OVER" not in log
+    assert "CURRENT" not in log

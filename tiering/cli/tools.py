@@ -14,7 +14,11 @@ from tiering.i18n import LANGUAGES, Language
 @click.command()
 @click.option("--customers", default=5000, show_default=True, help="Synthetic customers.")
 @click.option(
-    "--postings", default=60000, show_default=True, help="Postings after the opening balances."
+    "--postings",
+    default=60000,
+    show_default=True,
+    help="Day-to-day postings tried after the opening balances (salaries, interest and fees "
+    "come on top; declined withdrawals are not sent).",
 )
 @click.option("--rate", default=2000, show_default=True, help="Postings per second.")
 @click.option(
@@ -30,15 +34,38 @@ from tiering.i18n import LANGUAGES, Language
     help="With --no-follow: seconds to wait for tier changes after the feed ends.",
 )
 @click.option("--seed", default=None, type=int, help="Random seed, for a repeatable feed.")
+@click.option(
+    "--prepare-only",
+    is_flag=True,
+    help="Only load the demo's managers' directory and print the sign-in links.",
+)
 def demo(
-    customers: int, postings: int, rate: int, follow: bool, wait: float, seed: int | None
+    customers: int,
+    postings: int,
+    rate: int,
+    follow: bool,
+    wait: float,
+    seed: int | None,
+    prepare_only: bool,
 ) -> None:
-    """Feed a synthetic bank into deposit-transactions and show tier changes live."""
-    from tiering.tools.demo import DemoRun, run_demo
+    """Feed a synthetic bank into deposit-transactions and show tier changes live.
+
+    First the demo's managers' directory is loaded (every team at each of the bank's four
+    branches; loading it again changes nothing), and a sign-in link to the managers' inbox is
+    printed for one manager of each team. The links need TIERING_INBOX_SECRET, the secret the
+    inbox runs with (`make demo` starts the inbox with one). Then opening balances, and day-to-day
+    postings (a withdrawal larger than the balance is declined, as a core system would) with the
+    payroll days, month end and the hours of a day, and online-banking events.
+    """
+    from tiering.tools.demo import DemoNotReadyError, DemoRun, run_demo
 
     s = settings()
+    demo_run = DemoRun(customers, postings, rate, follow, wait, seed, prepare_only)
     with contextlib.suppress(KeyboardInterrupt):
-        run(run_demo(s, DemoRun(customers, postings, rate, follow, wait, seed)))
+        try:
+            run(run_demo(s, demo_run))
+        except DemoNotReadyError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 @click.command()

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from tiering.directory.links import LINK_PATH
 from tiering.inbox import pages
 from tiering.inbox.frame import (
     BROADCASTER,
@@ -54,6 +55,7 @@ def create_app(settings: Settings, keepalive: float = KEEPALIVE_SECONDS) -> web.
     app.router.add_get("/healthz", pages.healthz)
     app.router.add_get("/signin", pages.signin_page)
     app.router.add_post("/signin", pages.signin)
+    app.router.add_get(LINK_PATH, pages.signin_link)
     app.router.add_post("/signout", pages.signout)
     app.router.add_get("/notifications", pages.notification_list)
     app.router.add_get("/notifications/{notification_id}", pages.notification_detail)

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from tiering.directory.links import read_ticket, token_fingerprint
 from tiering.directory.tokens import hash_token
 from tiering.inbox.frame import (
     BROADCASTER,
@@ -18,6 +19,7 @@ from tiering.inbox.frame import (
     NEW_SESSION,
     POOL,
     SESSION,
+    SETTINGS,
     TEMPLATES,
     checked_form,
     local_url,
@@ -29,6 +31,7 @@ from tiering.inbox.queries import (
     ACKNOWLEDGE,
     COUNT_NEW,
     KINDS,
+    MANAGER_BY_ID,
     MANAGER_SIGNING_IN,
     STATUSES,
     TIERS,
@@ -83,6 +86,32 @@ async def signin(request: web.Request) -> web.StreamResponse:
     # a new session (and CSRF token) at sign-in: nothing from before it carries over
     request[SESSION] = request[NEW_SESSION] = Session.new(row["manager_id"], row["token_hash"])
     log.info("manager %s signed in", row["manager_id"])
+    raise web.HTTPSeeOther("/notifications")
+
+
+async def signin_link(request: web.Request) -> web.StreamResponse:
+    """A sign-in link (``tiering.directory.links``): signs its manager in, unless it expired,
+    was not made with this inbox's secret, or the manager has had a new token since. A link
+    that does not work gets the sign-in page with one plain message, whatever was wrong."""
+    secret = request.app[SETTINGS].inbox_secret.get_secret_value()
+    ticket = read_ticket(secret, request.query.get("ticket"))
+    row = None
+    if ticket is not None:
+        row = await request.app[POOL].fetchrow(MANAGER_BY_ID, ticket.manager_id)
+        if (
+            row is None
+            or not row["token_hash"]
+            or not hmac.compare_digest(
+                token_fingerprint(row["token_hash"]), ticket.token_fingerprint
+            )
+        ):
+            row = None
+    if row is None:
+        log.info("sign-in link refused")
+        session_of(request)  # the form on the page needs its CSRF token
+        return render(request, "signin.html", status=401, error="This sign-in link does not work.")
+    request[SESSION] = request[NEW_SESSION] = Session.new(row["manager_id"], row["token_hash"])
+    log.info("manager %s signed in with a link", row["manager_id"])
     raise web.HTTPSeeOther("/notifications")
 
 

@@ -7,6 +7,7 @@ The batch cycle (:mod:`tiering.runtime.checkpoint`) does, in its order.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ from tiering.wire.inbound import DeadLetter, Inbound, decode_key, value_of
 from tiering.wire.signals import encode_signal
 from tiering.wire.topics import DEPOSIT_TRANSACTIONS, DeploymentTopics
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(slots=True)
 class LedgerOutput(InputTally):
@@ -52,6 +55,8 @@ class LedgerOutput(InputTally):
     outflow_fen: Counter[Tier] = field(default_factory=Counter)
     #: ORDINARY customers whose accounts all went to zero or below (§7.3)
     emptied: Counter[Tier] = field(default_factory=Counter)
+    #: (topic, partition, offset) of each posting that left its account below zero (§3)
+    overdrawn: list[tuple[str, int, int]] = field(default_factory=list)
 
 
 class LedgerProcessor:
@@ -86,6 +91,8 @@ class LedgerProcessor:
             else:
                 posting, state, applied = result
                 self._collect(message.partition, posting, state, applied, now_ms, out)
+                if applied.overdrawn:
+                    out.overdrawn.append((message.topic, message.partition, message.offset))
         for partition in sorted({m.partition for m in batch}):
             self._sweep(partition, out)
         return out
@@ -200,6 +207,18 @@ def count(out: LedgerOutput, now_ms: int) -> None:
             metrics.CHURNED.labels(change.previous_tier.name).inc()
     for tier, n in out.emptied.items():
         metrics.CHURNED.labels(Tier(tier).name).inc(n)
+    if out.overdrawn:
+        metrics.LEDGER_ANOMALIES.labels("overdrawn").inc(len(out.overdrawn))
+        # where to find them, never whose they are
+        topic, partition, offset = out.overdrawn[0]
+        log.warning(
+            "%d posting(s) left an account below zero, the first at %s[%d]@%d; each account "
+            "counts toward its customer's deposit balance at no less than zero (POLICY §3)",
+            len(out.overdrawn),
+            topic,
+            partition,
+            offset,
+        )
 
 
 def direction_label(change: TierDecision) -> tuple[str, str, str]:

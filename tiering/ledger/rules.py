@@ -19,7 +19,7 @@ from tiering.core.policy import Policy
 from tiering.core.signals import Signal
 from tiering.core.tiers import TIERS, Direction, Tier, classify
 from tiering.ledger.postings import CREDITS, DEBITS, Posting, TxnType
-from tiering.ledger.state import Account, CustomerState
+from tiering.ledger.state import Account, CustomerState, deposit_fen
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +47,12 @@ class Applied:
     changes: list[TierDecision] = field(default_factory=list)
     signals: list[Signal] = field(default_factory=list)
     previous_total_fen: int = 0
-    total_fen: int = 0
+    total_fen: int = 0  #: the deposit balance (§3): overdrawn accounts count as zero
     inflow_fen: int = 0  #: credits (snapshots are not flows)
     outflow_fen: int = 0  #: debits
+    #: a debit left its account below zero (an overdraft the core allowed): the account keeps
+    #: its balance, the customer's deposit balance counts it at zero (§3)
+    overdrawn: bool = False
 
 
 def apply_posting(
@@ -93,6 +96,7 @@ def apply_posting(
             applied.inflow_fen = posting.amount_fen
         elif posting.txn_type in DEBITS:
             applied.outflow_fen = posting.amount_fen
+            applied.overdrawn = account.balance_fen < 0
     account.last_event_ms = max(account.last_event_ms, posting.event_time_ms)
     state.clock_ms = now
     state.version += 1
@@ -102,7 +106,10 @@ def apply_posting(
         fp, posting.event_time_ms, now, policy.dedup_horizon_ms, policy.dedup_max_ids
     )
 
-    total = state.total_fen = previous_total + account.balance_fen - before
+    # §3: each account counts toward the deposit balance at no less than zero
+    total = state.total_fen = (
+        previous_total + deposit_fen(account.balance_fen) - deposit_fen(before)
+    )
     applied.previous_total_fen, applied.total_fen = previous_total, total
     _record_peak(state, now, total, policy)
     change = _decide_tier(state, posting, total, now, policy)

@@ -7,6 +7,7 @@ bytes. The first element is the format number; a reader refuses a format it does
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,9 +47,24 @@ class CustomerState:
     #: the txn_ids applied, within the dedup bound
     seen: SeenIds = field(default_factory=SeenIds)
     branch_id: str | None = None
-    #: the sum of the accounts' balances, kept up to date by apply_posting (and set by
-    #: decode_state; a state is never made with accounts otherwise)
+    #: the customer's deposit balance (§3): the sum of the accounts' :func:`deposit_fen`, never
+    #: negative; kept up to date by apply_posting (and set by decode_state; a state is never
+    #: made with accounts otherwise)
     total_fen: int = field(init=False, default=0)
+
+
+def deposit_fen(balance_fen: int) -> int:
+    """What an account adds to its customer's deposit balance (存款余额, POLICY §3): its
+    balance, but never less than zero. A personal deposit account cannot be overdrawn in China;
+    when the core posts a debit beyond the balance (an overdraft facility), the account keeps
+    its negative balance, but the debt is not a deposit and cancels none of the customer's
+    other accounts."""
+    return max(balance_fen, 0)
+
+
+def deposit_total(balances: Iterable[int]) -> int:
+    """The customer's deposit balance (§3) over their accounts' balances."""
+    return sum(deposit_fen(b) for b in balances)
 
 
 def encode_state(state: CustomerState) -> bytes:
@@ -109,7 +125,7 @@ def decode_state(data: bytes) -> CustomerState:
         seen=SeenIds({seen[i]: clock - seen[i + 1] for i in range(0, len(seen), 2)}, floor),
         branch_id=branch,
     )
-    state.total_fen = sum(accounts[1::3])
+    state.total_fen = deposit_total(accounts[1::3])
     return state
 
 
@@ -120,7 +136,7 @@ class Standing:
 
     partition: int
     tier: Tier | None
-    total_fen: int
+    total_fen: int  #: the deposit balance (§3), as CustomerState.total_fen
     clock_ms: int
     #: event time since which the total has stayed below the current tier's lower bound
     below_tier_since: int | None
@@ -134,7 +150,9 @@ def decode_standing(data: bytes) -> Standing:
     for i in range(0, len(below), 2):
         if below[i] == tier:
             since = clock - below[i + 1]
-    return Standing(partition, None if tier < 0 else Tier(tier), sum(accounts[1::3]), clock, since)
+    return Standing(
+        partition, None if tier < 0 else Tier(tier), deposit_total(accounts[1::3]), clock, since
+    )
 
 
 def stored_tier(data: bytes | None) -> Tier:

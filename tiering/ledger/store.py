@@ -23,8 +23,10 @@ from tiering.processing import BatchStore
 #: the kept entries: the partition's summary, and one deadline per customer in grace
 _SUMMARY = b"s"
 _DEADLINE = b"d"
-#: the summary's layout: [format, grace ms, customers per tier, fen per tier, stream time]
-SUMMARY_FORMAT = 1
+#: the summary's layout: [format, grace ms, customers per tier, fen per tier, stream time].
+#: 2: fen per tier sums the customers' deposit balances with overdrawn accounts at zero (§3);
+#: a summary of format 1 (a customer's negative total at zero) is not kept on: recounted.
+SUMMARY_FORMAT = 2
 
 Tally = dict[int, list[int]]
 
@@ -200,4 +202,4 @@ def _count(
     if tier is None:
         return
     counts.setdefault(partition, [0, 0, 0, 0])[tier] += sign
-    balances.setdefault(partition, [0, 0, 0, 0])[tier] += sign * max(total, 0)
+    balances.setdefault(partition, [0, 0, 0, 0])[tier] += sign * total  # never negative (§3)

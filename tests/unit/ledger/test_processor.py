@@ -4,14 +4,18 @@ that the postings around a bad one are still applied."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections import Counter
 from decimal import Decimal
+
+import pytest
+from prometheus_client import REGISTRY
 
 from tests.harness.records import T0, posting
 from tiering.core.bank_time import DAY_MS
 from tiering.core.policy_file import load_policy
 from tiering.core.tiers import Tier
-from tiering.ledger.processor import LedgerProcessor
+from tiering.ledger.processor import LedgerProcessor, count
 from tiering.ledger.rows import INSERT_TIER_CHANGES, UPSERT_BALANCES
 from tiering.ledger.store import LedgerStore
 from tiering.processing import BatchContext
@@ -192,6 +196,58 @@ def test_the_sweep_downgrades_customers_who_stay_silent() -> None:
         now_ms=late,
     )
     assert [c for _, c in out.changes if c.customer_id == "SILENT"] == []
+
+
+def test_an_overdraft_is_applied_counted_at_zero_and_reported_without_the_customer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """§3: the debit is applied to the account (the core is the system of record), the row and
+    the tier gauge hold the deposit balance with the overdrawn account at zero, and the anomaly
+    is counted and logged where to find it, not whose it is."""
+    proc, store, table = processor()
+    anomalies = (
+        REGISTRY.get_sample_value("tiering_ledger_anomalies_total", {"kind": "overdrawn"}) or 0.0
+    )
+    batch = [
+        message(
+            encoded(txn_id="D1", customer_id="C-77", amount="60000.00", account_id="SAV"),
+            key=b"C-77",
+        ),
+        message(
+            encoded(txn_id="D2", customer_id="C-77", amount="10.00", account_id="CUR"),
+            key=b"C-77",
+            offset=1,
+        ),
+        message(
+            encoded(
+                txn_id="W1",
+                customer_id="C-77",
+                amount="510.00",
+                txn_type="WITHDRAWAL",
+                account_id="CUR",
+            ),
+            key=b"C-77",
+            partition=2,
+            offset=2,
+        ),
+    ]
+    caplog.set_level(logging.INFO, logger="tiering.ledger.processor")
+    out = proc.decide(batch, now_ms=T0)
+    assert out.overdrawn == [("deposit-transactions", 2, 2)]
+    assert (out.balances["C-77"].balance_fen, out.balances["C-77"].tier) == (
+        6_000_000,
+        "POTENTIAL",
+    )
+    commit(store, table)
+    assert store.tier_totals() == ([0, 1, 0, 0], [0, 6_000_000, 0, 0])
+    assert caplog.records == []  # counted once the batch is stored, not when decided
+    count(out, T0)
+    after = REGISTRY.get_sample_value("tiering_ledger_anomalies_total", {"kind": "overdrawn"})
+    assert after == anomalies + 1
+    [line] = [r.getMessage() for r in caplog.records]
+    assert "deposit-transactions[2]@2" in line
+    for private in ("C-77", "CUR", "510", "500"):
+        assert private not in line
 
 
 def test_a_posting_dated_far_ahead_is_refused_and_moves_no_grace_period() -> None:

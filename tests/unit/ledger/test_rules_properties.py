@@ -17,9 +17,10 @@ from tiering.core.dedup import EventOutcome
 from tiering.core.money import convert_to_fen
 from tiering.core.policy_file import load_policy
 from tiering.core.tiers import Tier, classify
-from tiering.ledger.postings import CREDITS, Posting, TxnType, posting_from_record
+from tiering.ledger.postings import CREDITS, DEBITS, Posting, TxnType, posting_from_record
 from tiering.ledger.processor import LedgerProcessor
 from tiering.ledger.rules import apply_posting
+from tiering.ledger.state import decode_state, encode_state
 from tiering.ledger.store import LedgerStore
 from tiering.settings import Settings
 from tiering.wire.codec import DEPOSIT_TRANSACTION, AvroCodec
@@ -36,25 +37,50 @@ CODEC = AvroCodec()
 # --- the reference model ---------------------------------------------------------------------
 
 
+def deposits(accounts: dict[str, int]) -> int:
+    """§3: the customer's deposit balance, every account counted at no less than zero."""
+    return sum(max(balance, 0) for balance in accounts.values())
+
+
 def reference_balances(postings: list[dict[str, Any]]) -> tuple[dict, dict]:
-    """Per customer: account balances, and the (event time, total) after every new posting."""
-    seen, accounts, history = set(), defaultdict(dict), defaultdict(list)
-    for p in postings:
-        if p["txn_id"] in seen:
-            continue
-        seen.add(p["txn_id"])
-        fen, acct = (
-            convert_to_fen(p["amount"], POLICY.rates[p["currency"]]),
-            accounts[p["customer_id"]],
-        )
-        if p["txn_type"] == "BALANCE_SNAPSHOT":
-            acct[p["account_id"]] = fen
-        else:
-            acct[p["account_id"]] = acct.get(p["account_id"], 0) + (
-                fen if TxnType(p["txn_type"]) in CREDITS else -fen
-            )
-        history[p["customer_id"]].append((p["event_time"], sum(acct.values())))
+    """Per customer: account balances, and the (event time, deposit balance) after every new
+    posting."""
+    accounts, history = defaultdict(dict), defaultdict(list)
+    for p in applied_once(postings):
+        acct = accounts[p["customer_id"]]
+        acct[p["account_id"]] = balance_after(p, acct.get(p["account_id"], 0))
+        history[p["customer_id"]].append((p["event_time"], deposits(acct)))
     return accounts, history
+
+
+def applied_once(postings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The postings without their re-sends."""
+    seen: set[str] = set()
+    once = []
+    for p in postings:
+        if p["txn_id"] not in seen:
+            seen.add(p["txn_id"])
+            once.append(p)
+    return once
+
+
+def balance_after(p: dict[str, Any], balance: int) -> int:
+    fen = convert_to_fen(p["amount"], POLICY.rates[p["currency"]])
+    if p["txn_type"] == "BALANCE_SNAPSHOT":
+        return fen
+    return balance + (fen if TxnType(p["txn_type"]) in CREDITS else -fen)
+
+
+def reference_overdrafts(postings: list[dict[str, Any]]) -> set[str]:
+    """The debits that leave their account below zero."""
+    balances: dict[tuple[str, str], int] = defaultdict(int)
+    overdrafts = set()
+    for p in applied_once(postings):
+        account = (p["customer_id"], p["account_id"])
+        balances[account] = balance_after(p, balances[account])
+        if TxnType(p["txn_type"]) in DEBITS and balances[account] < 0:
+            overdrafts.add(p["txn_id"])
+    return overdrafts
 
 
 def reference_tiers(
@@ -147,17 +173,27 @@ def test_the_core_agrees_with_the_reference(stream: list[dict[str, Any]], grace:
     policy = dataclasses.replace(POLICY, downgrade_grace_ms=grace)
     states: dict[str, Any] = {}
     changes: dict[str, list[tuple[int, Tier]]] = defaultdict(list)
+    totals: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    overdrafts: set[str] = set()
     duplicates = 0
     for record in stream:
         p = to_posting(record)
         states[p.customer_id], applied = apply_posting(states.get(p.customer_id), p, policy, 0)
         duplicates += applied.outcome is EventOutcome.DUPLICATE
         changes[p.customer_id] += [(c.event_time_ms, c.new_tier) for c in applied.changes]
+        if applied.outcome is EventOutcome.PROCESSED:
+            totals[p.customer_id].append((p.event_time_ms, applied.total_fen))
+        if applied.overdrawn:
+            overdrafts.add(p.txn_id)
 
     accounts, history = reference_balances(stream)
     assert duplicates == len(stream) - sum(len(h) for h in history.values())
+    # every total the core decided on is the deposit balance, never below zero
+    assert totals == history
+    assert overdrafts == reference_overdrafts(stream)
     for customer, state in states.items():
         assert {a: acct.balance_fen for a, acct in state.accounts.items()} == accounts[customer]
+        assert state.total_fen == decode_state(encode_state(state)).total_fen
         last = history[customer][-1][0]
         assert changes[customer] == reference_tiers(history[customer], grace, last)
 
@@ -174,6 +210,7 @@ def test_the_batch_processor_agrees_with_the_reference(
     processor = LedgerProcessor(policy, CODEC, store, DeploymentTopics.of(Settings()))
     changes: dict[str, list[tuple[int, Tier]]] = defaultdict(list)
     rows: dict[str, tuple[int, str, int]] = {}
+    overdrawn: list[tuple[str, int, int]] = []
     messages = [
         Inbound(
             "deposit-transactions",
@@ -192,6 +229,7 @@ def test_the_batch_processor_agrees_with_the_reference(
         store.commit()
         for _, c in out.changes:
             changes[c.customer_id].append((c.event_time_ms, c.new_tier))
+        overdrawn += out.overdrawn
         for row in out.balances.values():
             assert row.version > rows.get(row.customer_id, (0, "", 0))[2]
             rows[row.customer_id] = (row.balance_fen, row.tier, row.version)
@@ -202,8 +240,12 @@ def test_the_batch_processor_agrees_with_the_reference(
         expected = reference_tiers(history[customer], grace, stream_time)
         # the sweep runs after each batch: every deadline up to the last batch's stream time
         assert tiers == expected
-        assert rows[customer][0] == sum(accounts[customer].values())
+        assert rows[customer][0] == deposits(accounts[customer])
         assert rows[customer][1] == tiers[-1][1].name
     counts, balances = store.tier_totals()
     assert sum(counts) == len(history)
-    assert sum(balances) == sum(max(sum(a.values()), 0) for a in accounts.values())
+    # the per-tier gauge and the rows the report sums per tier agree: both deposit balances
+    for tier in Tier:
+        assert balances[tier] == sum(fen for fen, name, _ in rows.values() if name == tier.name)
+    assert sum(balances) == sum(deposits(a) for a in accounts.values())
+    assert {stream[offset]["txn_id"] for _, _, offset in overdrawn} == reference_overdrafts(stream)

@@ -1,6 +1,6 @@
-"""``tiering demo``: a synthetic bank (``bank``), fed into the topics and shown live (``run``,
-``screen``)."""
+"""``tiering demo``: a synthetic bank (``bank``, ``rhythm``) with its managers (``directory``),
+fed into the topics and shown live (``run``, ``screen``)."""
 
-from tiering.tools.demo.run import DemoRun, run_demo
+from tiering.tools.demo.run import DemoNotReadyError, DemoRun, run_demo
 
-__all__ = ["DemoRun", "run_demo"]
+__all__ = ["DemoNotReadyError", "DemoRun", "run_demo"]

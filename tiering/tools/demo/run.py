@@ -16,9 +16,17 @@ from rich.console import Console
 from rich.live import Live
 
 from tiering.core.bank_time import DAY_MS
+from tiering.directory.links import NoLinkSecretError
 from tiering.settings import Settings
-from tiering.sinks.postgres.connection import connect
-from tiering.tools.demo.bank import SyntheticBank
+from tiering.sinks.postgres.connection import NotMigratedError, connect
+from tiering.tools.demo.bank import BRANCHES, SyntheticBank
+from tiering.tools.demo.directory import (
+    SampleLink,
+    load_directory,
+    sample_links,
+    sample_managers,
+    show_links,
+)
 from tiering.tools.demo.screen import Screen
 from tiering.wire.codec import (
     DEPOSIT_TRANSACTION,
@@ -47,10 +55,20 @@ class DemoRun:
     follow: bool  #: keep showing after the feed, until Ctrl-C
     wait: float  #: without follow: seconds to wait for every customer to be placed
     seed: int | None
+    #: only load the managers' directory and print the sign-in links
+    prepare_only: bool = False
+
+
+class DemoNotReadyError(RuntimeError):
+    """With ``prepare_only``: the directory or the links could not be made (the message says
+    what to do)."""
 
 
 async def run_demo(settings: Settings, demo: DemoRun) -> None:
     console = Console()
+    links = await prepare(settings, console, strict=demo.prepare_only)
+    if demo.prepare_only:
+        return
     codec = AvroCodec()
     await ensure_topics(settings)
     now_ms = time.time_ns() // 1_000_000
@@ -61,9 +79,9 @@ async def run_demo(settings: Settings, demo: DemoRun) -> None:
             "[yellow]No risk profiles stored (is PostgreSQL migrated?): "
             "proposals will name only the lowest-risk products."
         )
+    openings = list(bank.opening_balances())
     feed = bank.feed(demo.postings)
-    opening = sum(len(c.accounts) for c in bank.customers)
-    screen = Screen(console, demo.customers, opening, len(feed))
+    screen = Screen(console, demo.customers, {r["txn_id"] for r in openings}, len(feed))
     consumer = await _tail(settings, (TIER_CHANGES, MANAGER_NOTIFICATIONS))
     producer = AIOKafkaProducer(
         **kafka_client_options(settings),
@@ -77,8 +95,8 @@ async def run_demo(settings: Settings, demo: DemoRun) -> None:
             shower = asyncio.create_task(_show(settings, consumer, codec, run, screen, live))
             try:
                 feeder = _Feeder(settings, producer, codec, screen)
-                openings = ((DEPOSIT_TRANSACTIONS, r) for r in bank.opening_balances())
-                await feeder.produce(screen.opening_task, openings, max(demo.rate * 5, 1000))
+                opening = ((DEPOSIT_TRANSACTIONS, r) for r in openings)
+                await feeder.produce(screen.opening_task, opening, max(demo.rate * 5, 1000))
                 await feeder.produce(screen.feed_task, feed, demo.rate)
                 await _after_the_feed(demo, shower, screen, console)
             finally:
@@ -88,12 +106,50 @@ async def run_demo(settings: Settings, demo: DemoRun) -> None:
     finally:
         await producer.stop()
         await consumer.stop()
+    sent = sum(n for kind, n in bank.tally.items() if kind != "declined")
+    if not console.is_terminal:
+        console.line()  # the live view's last line has no end there
     console.print(
-        f"Demo run {run}: {demo.customers:,} customers, {demo.postings:,} postings; "
-        f"{len(screen.tiers):,} customers placed, {screen.changes['UPGRADE']:,} upgrades, "
-        f"{screen.changes['DOWNGRADE']:,} downgrades, {sum(screen.teams.values()):,} "
-        "notifications."
+        f"Demo run {run}: {demo.customers:,} customers, {sent:,} postings "
+        f"({bank.tally['salary']:,} salaries, {bank.tally['declined']:,} withdrawals declined "
+        f"for lack of funds); {len(screen.tiers):,} customers placed, "
+        f"{screen.changes['UPGRADE']:,} upgrades, {screen.changes['DOWNGRADE']:,} downgrades, "
+        f"{sum(screen.teams.values()):,} notifications.",
+        soft_wrap=True,  # one line, for whoever reads the output after the run
     )
+    if links:
+        show_links(console, settings, links)
+
+
+async def prepare(settings: Settings, console: Console, strict: bool) -> list[SampleLink]:
+    """The managers' directory loaded and the sample managers' sign-in links printed, before
+    the feed starts. What cannot be done is said (``strict``: raised), and the feed goes on."""
+    try:
+        path, loaded = await load_directory(settings)
+    except (OSError, asyncpg.PostgresError, NotMigratedError) as exc:
+        problem = f"no managers' directory loaded ({type(exc).__name__}: is PostgreSQL migrated?)"
+        if strict:
+            raise DemoNotReadyError(problem) from exc
+        console.print(f"[yellow]{problem}: no manager can sign in to the inbox.")
+        return []
+    console.print(
+        f"Managers' directory: {loaded.managers} managers, every team at each of "
+        f"{len(BRANCHES)} branches ({', '.join(BRANCHES.values())}), loaded from {path}",
+        highlight=False,
+    )
+    try:
+        links = await sample_links(settings)
+    except NoLinkSecretError as exc:
+        problem = (
+            f"no sign-in links: {exc} (make demo sets one); or give a manager a token with "
+            f"`tiering managers token {sample_managers()[1].manager_id}`"
+        )
+        if strict:
+            raise DemoNotReadyError(problem) from exc
+        console.print(f"[yellow]{problem}", highlight=False)
+        return []
+    show_links(console, settings, links)
+    return links
 
 
 async def _store_risk_levels(settings: Settings, levels: dict[str, int]) -> bool:

@@ -20,9 +20,12 @@ from tiering.core.tiers import Direction, Tier
 class Screen:
     """The demo's live view and what it has counted."""
 
-    def __init__(self, console: Console, customers: int, opening: int, feed: int) -> None:
+    def __init__(self, console: Console, customers: int, opening: set[str], feed: int) -> None:
         self.console = console
         self.customers = customers
+        #: the opening balances' txn_ids: a customer with several accounts is placed by the
+        #: first one's snapshot and may move up with the next, which is no news
+        self.opening = opening
         #: customer → tier, as the tier changes tell
         self.tiers: dict[str, str] = {}
         self.all_placed = asyncio.Event()
@@ -34,7 +37,7 @@ class Screen:
             MofNCompleteColumn(),
             TimeRemainingColumn(),
         )
-        self.opening_task = self.progress.add_task("opening balances", total=opening)
+        self.opening_task = self.progress.add_task("opening balances", total=len(opening))
         self.feed_task = self.progress.add_task("postings and online events", total=feed)
         self._seen_task = self.progress.add_task("tier changes seen", total=None)
 
@@ -55,13 +58,16 @@ class Screen:
         return table
 
     def show_change(self, change: dict[str, Any]) -> None:
-        """A TierChange record: counted, and printed unless it is an initial placement."""
+        """A TierChange record: counted, and printed unless it places the customer (the first
+        posting, or an opening balance)."""
         self.tiers[change["customer_id"]] = change["new_tier"]
         if len(self.tiers) == self.customers:
             self.all_placed.set()
-        self.changes[change["direction"]] += 1
+        opening = change["trigger_event_id"] in self.opening
+        if change["direction"] == Direction.INITIAL or not opening:
+            self.changes[change["direction"]] += 1
         self.progress.advance(self._seen_task)
-        if change["direction"] != Direction.INITIAL:
+        if not opening and change["direction"] != Direction.INITIAL:
             arrow = "[green]▲" if change["direction"] == Direction.UPGRADE else "[red]▼"
             self.console.print(
                 f"{arrow}[/] customer …{change['customer_id'][-4:]}  "
