@@ -14,17 +14,15 @@ from aiohttp import web
 from tiering.inbox import pages
 from tiering.inbox.frame import (
     BROADCASTER,
-    HERE,
     KEEPALIVE,
     POOL,
     SETTINGS,
     SIGNER,
-    TEMPLATES,
     AccessLogger,
     frame,
     on_prepare,
-    templates,
 )
+from tiering.inbox.language import HERE
 from tiering.inbox.live import Broadcaster
 from tiering.inbox.sessions import SessionSigner
 from tiering.settings import Settings
@@ -45,7 +43,6 @@ def create_app(settings: Settings, keepalive: float = KEEPALIVE_SECONDS) -> web.
     app = web.Application(middlewares=[frame])
     app[SETTINGS] = settings
     app[SIGNER] = SessionSigner.from_secret(settings.inbox_secret.get_secret_value())
-    app[TEMPLATES] = templates()
     app[KEEPALIVE] = keepalive
     app.cleanup_ctx.append(_database)
     app.on_shutdown.append(_end_streams)
@@ -55,6 +52,7 @@ def create_app(settings: Settings, keepalive: float = KEEPALIVE_SECONDS) -> web.
     app.router.add_get("/signin", pages.signin_page)
     app.router.add_post("/signin", pages.signin)
     app.router.add_post("/signout", pages.signout)
+    app.router.add_post("/language", pages.choose_language)
     app.router.add_get("/notifications", pages.notification_list)
     app.router.add_get("/notifications/{notification_id}", pages.notification_detail)
     app.router.add_post("/notifications/{notification_id}/ack", pages.acknowledge)
