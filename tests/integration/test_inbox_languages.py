@@ -48,12 +48,11 @@ UP = {
 BIG = {
     "zh_Hans_CN": words("客户 ••••0832 大额存入", "存入后总存款 ¥680,000.00。", "介绍财富团队"),
     "zh_Hant": words("客戶 ••••0832 大額存入", "存入後總存款 ¥680,000.00。", "介紹財富團隊"),
-    "en": words(
-        "Large deposit: ••••0832", "Total deposits ¥680,000.00.", "Introduce the wealth team"
-    ),
+    "en": words("Large deposit: ••••0832", "Total deposits ¥680,000.00.", "Meet the wealth team"),
 }
 #: the row's own English fields, written before notifications kept their texts per language
 OLD = words("Moved up: customer ••••0777", "Total deposits 61,200.00 CNY.", "Call the customer")
+PART = {"zh_Hans_CN": {"title": "标题"}}  # no body: not whole
 
 NOTIFICATIONS = [
     # id, customer, manager, branch, kind, priority, texts, own fields, minutes after T0
@@ -61,17 +60,7 @@ NOTIFICATIONS = [
     ("n-big", "C20260832", None, "0101", "LARGE_DEPOSIT", "NORMAL", BIG, BIG["en"], 1),
     # only M4's: one with no texts, one whose Simplified entry is not whole
     ("n-old", "C20260777", "M4", "0202", "TIER_UPGRADE", "HIGH", {}, OLD, 4),
-    (
-        "n-part",
-        "C20260777",
-        "M4",
-        "0202",
-        "IDLE_FUNDS",
-        "LOW",
-        {"zh_Hans_CN": {"title": "标题"}},
-        OLD,
-        3,
-    ),
+    ("n-part", "C20260777", "M4", "0202", "IDLE_FUNDS", "LOW", PART, OLD, 3),
 ]
 
 INSERT = """
@@ -308,9 +297,7 @@ async def test_without_a_preference_the_browser_then_the_deployment_decides(
     assert {t for _, t in listing.foreign} - {OLD["title"], OLD["body"], *OLD["actions"]} == others
 
 
-async def test_a_notification_without_texts_in_the_language_shows_its_english(
-    inbox: Any,
-) -> None:
+async def test_without_texts_in_the_language_a_notification_shows_its_english(inbox: Any) -> None:
     _, tokens, browser = inbox
     client = await browser()
     await sign_in(client, tokens["M4"])
@@ -337,10 +324,8 @@ async def test_a_notification_without_texts_in_the_language_shows_its_english(
 async def test_errors_in_the_readers_language(inbox: Any) -> None:
     _, tokens, browser = inbox
     visitor = await browser("zh-CN")
-    signin = await visitor.get("/signin")
-    refused = await visitor.post(
-        "/signin", data={"csrf": csrf_of(await signin.text()), "token": "wrong"}
-    )
+    form = {"csrf": csrf_of(await (await visitor.get("/signin")).text()), "token": "wrong"}
+    refused = await visitor.post("/signin", data=form)
     assert refused.status == 401
     failed = Page(await refused.text())
     assert_reads_as(failed, "zh_Hans_CN")
@@ -389,11 +374,8 @@ async def test_the_language_switch_ranks_below_the_directory(inbox: Any) -> None
     signin = await client.get("/signin")
     html = await signin.text()
     assert 'lang="zh-Hant"' in html
-    chose = await client.post(
-        "/language",
-        data={"csrf": csrf_of(html), "language": "zh_Hant", "next": "/signin"},
-        allow_redirects=False,
-    )
+    form = {"csrf": csrf_of(html), "language": "zh_Hant", "next": "/signin"}
+    chose = await client.post("/language", data=form, allow_redirects=False)
     assert chose.status == 303
     assert chose.headers["Location"] == "/signin"
     cookie = chose.headers["Set-Cookie"]
