@@ -14,16 +14,21 @@ directory is not offered the switch, since it would change nothing for them.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import jinja2
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
 
 from tiering.i18n import (
     Language,
@@ -36,6 +41,8 @@ from tiering.i18n import (
 from tiering.i18n.terms import kind_name, priority_name, team_name, tier_name
 
 HERE = Path(__file__).resolve().parent
+#: the gettext domain of the inbox's own words (tiering/i18n/mapping/inbox.cfg)
+DOMAIN = "inbox"
 
 #: the switch's choice, kept a year in this browser
 LANGUAGE_COOKIE = "tiering_inbox_language"
@@ -49,6 +56,26 @@ HTML_LANG: dict[Language, str] = {"zh_Hans_CN": "zh-Hans-CN", "zh_Hant": "zh-Han
 def N_(message: str) -> str:
     """Marks a message for extraction; it is translated where it is shown."""
     return message
+
+
+@cache
+def inbox_translations(language: Language) -> Translations:
+    """Every area's messages in ``language`` (the shared terms among them), the inbox's own
+    taking precedence: the domains are merged into one catalog, where another area's
+    translation of the same English would otherwise win (the report's "Notifications" is a
+    count of them)."""
+    po = resources.files("tiering.i18n").joinpath(
+        "catalogs", language, "LC_MESSAGES", f"{DOMAIN}.po"
+    )
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=language, domain=DOMAIN)
+    mo = io.BytesIO()
+    write_mo(mo, catalog, use_fuzzy=False)
+    mo.seek(0)
+    merged = Translations()
+    merged.merge(translations(language))
+    merged.merge(Translations(mo, domain=DOMAIN))
+    return merged
 
 
 def page_language(
@@ -120,7 +147,7 @@ def environment(language: Language) -> jinja2.Environment:
         extensions=["jinja2.ext.i18n"],
     )
     env.install_gettext_translations(  # type: ignore[attr-defined]
-        translations(language), newstyle=True
+        inbox_translations(language), newstyle=True
     )
 
     def when(moment: datetime | None, form: str = "medium") -> str:
@@ -147,4 +174,4 @@ def environment(language: Language) -> jinja2.Environment:
 
 def translate(language: Language, message: str) -> str:
     """A message marked with :func:`N_`, in ``language``."""
-    return str(translations(language).gettext(message))
+    return str(inbox_translations(language).gettext(message))

@@ -8,9 +8,17 @@ from typing import Any
 
 import pytest
 from babel.messages.pofile import read_po
+from babel.support import Translations
 
 from tiering.i18n import LANGUAGES
-from tiering.inbox.language import HERE, Content, content, environment, page_language
+from tiering.inbox.language import (
+    HERE,
+    Content,
+    content,
+    environment,
+    inbox_translations,
+    page_language,
+)
 
 WORDS = {
     "zh_Hans_CN": {"title": "客户升级", "body": "总存款 ¥61,200.00。", "actions": ["致电"]},
@@ -96,3 +104,17 @@ def test_each_language_has_its_templates(language: Any, tag: str, sign_in: str) 
     assert f'<html lang="{tag}">' in html
     assert f'<h1 id="signin-heading">{sign_in}</h1>' in html
     assert environment(language) is environment(language)  # made once
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_inbox_says_what_its_own_catalog_says(language: Any, monkeypatch: Any) -> None:
+    """Another area translating the same English otherwise (the report's "Notifications" is a
+    count) does not change the inbox's words."""
+    other = Translations()
+    other._catalog = {"Notifications": "通知数", "Tier": "层级"}  # another area's, merged
+    monkeypatch.setattr("tiering.inbox.language.translations", lambda _language: other)
+    po = HERE.parent / "i18n" / "catalogs" / language / "LC_MESSAGES" / "inbox.po"
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=language)
+    own = inbox_translations.__wrapped__(language)
+    assert [own.gettext(m.id) for m in catalog if m.id] == [m.string for m in catalog if m.id]
