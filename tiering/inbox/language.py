@@ -72,9 +72,11 @@ def inbox_translations(language: Language) -> Translations:
     mo = io.BytesIO()
     write_mo(mo, catalog, use_fuzzy=False)
     mo.seek(0)
+    own = Translations(mo, domain=DOMAIN)
     merged = Translations()
     merged.merge(translations(language))
-    merged.merge(Translations(mo, domain=DOMAIN))
+    merged.merge(own)
+    merged.plural = own.plural  # (merge copies the messages, not the Plural-Forms)
     return merged
 
 
