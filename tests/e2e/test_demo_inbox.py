@@ -19,6 +19,7 @@ from tests.e2e.test_cli import tiering
 from tests.harness.deployment import Deployment
 from tests.harness.prometheus import http_status
 from tests.harness.waiting import wait_for
+from tiering.i18n.terms import team_name
 from tiering.tools.demo.directory import SAMPLE_BRANCH
 
 pytestmark = pytest.mark.integration
@@ -104,7 +105,7 @@ async def test_the_demos_links_sign_its_managers_in(deployment: Any, tmp_path: P
         status, path, page = await open_link(url)
         assert (status, path) == (200, "/notifications"), (team, page)
         assert f"<strong>{name}</strong>" in page
-        assert team.replace("_", " ").capitalize() in page
+        assert team_name(team, "zh_Hans_CN") in page  # the inbox's default language
     status, path, page = await open_link(links["WEALTH_TEAM"][1][:-4] + "AAAA")
     assert (status, path) == (401, "/signin/link")
     assert "<strong>" not in page

@@ -102,7 +102,10 @@ async def seed(d: Deployment) -> dict[str, str]:
 async def inbox(deployment: Any) -> AsyncIterator[tuple[Deployment, dict[str, str], TestClient]]:
     d = await deployment("inbox")
     tokens = await seed(d)
-    client = TestClient(TestServer(create_app(d.settings, keepalive=0.3), host="127.0.0.1"))
+    # a deployment that speaks English (the words asserted below; test_inbox_languages has
+    # the others)
+    english = d.settings.model_copy(update={"language": "en"})
+    client = TestClient(TestServer(create_app(english, keepalive=0.3), host="127.0.0.1"))
     await client.start_server()
     try:
         yield d, tokens, client

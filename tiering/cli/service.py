@@ -116,7 +116,9 @@ def inbox(host: str | None, port: int | None) -> None:
     Managers sign in with the token from `tiering managers token`, see the notifications for
     them and for their team at their branch as they arrive, and acknowledge them. Sessions are
     signed with TIERING_INBOX_SECRET (empty: a random key, so sessions end with the process).
-    It listens on loopback by default; serve it beyond that only behind a TLS proxy.
+    Pages are in the manager's language from the directory, else the browser's, else
+    TIERING_LANGUAGE. It listens on loopback by default; serve it beyond that only behind a
+    TLS proxy.
     """
     from tiering.inbox.app import InboxSetupError, run_inbox
 

@@ -50,23 +50,32 @@ def catalog_domains() -> tuple[str, ...]:
 
 
 @cache
-def translations(language: Language) -> Translations:
-    """Every domain's messages in ``language``, merged (compiled once per process)."""
+def _domain_translations(language: Language, domain: str) -> Translations:
+    """One domain's catalog in ``language``, compiled in memory."""
+    po = resources.files(__package__).joinpath("catalogs", language, "LC_MESSAGES", f"{domain}.po")
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=language, domain=domain)
+    mo = io.BytesIO()
+    write_mo(mo, catalog, use_fuzzy=False)
+    mo.seek(0)
+    return Translations(mo, domain=domain)
+
+
+@cache
+def translations(language: Language, area: str | None = None) -> Translations:
+    """Every domain's messages in ``language``, merged (once per process), with ``area``'s own
+    merged last: where two areas translate the same English otherwise (the report's
+    "Notifications" is a count of them, the inbox's a heading), each area reads its own."""
+    domains = catalog_domains()
+    if area is not None and area not in domains:
+        raise ValueError(f"no catalog domain {area!r}; the domains are {', '.join(domains)}")
     merged = Translations()
-    for domain in catalog_domains():
-        po = resources.files(__package__).joinpath(
-            "catalogs", language, "LC_MESSAGES", f"{domain}.po"
-        )
-        with po.open("rb") as f:
-            catalog = read_po(f, locale=language, domain=domain)
-        mo = io.BytesIO()
-        write_mo(mo, catalog, use_fuzzy=False)
-        mo.seek(0)
-        domain_translations = Translations(mo, domain=domain)
-        merged.merge(domain_translations)
+    for domain in sorted(domains, key=lambda d: d == area):
+        own = _domain_translations(language, domain)
+        merged.merge(own)
         # merge() copies the messages but not the Plural-Forms: without this, ngettext would
         # pick English's plural form in Chinese, which has one form only
-        merged.plural = domain_translations.plural
+        merged.plural = own.plural
     return merged
 
 

@@ -49,19 +49,19 @@ PRIORITY_LABELS = {
 
 
 def tier_name(tier: Tier | str, language: Language) -> str:
-    return translations(language).gettext(
+    return translations(language, "terms").gettext(
         TIER_LABELS[Tier[tier] if isinstance(tier, str) else tier]
     )
 
 
 def team_name(team: Team | str, language: Language) -> str:
-    return translations(language).gettext(TEAM_LABELS[Team(team)])
+    return translations(language, "terms").gettext(TEAM_LABELS[Team(team)])
 
 
 def kind_name(kind: NotificationKind | str, language: Language) -> str:
-    return translations(language).gettext(KIND_LABELS[NotificationKind(kind)])
+    return translations(language, "terms").gettext(KIND_LABELS[NotificationKind(kind)])
 
 
 def priority_name(priority: Priority | str, language: Language) -> str:
     level = Priority[priority] if isinstance(priority, str) else priority
-    return translations(language).gettext(PRIORITY_LABELS[level])
+    return translations(language, "terms").gettext(PRIORITY_LABELS[level])

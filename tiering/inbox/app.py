@@ -15,17 +15,15 @@ from tiering.directory.links import LINK_PATH
 from tiering.inbox import pages
 from tiering.inbox.frame import (
     BROADCASTER,
-    HERE,
     KEEPALIVE,
     POOL,
     SETTINGS,
     SIGNER,
-    TEMPLATES,
     AccessLogger,
     frame,
     on_prepare,
-    templates,
 )
+from tiering.inbox.language import HERE
 from tiering.inbox.live import Broadcaster
 from tiering.inbox.sessions import SessionSigner
 from tiering.settings import Settings
@@ -46,7 +44,6 @@ def create_app(settings: Settings, keepalive: float = KEEPALIVE_SECONDS) -> web.
     app = web.Application(middlewares=[frame])
     app[SETTINGS] = settings
     app[SIGNER] = SessionSigner.from_secret(settings.inbox_secret.get_secret_value())
-    app[TEMPLATES] = templates()
     app[KEEPALIVE] = keepalive
     app.cleanup_ctx.append(_database)
     app.on_shutdown.append(_end_streams)
@@ -57,6 +54,7 @@ def create_app(settings: Settings, keepalive: float = KEEPALIVE_SECONDS) -> web.
     app.router.add_post("/signin", pages.signin)
     app.router.add_get(LINK_PATH, pages.signin_link)
     app.router.add_post("/signout", pages.signout)
+    app.router.add_post("/language", pages.choose_language)
     app.router.add_get("/notifications", pages.notification_list)
     app.router.add_get("/notifications/{notification_id}", pages.notification_detail)
     app.router.add_post("/notifications/{notification_id}/ack", pages.acknowledge)

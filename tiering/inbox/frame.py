@@ -1,5 +1,6 @@
 """What every request of the inbox passes through: the session cookie, the security headers,
-errors rendered as pages, the access log, the signed-in manager, CSRF-checked forms.
+errors rendered as pages, the access log, the signed-in manager, CSRF-checked forms, and the
+page's language (see :mod:`tiering.inbox.language`).
 
 Security in brief: the session is a signed HttpOnly, SameSite=Strict cookie; every POST carries
 the session's CSRF token; every notification is read or acknowledged through ``VISIBLE`` (see
@@ -10,30 +11,35 @@ script); the access log names route patterns, never paths, which hold notificati
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import asyncpg
-import jinja2
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from tiering.core.bank_time import CHINA_STANDARD_TIME
+from tiering.i18n import Language, language_of
+from tiering.inbox.language import (
+    HTML_LANG,
+    LANGUAGE_COOKIE,
+    LANGUAGE_COOKIE_MAX_AGE,
+    N_,
+    environment,
+    page_language,
+    translate,
+)
 from tiering.inbox.live import Broadcaster
 from tiering.inbox.queries import MANAGER_BY_ID
 from tiering.inbox.sessions import COOKIE, Session, SessionSigner, fingerprint
 from tiering.settings import Settings
 
 log = logging.getLogger(__name__)
-
-HERE = Path(__file__).resolve().parent
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -46,11 +52,12 @@ class Me:
     name: str
     team: str
     branch_id: str
+    #: the language the directory says they read, if it says
+    language: Language | None
 
 
 SETTINGS = web.AppKey("settings", Settings)
 SIGNER = web.AppKey("signer", SessionSigner)
-TEMPLATES = web.AppKey("templates", jinja2.Environment)
 POOL = web.AppKey("pool", asyncpg.Pool)
 BROADCASTER = web.AppKey("broadcaster", Broadcaster)
 KEEPALIVE = web.AppKey("keepalive", float)
@@ -59,45 +66,60 @@ SESSION = web.RequestKey[Session | None]("session")
 NEW_SESSION = web.RequestKey("new_session", Session)
 END_SESSION = web.RequestKey("end_session", bool)
 ME = web.RequestKey("me", Me)
+#: a language picked with the page's switch, to keep in this browser
+CHOSEN_LANGUAGE = web.RequestKey("chosen_language", str)
+
+#: an error page's heading, by status
+ERROR_TITLES = {
+    400: N_("Bad request"),
+    401: N_("Not signed in"),
+    403: N_("Not allowed"),
+    405: N_("This address does not take that request"),
+    413: N_("Too much sent at once"),
+    500: N_("Server error"),
+}
+SOMETHING_WRONG = N_("Something went wrong")
+FORM_EXPIRED = N_("The form has expired. Go back, reload the page and retry.")
+#: the explanations an error page may show (any other text an exception carries is not ours)
+ERROR_TEXTS = frozenset({FORM_EXPIRED})
 
 
-# --- templates ------------------------------------------------------------------------------
+# --- pages in the reader's language --------------------------------------------------------
 
 
-def _human(value: str) -> str:
-    """``LARGE_DEPOSIT`` → ``Large deposit``."""
-    return value.replace("_", " ").capitalize()
-
-
-def _cst(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    return moment.astimezone(CHINA_STANDARD_TIME).strftime("%Y-%m-%d %H:%M")
-
-
-def _masked(customer_id: str) -> str:
-    """Only the last four characters (§9: mask what the page does not need)."""
-    return "••••" + customer_id[-4:] if len(customer_id) > 4 else "••••"
-
-
-def templates() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
+def language(request: web.Request) -> Language:
+    """The language of this request's page: the signed-in manager's (once :func:`me` has
+    found them), the switch's, the browser's, the deployment's."""
+    who = request.get(ME)
+    return page_language(
+        who.language if who else None,
+        request.cookies.get(LANGUAGE_COOKIE),
+        request.headers.get("Accept-Language"),
+        request.app[SETTINGS].language,
     )
-    env.filters.update(human=_human, cst=_cst, masked=_masked, urlid=lambda v: quote(v, safe=""))
-    return env
+
+
+def text(request: web.Request, message: str) -> str:
+    """A message of the Python code (marked with ``N_``) in the request's language."""
+    return translate(language(request), message)
 
 
 def render(request: web.Request, name: str, status: int = 200, **context: Any) -> web.Response:
     session = request.get(SESSION)
-    context.setdefault("me", request.get(ME))
+    who = request.get(ME)
+    lang = language(request)
+    context.setdefault("me", who)
     context.setdefault("csrf", session.csrf if session else "")
-    html = request.app[TEMPLATES].get_template(name).render(nonce=request[NONCE], **context)
-    return web.Response(text=html, status=status, content_type="text/html")
+    # the switch, where it can change something: not for a manager the directory speaks for
+    context.setdefault("switch", bool(context["csrf"]) and not (who and who.language))
+    # where the switch returns to; from an error page, the inbox (the page then does not echo
+    # the address asked for: a hidden notification's 404 stays the same as a missing one's)
+    context.setdefault("here", request.path_qs if status < 400 else "/notifications")
+    html = environment(lang).get_template(name).render(nonce=request[NONCE], **context)
+    response = web.Response(text=html, status=status, content_type="text/html")
+    response.headers["Content-Language"] = HTML_LANG[lang]
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    return response
 
 
 # --- sessions, headers, errors --------------------------------------------------------------
@@ -121,6 +143,7 @@ async def frame(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
     except web.HTTPNotFound:
+        await _recognise(request)
         response = render(request, "not_found.html", status=404)
     except web.HTTPException as exc:
         if exc.status < 400:  # a redirect: as a plain response, which can carry the cookie
@@ -128,11 +151,11 @@ async def frame(request: web.Request, handler: Handler) -> web.StreamResponse:
                 status=exc.status, headers={"Location": exc.headers.get("Location", "/")}
             )
         else:
-            # aiohttp's default text is "<status>: <reason>"; show only a message of our own
-            text = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else ""
-            response = render(
-                request, "error.html", status=exc.status, reason=exc.reason, text=text
-            )
+            await _recognise(request)
+            # only a message of our own, in the reader's language (not aiohttp's English)
+            title = text(request, ERROR_TITLES.get(exc.status, SOMETHING_WRONG))
+            why = text(request, exc.text) if exc.text in ERROR_TEXTS else ""
+            response = render(request, "error.html", status=exc.status, title=title, text=why)
     except Exception as exc:
         # the message may quote data (a customer, an id): the type only, the trace at DEBUG
         log.error(
@@ -142,13 +165,35 @@ async def frame(request: web.Request, handler: Handler) -> web.StreamResponse:
             type(exc).__name__,
             exc_info=log.isEnabledFor(logging.DEBUG),
         )
-        response = render(request, "error.html", status=500, reason="Server error", text="")
+        title = text(request, ERROR_TITLES[500])
+        response = render(request, "error.html", status=500, title=title, text="")
     if not response.prepared:  # (the event stream is, and changes no session)
-        _write_session(request, response)
+        _write_cookies(request, response)
     return response
 
 
-def _write_session(request: web.Request, response: web.StreamResponse) -> None:
+async def _recognise(request: web.Request) -> None:
+    """Before an error page: the signed-in manager, if the handler failed before finding them,
+    so that the page is in their language and names them (best effort)."""
+    session = request.get(SESSION)
+    if ME in request or session is None or session.manager_id is None:
+        return
+    with contextlib.suppress(Exception):  # (a redirect to sign in, PostgreSQL away)
+        await me(request)
+
+
+def _write_cookies(request: web.Request, response: web.StreamResponse) -> None:
+    chosen = request.get(CHOSEN_LANGUAGE)
+    if chosen is not None:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            chosen,
+            max_age=LANGUAGE_COOKIE_MAX_AGE,
+            path="/",
+            httponly=True,
+            samesite="Strict",
+            secure=request.secure,
+        )
     new = request.get(NEW_SESSION)
     if request.get(END_SESSION):
         response.del_cookie(COOKIE, path="/")
@@ -207,7 +252,9 @@ async def me(request: web.Request) -> Me:
     ):
         request[END_SESSION] = True
         raise web.HTTPSeeOther("/signin")
-    request[ME] = who = Me(row["manager_id"], row["name"], row["team"], row["branch_id"])
+    request[ME] = who = Me(
+        row["manager_id"], row["name"], row["team"], row["branch_id"], language_of(row["language"])
+    )
     return who
 
 
@@ -217,7 +264,7 @@ async def checked_form(request: web.Request) -> dict[str, str]:
     session = request.get(SESSION)
     sent = data.get("csrf")
     if session is None or not session.csrf_ok(sent if isinstance(sent, str) else None):
-        raise web.HTTPForbidden(text="The form has expired. Go back, reload the page and retry.")
+        raise web.HTTPForbidden(text=FORM_EXPIRED)
     return {k: v for k, v in data.items() if isinstance(v, str)}
 
 

@@ -12,21 +12,25 @@ from aiohttp import web
 
 from tiering.directory.links import read_ticket, token_fingerprint
 from tiering.directory.tokens import hash_token
+from tiering.i18n import language_of
 from tiering.inbox.frame import (
     BROADCASTER,
+    CHOSEN_LANGUAGE,
     END_SESSION,
     KEEPALIVE,
     NEW_SESSION,
     POOL,
     SESSION,
     SETTINGS,
-    TEMPLATES,
     checked_form,
+    language,
     local_url,
     me,
     render,
     session_of,
+    text,
 )
+from tiering.inbox.language import N_, content, environment
 from tiering.inbox.queries import (
     ACKNOWLEDGE,
     COUNT_NEW,
@@ -45,6 +49,9 @@ log = logging.getLogger(__name__)
 
 #: the list shows this many; the filters narrow it
 LIST_LIMIT = 200
+
+SIGNIN_FAILED = N_("Sign-in failed.")
+SIGNIN_LINK_FAILED = N_("This sign-in link does not work.")
 
 
 async def index(request: web.Request) -> web.StreamResponse:
@@ -82,7 +89,7 @@ async def signin(request: web.Request) -> web.StreamResponse:
             row = None
     if row is None:
         log.info("sign-in refused")
-        return render(request, "signin.html", status=401, error="Sign-in failed.")
+        return render(request, "signin.html", status=401, error=text(request, SIGNIN_FAILED))
     # a new session (and CSRF token) at sign-in: nothing from before it carries over
     request[SESSION] = request[NEW_SESSION] = Session.new(row["manager_id"], row["token_hash"])
     log.info("manager %s signed in", row["manager_id"])
@@ -109,7 +116,8 @@ async def signin_link(request: web.Request) -> web.StreamResponse:
     if row is None:
         log.info("sign-in link refused")
         session_of(request)  # the form on the page needs its CSRF token
-        return render(request, "signin.html", status=401, error="This sign-in link does not work.")
+        error = text(request, SIGNIN_LINK_FAILED)
+        return render(request, "signin.html", status=401, error=error)
     request[SESSION] = request[NEW_SESSION] = Session.new(row["manager_id"], row["token_hash"])
     log.info("manager %s signed in with a link", row["manager_id"])
     raise web.HTTPSeeOther("/notifications")
@@ -119,6 +127,16 @@ async def signout(request: web.Request) -> web.StreamResponse:
     await checked_form(request)
     request[END_SESSION] = True
     raise web.HTTPSeeOther("/signin")
+
+
+async def choose_language(request: web.Request) -> web.StreamResponse:
+    """The language switch: keep the language picked in this browser (a cookie), then back to
+    the page it was picked on. It ranks below a manager's language in the directory."""
+    form = await checked_form(request)
+    picked = language_of(form.get("language"))
+    if picked is not None:
+        request[CHOSEN_LANGUAGE] = picked
+    raise web.HTTPSeeOther(local_url(form.get("next"), "/notifications"))
 
 
 async def notification_list(request: web.Request) -> web.StreamResponse:
@@ -178,7 +196,8 @@ async def events(request: web.Request) -> web.StreamResponse:
     csrf = session_of(request).csrf
     next_url = "/notifications" + filters.query_string()
     pool, broadcaster = request.app[POOL], request.app[BROADCASTER]
-    row_template = request.app[TEMPLATES].get_template("row.html")
+    lang = language(request)  # the connection's, for every row it carries
+    row_template = environment(lang).get_template("row.html")
     keepalive = request.app[KEEPALIVE]
     queue = broadcaster.subscribe()  # before the browser hears "open": nothing slips between
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
@@ -199,7 +218,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             if row is None:
                 continue
             html = row_template.render(n=row, csrf=csrf, next=next_url).strip()
-            data = json.dumps({"id": row["notification_id"], "title": row["title"], "html": html})
+            title = content(row, lang).title
+            data = json.dumps({"id": row["notification_id"], "title": title, "html": html})
             await response.write(f"event: notification\ndata: {data}\n\n".encode())
     except ConnectionResetError:
         pass  # the browser went away

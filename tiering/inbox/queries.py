@@ -25,13 +25,13 @@ VISIBLE = "(n.manager_id = m.manager_id OR (n.team = m.team AND n.branch_id = m.
 _FROM = "FROM notifications n JOIN managers m ON m.manager_id = $1"
 COLUMNS = (
     "n.notification_id, n.customer_id, n.tier, n.team, n.manager_id, n.branch_id, n.kind,"
-    " n.priority, n.title, n.body, n.actions, n.created_at, n.acknowledged_at,"
+    " n.priority, n.title, n.body, n.actions, n.texts, n.created_at, n.acknowledged_at,"
     " n.acknowledged_by, a.name AS acknowledged_by_name"
 )
 #: who acknowledged, by name
 _ACKNOWLEDGER = "LEFT JOIN managers a ON a.manager_id = n.acknowledged_by"
 
-_MANAGER = "SELECT manager_id, name, team, branch_id, token_hash FROM managers"
+_MANAGER = "SELECT manager_id, name, team, branch_id, language, token_hash FROM managers"
 MANAGER_BY_ID = f"{_MANAGER} WHERE manager_id = $1"
 #: by the SHA-256 of the token pasted in the sign-in form
 MANAGER_SIGNING_IN = f"{_MANAGER} WHERE token_hash = $1"

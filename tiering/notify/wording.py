@@ -38,7 +38,7 @@ def describe(
 ) -> tuple[str, str]:
     """Title and body in ``language``, the customer named only by the last four characters of
     the id (mask the result with :func:`mask_text` as well)."""
-    _ = translations(language).gettext
+    _ = translations(language, "notices").gettext
     facts: dict[str, object] = {
         "customer": mask_id(n.customer_id),
         "tier": tier_name(n.tier, language),
@@ -61,7 +61,9 @@ def action_lines(advice: Recommendation, policy: Policy, language: Language) -> 
     if advice.combination:
         joiner = " + " if language == "en" else "＋"
         names = joiner.join(policy.products[c].in_language(language) for c in advice.combination)
-        lines.append(translations(language).gettext("Propose: %(products)s") % {"products": names})
+        lines.append(
+            translations(language, "notices").gettext("Propose: %(products)s") % {"products": names}
+        )
     return tuple(lines)
 
 

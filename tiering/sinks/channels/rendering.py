@@ -28,7 +28,7 @@ class Rendered:
 
 
 def render(n: Notification, language: Language) -> Rendered:
-    _ = translations(language).gettext
+    _ = translations(language, "notices").gettext
     text = n.text(language)
     priority = priority_name(n.priority, language)
     facts = (

@@ -71,7 +71,7 @@ def money_scale(values: Iterable[float], language: Language) -> tuple[float, str
     largest = max((abs(v) for v in values), default=0.0)
     scales = MONEY_SCALES["en" if language == "en" else "zh"]
     divisor, unit = next(((d, u) for d, u in scales if largest >= d), scales[-1])
-    return divisor, translations(language).gettext(unit)
+    return divisor, translations(language, "report").gettext(unit)
 
 
 def _draw(
@@ -109,7 +109,7 @@ def _tiers_now(fig: Any, report: Report, language: Language) -> None:
     """Customers and deposits per tier, side by side."""
     from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
-    _ = translations(language).gettext
+    _ = translations(language, "report").gettext
     left, right = fig.subplots(1, 2)
     counts = [float(t.customers) for t in report.tiers_now]
     divisor, unit = money_scale((float(t.balance) for t in report.tiers_now), language)
@@ -138,7 +138,7 @@ def _changes_per_day(fig: Any, report: Report, language: Language) -> None:
     from matplotlib.patches import Patch
     from matplotlib.ticker import MaxNLocator
 
-    _ = translations(language).gettext
+    _ = translations(language, "report").gettext
     ax = fig.subplots()
     c = report.changes
     x = list(range(len(c.days)))
@@ -170,7 +170,7 @@ def _notifications(fig: Any, report: Report, language: Language) -> None:
     """Notifications per team, the acknowledged part in green."""
     from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
-    _ = translations(language).gettext
+    _ = translations(language, "report").gettext
     ax = fig.subplots()
     lines = team_totals(report.notifications)
     names = [team_label(n.team, language) for n in lines]
@@ -195,7 +195,7 @@ def _notifications(fig: Any, report: Report, language: Language) -> None:
 
 def _growth(fig: Any, report: Report, language: Language) -> None:
     """Credits minus debits per tier over the period."""
-    _ = translations(language).gettext
+    _ = translations(language, "report").gettext
     ax = fig.subplots()
     trends = report.trends or []
     divisor, unit = money_scale((t.growth for t in trends), language)

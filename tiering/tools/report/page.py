@@ -70,7 +70,7 @@ def _templates(language: Language) -> jinja2.Environment:
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_translations(translations(language, "report"), newstyle=True)  # type: ignore[attr-defined]
     return env
 
 
@@ -124,7 +124,7 @@ def period_text(period: Period, language: Language) -> str:
     first, last = _day(period.first, language), _day(period.last, language)
     if period.first == period.last:
         return first
-    return translations(language).gettext("%(first)s to %(last)s") % {
+    return translations(language, "report").gettext("%(first)s to %(last)s") % {
         "first": first,
         "last": last,
     }
@@ -136,11 +136,11 @@ def note_text(note: Note, language: Language) -> Markup:
         key: format_time(value, language) if isinstance(value, datetime) else _code(value)
         for key, value in note.values.items()
     }
-    return escape(translations(language).gettext(note.message)) % values
+    return escape(translations(language, "report").gettext(note.message)) % values
 
 
 def _tier_rows(r: Report, language: Language) -> list[Row]:
-    _ = translations(language).gettext
+    _ = translations(language, "report").gettext
     customers = sum(t.customers for t in r.tiers_now)
     deposits = sum((t.balance for t in r.tiers_now), Decimal(0))
     rows: list[Row] = [
@@ -159,7 +159,7 @@ def _tier_rows(r: Report, language: Language) -> list[Row]:
 
 
 def _change_rows(r: Report, language: Language) -> list[Row]:
-    _ = translations(language).gettext
+    _ = translations(language, "report").gettext
     c = r.changes
     rows: list[Row] = [
         (
@@ -175,7 +175,7 @@ def _change_rows(r: Report, language: Language) -> list[Row]:
 
 
 def _notification_rows(r: Report, language: Language) -> list[Row]:
-    _ = translations(language).gettext
+    _ = translations(language, "report").gettext
     rows: list[Row] = [
         (
             team_label(n.team, language),
@@ -239,7 +239,7 @@ def _pct(value: float | None, language: Language) -> str:
 
 def _image(name: str, png: bytes, language: Language) -> Markup:
     """A chart as an ``<img>`` with the PNG inside (a data: URI)."""
-    alt = translations(language).gettext(CHART_ALTS[name])
+    alt = translations(language, "report").gettext(CHART_ALTS[name])
     source = "data:image/png;base64," + base64.b64encode(png).decode()
     return Markup('<img alt="%s" src="%s">') % (alt, source)
 
