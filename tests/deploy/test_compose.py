@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -9,6 +10,14 @@ import yaml
 from tiering.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def launcher_kafka() -> str:
+    """The Kafka version `make up` runs by default (deploy/local/kafka/pom.xml)."""
+    pom = (ROOT / "deploy" / "local" / "kafka" / "pom.xml").read_text()
+    found = re.search(r"<kafka.version>(.+?)</kafka.version>", pom)
+    assert found, "no <kafka.version> in deploy/local/kafka/pom.xml"
+    return found[1]
 
 
 def test_compose_has_the_stack_on_the_local_ports() -> None:
@@ -20,7 +29,7 @@ def test_compose_has_the_stack_on_the_local_ports() -> None:
     assert ports["postgres"] == ["5432:5432"]
     assert ports["worker"] == ["6066:6066"]
     assert ports["prometheus"] == ["9090:9090"]
-    assert services["kafka"]["image"].startswith("apache/kafka:3.9")
+    assert services["kafka"]["image"] == f"apache/kafka:{launcher_kafka()}"
     assert services["postgres"]["image"] == "postgres:15"
     assert services["worker"]["build"]["dockerfile"] == "deploy/Dockerfile"
 

@@ -19,13 +19,25 @@ from tests.harness.private.tls import KeyPair, TestCA
 ROOT = Path(__file__).resolve().parents[3]
 #: where ``make up`` (deploy/local/kafka.sh) puts the broker's jars
 LIBS = ROOT / ".local" / "kafka" / "libs"
-LOG4J = ROOT / "deploy" / "local" / "kafka" / "log4j.properties"
+#: the launcher's log configurations: log4j2 for Kafka 4, reload4j (log4j 1.x) for Kafka 3
+LOG_CONFIGS = ROOT / "deploy" / "local" / "kafka"
 
 #: the SASL mechanisms the SASL_SSL listener accepts, each for every user
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 #: how long a start may take on a busy two-core machine before it counts as failed
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 60.0
+
+
+def _log_config(libs: Path) -> str:
+    """The JVM option that points the broker found in ``libs`` at the launcher's log
+    configuration of its major version (so its log says "Kafka Server started" in
+    ``kafka.log``): Kafka 4 logs through log4j2, Kafka 3 through reload4j."""
+    jars = sorted(libs.glob("kafka_2.13-*.jar"))
+    major = jars[0].name.removeprefix("kafka_2.13-").partition(".")[0] if jars else ""
+    if major.isdigit() and int(major) >= 4:
+        return f"-Dlog4j2.configurationFile=file:{LOG_CONFIGS / 'log4j2.yaml'}"
+    return f"-Dlog4j.configuration=file:{LOG_CONFIGS / 'log4j.properties'}"
 
 
 def _jaas_plain(users: dict[str, str]) -> str:
@@ -189,7 +201,7 @@ class PrivateKafka:
             "-XX:+UseG1GC",
             "-Djava.awt.headless=true",
             f"-Dkafka.logs.dir={self.directory}",
-            f"-Dlog4j.configuration=file:{LOG4J}",
+            _log_config(LIBS),
             "-cp",
             f"{LIBS}/*",
             main,
