@@ -13,25 +13,13 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from playwright.async_api import ConsoleMessage, async_playwright, expect
+from playwright.async_api import ConsoleMessage, expect
 
-from tests.harness.deployment import ROOT, Deployment
+from tests.e2e.browser import ARTIFACTS, chromium
+from tests.harness.deployment import Deployment
 from tests.integration.test_inbox_languages import Page, assert_reads_as
 from tiering.directory.tokens import issue_token
 from tiering.inbox.app import create_app
-
-ARTIFACTS = ROOT / "tests" / "e2e" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 INSERT = """
 INSERT INTO notifications (notification_id, customer_id, tier, team, manager_id, branch_id,
@@ -183,146 +171,130 @@ async def inbox(deployment: Any) -> AsyncIterator[tuple[Deployment, str, str]]:
 async def test_sign_in_live_arrival_acknowledge_and_404(inbox: Any) -> None:
     d, base, tokens = inbox
     token = tokens["MA"]
-    expect.set_options(timeout=15_000)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    async with chromium() as browser:
+        # an English browser; Alice has no language in the directory: English pages
+        page = await browser.new_page(viewport={"width": 1280, "height": 760}, locale="en-US")
+
+        def on_console(message: ConsoleMessage) -> None:
+            # a Content-Security-Policy violation or a script error shows here; the
+            # wrong token's 401 and the 404 below are expected
+            if message.type == "error" and "Failed to load resource" not in message.text:
+                problems.append(message.text)
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: problems.append(str(error)))
+
+        # not signed in: the inbox sends to the sign-in form
+        await page.goto(f"{base}/notifications")
+        await expect(page).to_have_url(f"{base}/signin")
+        await page.get_by_label("Sign-in token").fill("a wrong token")
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.get_by_role("alert")).to_have_text("Sign-in failed.")
+        await page.get_by_label("Sign-in token").fill(token)
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page).to_have_url(f"{base}/notifications")
+        await expect(page.locator(".who")).to_contain_text("Alice Wang")
+        rows = page.locator("#notifications tr")
+        await expect(rows).to_have_count(3)  # not branch 2's
+        await expect(page.locator("#new-count")).to_have_text("2 new")
+
+        # the event stream is open; then a new notification arrives, without a reload
+        await expect(page.locator("body")).to_have_attribute("data-live", "on")
+        await page.evaluate("window.inboxMarker = 'same page'")  # gone if the page reloads
+        await insert(
+            d,
+            (
+                "n-live",
+                "MA",
+                "BR1",
+                "PREMIUM",
+                "TIER_UPGRADE",
+                "HIGH",
+                "Moved up to Premium",
+                "Customer Wang ** (C****3306) reached 512,400.00 CNY.",
+                ["Introduce the wealth team", "Book a face-to-face review"],
+                0,
+                False,
+            ),
         )
-        try:
-            # an English browser; Alice has no language in the directory: English pages
-            page = await browser.new_page(viewport={"width": 1280, "height": 760}, locale="en-US")
+        live_row = page.locator('tr[data-id="n-live"]')
+        await expect(live_row).to_be_visible()
+        await expect(rows.first).to_have_attribute("data-id", "n-live")
+        await expect(rows).to_have_count(4)
+        await expect(page.locator("#new-count")).to_have_text("3 new")
+        assert await page.evaluate("window.inboxMarker") == "same page"  # no reload
+        await page.screenshot(path=str(ARTIFACTS / "inbox.png"), full_page=True)
 
-            def on_console(message: ConsoleMessage) -> None:
-                # a Content-Security-Policy violation or a script error shows here; the
-                # wrong token's 401 and the 404 below are expected
-                if message.type == "error" and "Failed to load resource" not in message.text:
-                    problems.append(message.text)
+        # acknowledge it with its button
+        await live_row.get_by_role("button", name="Acknowledge").click()
+        await expect(page.locator('tr[data-id="n-live"] .state')).to_have_text("Acknowledged")
+        await expect(page.locator("#new-count")).to_have_text("2 new")
+        (row,) = await d.fetch(
+            "SELECT acknowledged_at, acknowledged_by FROM notifications"
+            " WHERE notification_id = 'n-live'"
+        )
+        assert row["acknowledged_at"] is not None
+        assert row["acknowledged_by"] == "MA"
 
-            page.on("console", on_console)
-            page.on("pageerror", lambda error: problems.append(str(error)))
-
-            # not signed in: the inbox sends to the sign-in form
-            await page.goto(f"{base}/notifications")
-            await expect(page).to_have_url(f"{base}/signin")
-            await page.get_by_label("Sign-in token").fill("a wrong token")
-            await page.get_by_role("button", name="Sign in").click()
-            await expect(page.get_by_role("alert")).to_have_text("Sign-in failed.")
-            await page.get_by_label("Sign-in token").fill(token)
-            await page.get_by_role("button", name="Sign in").click()
-            await expect(page).to_have_url(f"{base}/notifications")
-            await expect(page.locator(".who")).to_contain_text("Alice Wang")
-            rows = page.locator("#notifications tr")
-            await expect(rows).to_have_count(3)  # not branch 2's
-            await expect(page.locator("#new-count")).to_have_text("2 new")
-
-            # the event stream is open; then a new notification arrives, without a reload
-            await expect(page.locator("body")).to_have_attribute("data-live", "on")
-            await page.evaluate("window.inboxMarker = 'same page'")  # gone if the page reloads
-            await insert(
-                d,
-                (
-                    "n-live",
-                    "MA",
-                    "BR1",
-                    "PREMIUM",
-                    "TIER_UPGRADE",
-                    "HIGH",
-                    "Moved up to Premium",
-                    "Customer Wang ** (C****3306) reached 512,400.00 CNY.",
-                    ["Introduce the wealth team", "Book a face-to-face review"],
-                    0,
-                    False,
-                ),
-            )
-            live_row = page.locator('tr[data-id="n-live"]')
-            await expect(live_row).to_be_visible()
-            await expect(rows.first).to_have_attribute("data-id", "n-live")
-            await expect(rows).to_have_count(4)
-            await expect(page.locator("#new-count")).to_have_text("3 new")
-            assert await page.evaluate("window.inboxMarker") == "same page"  # no reload
-            await page.screenshot(path=str(ARTIFACTS / "inbox.png"), full_page=True)
-
-            # acknowledge it with its button
-            await live_row.get_by_role("button", name="Acknowledge").click()
-            await expect(page.locator('tr[data-id="n-live"] .state')).to_have_text("Acknowledged")
-            await expect(page.locator("#new-count")).to_have_text("2 new")
-            (row,) = await d.fetch(
-                "SELECT acknowledged_at, acknowledged_by FROM notifications"
-                " WHERE notification_id = 'n-live'"
-            )
-            assert row["acknowledged_at"] is not None
-            assert row["acknowledged_by"] == "MA"
-
-            # another branch's notification, by its URL: the same 404 as a missing one
-            response = await page.goto(f"{base}/notifications/n-br2")
-            assert response is not None
-            assert response.status == 404
-            await expect(page.get_by_role("heading", name="Not found")).to_be_visible()
-            assert "Secret of branch two" not in await page.content()
-        finally:
-            await browser.close()
+        # another branch's notification, by its URL: the same 404 as a missing one
+        response = await page.goto(f"{base}/notifications/n-br2")
+        assert response is not None
+        assert response.status == 404
+        await expect(page.get_by_role("heading", name="Not found")).to_be_visible()
+        assert "Secret of branch two" not in await page.content()
     assert problems == []
 
 
 async def test_a_manager_who_reads_chinese_gets_the_page_in_chinese(inbox: Any) -> None:
     d, base, tokens = inbox
-    expect.set_options(timeout=15_000)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    async with chromium() as browser:
+        # the browser asks for English; the directory says she reads Simplified Chinese
+        page = await browser.new_page(viewport={"width": 1280, "height": 760}, locale="en-US")
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.on(
+            "console",
+            lambda m: problems.append(m.text) if m.type == "error" else None,
         )
-        try:
-            # the browser asks for English; the directory says she reads Simplified Chinese
-            page = await browser.new_page(viewport={"width": 1280, "height": 760}, locale="en-US")
-            page.on("pageerror", lambda error: problems.append(str(error)))
-            page.on(
-                "console",
-                lambda m: problems.append(m.text) if m.type == "error" else None,
-            )
 
-            # before she signs in, nothing says who she is: the browser's language
-            await page.goto(f"{base}/signin")
-            await expect(page.locator("html")).to_have_attribute("lang", "en")
-            await page.get_by_label("Sign-in token").fill(tokens["MW"])
-            await page.get_by_role("button", name="Sign in").click()
+        # before she signs in, nothing says who she is: the browser's language
+        await page.goto(f"{base}/signin")
+        await expect(page.locator("html")).to_have_attribute("lang", "en")
+        await page.get_by_label("Sign-in token").fill(tokens["MW"])
+        await page.get_by_role("button", name="Sign in").click()
 
-            await expect(page).to_have_url(f"{base}/notifications")
-            await expect(page.locator("html")).to_have_attribute("lang", "zh-Hans-CN")
-            await expect(page).to_have_title("通知 · 客户经理收件箱")
-            await expect(page.get_by_role("heading", name=re.compile("^通知"))).to_be_visible()
-            await expect(page.locator("#new-count")).to_have_text("2 条待确认")
-            await expect(page.locator(".who")).to_contain_text("王丽")
-            await expect(page.locator("body")).to_have_attribute("data-live", "on")
-            live = page.locator("#live")
-            await expect(live).to_have_text("实时更新中：新通知将显示在最上方。")
-            rows = page.locator("#notifications tr")
-            await expect(rows.first).to_contain_text("客户 ••••0020 升级为潜力客户")
-            await expect(rows.first).to_contain_text("潜力客户")  # the tier, from the terms
-            await expect(rows.nth(1)).to_contain_text("紧急")  # the priority
+        await expect(page).to_have_url(f"{base}/notifications")
+        await expect(page.locator("html")).to_have_attribute("lang", "zh-Hans-CN")
+        await expect(page).to_have_title("通知 · 客户经理收件箱")
+        await expect(page.get_by_role("heading", name=re.compile("^通知"))).to_be_visible()
+        await expect(page.locator("#new-count")).to_have_text("2 条待确认")
+        await expect(page.locator(".who")).to_contain_text("王丽")
+        await expect(page.locator("body")).to_have_attribute("data-live", "on")
+        live = page.locator("#live")
+        await expect(live).to_have_text("实时更新中：新通知将显示在最上方。")
+        rows = page.locator("#notifications tr")
+        await expect(rows.first).to_contain_text("客户 ••••0020 升级为潜力客户")
+        await expect(rows.first).to_contain_text("潜力客户")  # the tier, from the terms
+        await expect(rows.nth(1)).to_contain_text("紧急")  # the priority
 
-            # a new one arrives, rendered for this connection in her language
-            row = ("z-live", "MW", "BR3", "PREMIUM", "TIER_UPGRADE", "HIGH", "Up", "", [], 0, 0)
-            title = "客户 ••••0000 升级为优质客户"
-            await insert(d, row, chinese(title, "总存款 ¥512,400.00。", "介绍财富团队"))
-            live_row = page.locator('tr[data-id="z-live"]')
-            await expect(live_row).to_contain_text(title)
-            await expect(page.locator("#new-count")).to_have_text("3 条待确认")
-            await expect(live).to_have_text(f"新通知：{title}")
-            # everything rendered, the script's words included, is Chinese (masked customer
-            # ids, her name, her id and her branch's apart)
-            assert_reads_as(Page(await page.content()), "zh_Hans_CN", ("王丽", "BR3", "MW"))
-            await page.screenshot(path=str(ARTIFACTS / "inbox-zh.png"), full_page=True)
+        # a new one arrives, rendered for this connection in her language
+        row = ("z-live", "MW", "BR3", "PREMIUM", "TIER_UPGRADE", "HIGH", "Up", "", [], 0, 0)
+        title = "客户 ••••0000 升级为优质客户"
+        await insert(d, row, chinese(title, "总存款 ¥512,400.00。", "介绍财富团队"))
+        live_row = page.locator('tr[data-id="z-live"]')
+        await expect(live_row).to_contain_text(title)
+        await expect(page.locator("#new-count")).to_have_text("3 条待确认")
+        await expect(live).to_have_text(f"新通知：{title}")
+        # everything rendered, the script's words included, is Chinese (masked customer
+        # ids, her name, her id and her branch's apart)
+        assert_reads_as(Page(await page.content()), "zh_Hans_CN", ("王丽", "BR3", "MW"))
+        await page.screenshot(path=str(ARTIFACTS / "inbox-zh.png"), full_page=True)
 
-            await live_row.get_by_role("button", name="确认").click()
-            await expect(page.locator('tr[data-id="z-live"] .state')).to_have_text("已确认")
-            await page.get_by_role("link", name=title).click()
-            await expect(page.get_by_role("heading", name="建议措施")).to_be_visible()
-            await expect(page.locator(".detail")).to_contain_text("介绍财富团队")
-            assert_reads_as(Page(await page.content()), "zh_Hans_CN", ("王丽", "BR3", "MW"))
-        finally:
-            await browser.close()
+        await live_row.get_by_role("button", name="确认").click()
+        await expect(page.locator('tr[data-id="z-live"] .state')).to_have_text("已确认")
+        await page.get_by_role("link", name=title).click()
+        await expect(page.get_by_role("heading", name="建议措施")).to_be_visible()
+        await expect(page.locator(".detail")).to_contain_text("介绍财富团队")
+        assert_reads_as(Page(await page.content()), "zh_Hans_CN", ("王丽", "BR3", "MW"))
     assert problems == []

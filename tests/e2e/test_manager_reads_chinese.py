@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
-from tests.e2e.test_inbox_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.browser import chromium
 from tests.harness.records import posting
 from tests.harness.waiting import wait_for
 from tests.integration.delivery_harness import serving
@@ -76,35 +76,28 @@ async def test_her_wecom_card_and_her_inbox_are_in_chinese(deployment: Any, tmp_
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        expect.set_options(timeout=15_000)
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-            )
-            try:
-                page = await browser.new_page(locale="en-US")
-                await page.goto(f"{base}/signin")
-                await page.get_by_label("Sign-in token").fill(token)
-                await page.get_by_role("button", name="Sign in").click()
-                await expect(page).to_have_url(f"{base}/notifications")
-                # the directory's language wins over the browser's
-                await expect(page.locator("html")).to_have_attribute("lang", "zh-Hans-CN")
-                await expect(page.locator(".who")).to_contain_text("王丽")
-                # the list masks the customer with its own bullets; the detail names the title
-                row = page.locator("#notifications tr", has_text="层级提升")
-                await expect(row).to_contain_text("优质客户")
-                await expect(row).to_contain_text("层级提升")
-                await row.get_by_role("link").first.click()
-                await expect(page.get_by_role("heading", name="建议措施")).to_be_visible()
-                detail = page.locator(".detail")
-                await expect(detail).to_contain_text(re.compile("升级至优质客户"))
-                await expect(detail).to_contain_text("配备专属客户经理")
-                await expect(detail).to_contain_text("¥600,000.00")
-                text = await page.locator("main").inner_text()
-                assert CUSTOMER not in text
-                english = re.findall(r"[A-Za-z]{3,}", re.sub(r"[A-Z]{2}\d{3}|M-W1", "", text))
-                assert english == [], english
-            finally:
-                await browser.close()
+        async with chromium() as browser:
+            page = await browser.new_page(locale="en-US")
+            await page.goto(f"{base}/signin")
+            await page.get_by_label("Sign-in token").fill(token)
+            await page.get_by_role("button", name="Sign in").click()
+            await expect(page).to_have_url(f"{base}/notifications")
+            # the directory's language wins over the browser's
+            await expect(page.locator("html")).to_have_attribute("lang", "zh-Hans-CN")
+            await expect(page.locator(".who")).to_contain_text("王丽")
+            # the list names the tier and the kind; the detail has the whole notification
+            row = page.locator("#notifications tr", has_text="层级提升")
+            await expect(row).to_contain_text("优质客户")
+            await expect(row).to_contain_text("层级提升")
+            await row.get_by_role("link").first.click()
+            await expect(page.get_by_role("heading", name="建议措施")).to_be_visible()
+            detail = page.locator(".detail")
+            await expect(detail).to_contain_text(re.compile("升级至优质客户"))
+            await expect(detail).to_contain_text("配备专属客户经理")
+            await expect(detail).to_contain_text("¥600,000.00")
+            text = await page.locator("main").inner_text()
+            assert CUSTOMER not in text
+            english = re.findall(r"[A-Za-z]{3,}", re.sub(r"[A-Z]{2}\d{3}|M-W1", "", text))
+            assert english == [], english
     finally:
         await runner.cleanup()

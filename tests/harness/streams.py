@@ -40,15 +40,20 @@ def feed(n: int, customers: int, seed: int, start_ms: int = T0) -> list[dict[str
 
 
 def sums(records: list[dict[str, Any]]) -> dict[str, Decimal]:
-    """The balances, computed the plain way: credits minus debits, each posting once."""
-    totals: dict[str, Decimal] = defaultdict(Decimal)
+    """The balances, computed the plain way: each account's credits minus debits, each posting
+    once; a customer's deposit balance counts each account at no less than zero (POLICY §3: a
+    debt is no deposit)."""
+    accounts: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     seen = set()
     for r in records:
         if r["txn_id"] in seen:
             continue
         seen.add(r["txn_id"])
         sign = 1 if TxnType(r["txn_type"]) in CREDITS else -1
-        totals[r["customer_id"]] += sign * r["amount"]
+        accounts[r["customer_id"], r["account_id"]] += sign * r["amount"]
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for (customer, _account), balance in accounts.items():
+        totals[customer] += max(balance, Decimal("0.00"))
     return dict(totals)
 
 

@@ -5,13 +5,14 @@ the robots and the mail server, and waiting until the delivery group has handled
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
+from aiosmtpd.controller import Controller
 from prometheus_client import REGISTRY
 
 from tests.harness.kafka import unsettled
@@ -125,3 +126,15 @@ class Mailbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append((list(envelope.rcpt_tos), bytes(envelope.content)))
         return "250 OK"
+
+
+@contextmanager
+def mail_server() -> Iterator[tuple[Mailbox, int]]:
+    """A real SMTP server on a free loopback port (aiosmtpd): its mailbox and its port."""
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield mailbox, controller.port
+    finally:
+        controller.stop()

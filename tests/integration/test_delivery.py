@@ -17,17 +17,15 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiosmtpd.controller import Controller
 
 from tests.harness.waiting import wait_for
 from tests.integration.delivery_harness import (
-    Mailbox,
     caught_up,
     configured,
     count,
     delivering,
     encoded,
-    free_port,
+    mail_server,
     notification,
     produce,
     serving,
@@ -210,17 +208,14 @@ async def test_email_for_high_priority_to_the_team_and_the_manager(
         "INSERT INTO managers (manager_id, name, team, branch_id, email)"
         " VALUES ('M7', 'Manager Seven', 'PRIVATE_BANKING', 'B001', 'm7@bank.example')"
     )
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
+    with mail_server() as (mailbox, smtp_port):
         settings = configured(
             d,
             tmp_path,
             f"""
             [smtp]
             host = "127.0.0.1"
-            port = {controller.port}
+            port = {smtp_port}
             password = "${{T_SMTP_PASSWORD}}"
             sender = "tiering@bank.example"
             language = "en"
@@ -243,8 +238,6 @@ async def test_email_for_high_priority_to_the_team_and_the_manager(
 
             assert [r[0] for r in await wait_for(mailed, 60, "the e-mail")] == ["H1"]
             await wait_for(lambda: caught_up(settings), 60, "both notifications handled")
-    finally:
-        controller.stop()
 
     assert len(mailbox.messages) == 1  # the NORMAL one is in the inbox only
     to, content = mailbox.messages[0]

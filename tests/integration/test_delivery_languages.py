@@ -13,17 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from aiosmtpd.controller import Controller
 from fastavro import parse_schema, schemaless_writer
 
 from tests.harness.waiting import wait_for
 from tests.integration.delivery_harness import (
-    Mailbox,
     caught_up,
     configured,
     delivering,
     encoded,
-    free_port,
+    mail_server,
     notification,
     produce,
     serving,
@@ -151,17 +149,14 @@ async def test_the_assigned_manager_reads_their_email_in_their_own_language(
         "INSERT INTO managers (manager_id, name, team, branch_id, email, language)"
         " VALUES ('M-W1', 'Wang', 'WEALTH_TEAM', 'BR001', 'wang@bank.example', 'en')"
     )
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
+    with mail_server() as (mailbox, smtp_port):
         settings = configured(
             d,
             tmp_path,
             f"""
             [smtp]
             host = "127.0.0.1"
-            port = {controller.port}
+            port = {smtp_port}
             sender = "tiering@bank.example"
             language = "zh-TW"
 
@@ -182,8 +177,6 @@ async def test_the_assigned_manager_reads_their_email_in_their_own_language(
                 return rows if len(rows) == 2 else []
 
             channels = [r[0] for r in await wait_for(mailed, 60, "both e-mails")]
-    finally:
-        controller.stop()
 
     assert channels == ["email", "email:manager"]
     by_recipient = {

@@ -8,6 +8,7 @@ The batch cycle (:mod:`tiering.runtime.checkpoint`) does, in its order.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,37 @@ from tiering.wire.signals import encode_signal
 from tiering.wire.topics import DEPOSIT_TRANSACTIONS, DeploymentTopics
 
 log = logging.getLogger(__name__)
+#: seconds between two log lines about overdrawn accounts: a feed that overdraws on every
+#: batch says so once a minute, with the count, not once per batch
+OVERDRAWN_LOG_EVERY = 60.0
+
+
+@dataclass(slots=True)
+class OverdraftReport:
+    """The overdrafts seen since the last line about them, said at most once a minute."""
+
+    unsaid: int = 0
+    last_said: float = float("-inf")
+
+    def add(self, overdrawn: list[tuple[str, int, int]], now: float) -> None:
+        self.unsaid += len(overdrawn)
+        if now - self.last_said < OVERDRAWN_LOG_EVERY:
+            return
+        # where to find one, never whose it is
+        topic, partition, offset = overdrawn[-1]
+        log.warning(
+            "%d posting(s) left an account below zero since the last report, the latest at "
+            "%s[%d]@%d; each account counts toward its customer's deposit balance at no less "
+            'than zero (POLICY §3); tiering_ledger_anomalies_total{kind="overdrawn"} counts them',
+            self.unsaid,
+            topic,
+            partition,
+            offset,
+        )
+        self.unsaid, self.last_said = 0, now
+
+
+_overdrafts = OverdraftReport()
 
 
 @dataclass(slots=True)
@@ -209,16 +241,7 @@ def count(out: LedgerOutput, now_ms: int) -> None:
         metrics.CHURNED.labels(Tier(tier).name).inc(n)
     if out.overdrawn:
         metrics.LEDGER_ANOMALIES.labels("overdrawn").inc(len(out.overdrawn))
-        # where to find them, never whose they are
-        topic, partition, offset = out.overdrawn[0]
-        log.warning(
-            "%d posting(s) left an account below zero, the first at %s[%d]@%d; each account "
-            "counts toward its customer's deposit balance at no less than zero (POLICY §3)",
-            len(out.overdrawn),
-            topic,
-            partition,
-            offset,
-        )
+        _overdrafts.add(out.overdrawn, time.monotonic())
 
 
 def direction_label(change: TierDecision) -> tuple[str, str, str]:

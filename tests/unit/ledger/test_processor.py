@@ -15,7 +15,7 @@ from tests.harness.records import T0, posting
 from tiering.core.bank_time import DAY_MS
 from tiering.core.policy_file import load_policy
 from tiering.core.tiers import Tier
-from tiering.ledger.processor import LedgerProcessor, count
+from tiering.ledger.processor import LedgerProcessor, OverdraftReport, count
 from tiering.ledger.rows import INSERT_TIER_CHANGES, UPSERT_BALANCES
 from tiering.ledger.store import LedgerStore
 from tiering.processing import BatchContext
@@ -199,7 +199,7 @@ def test_the_sweep_downgrades_customers_who_stay_silent() -> None:
 
 
 def test_an_overdraft_is_applied_counted_at_zero_and_reported_without_the_customer(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """§3: the debit is applied to the account (the core is the system of record), the row and
     the tier gauge hold the deposit balance with the overdrawn account at zero, and the anomaly
@@ -232,6 +232,7 @@ def test_an_overdraft_is_applied_counted_at_zero_and_reported_without_the_custom
         ),
     ]
     caplog.set_level(logging.INFO, logger="tiering.ledger.processor")
+    monkeypatch.setattr("tiering.ledger.processor._overdrafts", OverdraftReport())
     out = proc.decide(batch, now_ms=T0)
     assert out.overdrawn == [("deposit-transactions", 2, 2)]
     assert (out.balances["C-77"].balance_fen, out.balances["C-77"].tier) == (
@@ -248,6 +249,19 @@ def test_an_overdraft_is_applied_counted_at_zero_and_reported_without_the_custom
     assert "deposit-transactions[2]@2" in line
     for private in ("C-77", "CUR", "510", "500"):
         assert private not in line
+
+
+def test_a_feed_that_overdraws_in_every_batch_is_reported_once_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A few lines, not one per batch: the count since the last line, once a minute."""
+    caplog.set_level(logging.INFO, logger="tiering.ledger.processor")
+    report = OverdraftReport()
+    for second in range(0, 130, 2):  # a batch every 2 s, each with two overdrafts
+        report.add([("deposit-transactions", 0, second), ("deposit-transactions", 1, 7)], second)
+    lines = [r.getMessage() for r in caplog.records]
+    assert [line.split(" ")[0] for line in lines] == ["2", "60", "60"]
+    assert "the latest at deposit-transactions[1]@7" in lines[0]
 
 
 def test_a_posting_dated_far_ahead_is_refused_and_moves_no_grace_period() -> None:
