@@ -46,8 +46,12 @@ class Product(InLanguages):
     zh_hans: str
 
 
-#: the causes a notification can have (ManagerNotification.kind), DEFAULT for the rest
-ACTION_CAUSES = ("DEFAULT", *NotificationKind)
+#: §4, §5: the cause of the hand-over a downgrade sends the new tier's team (its kind stays
+#: TIER_DOWNGRADE): what that team does for a customer arriving from a higher tier
+HANDOVER = "HANDOVER"
+#: the causes a notification can have (ManagerNotification.kind, and the hand-over), DEFAULT
+#: for the rest
+ACTION_CAUSES = ("DEFAULT", HANDOVER, *NotificationKind)
 
 
 @dataclass(frozen=True, slots=True)
