@@ -30,9 +30,10 @@ def route(signal: Signal) -> tuple[NotificationKind, Tier] | None:
     """§4: the notification kind and the tier whose team hears of ``signal``, or None.
 
     An upgrade goes to the new tier's team; a downgrade to the team of the tier the customer
-    left (to win them back); an initial placement in PREMIUM or HIGH_END caused by a real
-    posting counts as an upgrade. Signals go to the team of the customer's tier. A purchase is
-    no one's news: it only completes a conversion (§7.4).
+    left (to win them back; the new tier's team hears of it too, :func:`handover`); an initial
+    placement in PREMIUM or HIGH_END caused by a real posting counts as an upgrade. Signals go
+    to the team of the customer's tier. A purchase is no one's news: it only completes a
+    conversion (§7.4).
     """
     if signal.kind == SignalKind.PURCHASE:
         return None
@@ -48,4 +49,16 @@ def route(signal: Signal) -> tuple[NotificationKind, Tier] | None:
         and not signal.by_snapshot
     ):
         return NotificationKind.TIER_UPGRADE, signal.tier
+    return None
+
+
+def handover(signal: Signal) -> Tier | None:
+    """§4: on a downgrade, the tier whose team takes the customer over (the new tier's), told
+    besides the team the customer left (:func:`route`); None for every other signal."""
+    if (
+        signal.kind == SignalKind.TIER_CHANGE
+        and signal.direction == Direction.DOWNGRADE
+        and signal.previous_tier is not None
+    ):
+        return signal.tier
     return None

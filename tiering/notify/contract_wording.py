@@ -15,11 +15,23 @@ from tiering.core.tiers import TIER_NAMES_ZH
 from tiering.notify.wording import Recommendation, mask_id
 
 
-def describe(kind: NotificationKind, n: Signal, policy: Policy) -> tuple[str, str]:
-    """Title and body, with the customer named only by the last four characters of the id."""
+def describe(
+    kind: NotificationKind, n: Signal, policy: Policy, handing_over: bool = False
+) -> tuple[str, str]:
+    """Title and body, with the customer named only by the last four characters of the id.
+    ``handing_over``: a downgrade's hand-over to the new tier's team (§4)."""
     who = f"customer {mask_id(n.customer_id)}"
     tier = f"{n.tier.name} ({TIER_NAMES_ZH[n.tier]})"
     balance = f"{format_yuan(n.balance_fen)} CNY"
+    if handing_over and n.previous_tier is not None:
+        held = n.previous_tier
+        return (
+            f"Handed over from {held.name}, now {tier}: {who}",
+            f"The {who} was {held.name} ({TIER_NAMES_ZH[held]}, from "
+            f"{format_yuan(policy.lower_bound(held))} CNY) and stayed below that bound through "
+            f"the grace period; now {tier}, total deposits {balance}. Your team takes them "
+            "over; the team they left will try to win them back.",
+        )
     if kind == NotificationKind.TIER_UPGRADE:
         was = f" from {n.previous_tier.name}" if n.previous_tier is not None else ""
         return (

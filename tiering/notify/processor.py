@@ -91,18 +91,11 @@ class NotifierProcessor:
             state = self.store.get(key) or NotifierState()
             known = context.get(signal.customer_id, CustomerContext())
             decision = decide(signal, state, self.policy, known.assignment, known.risk_level)
-            notification = decision.notification
             # a purchase is remembered even when it matches no suggestion yet
-            if (
-                notification is not None
-                or decision.conversions
-                or signal.kind == SignalKind.PURCHASE
-            ):
+            if decision.notifications or decision.conversions or signal.kind == SignalKind.PURCHASE:
                 self.store.put(key, state, message.partition)
-            if notification is not None:
-                out.notifications.append((message.partition, notification))
-            if decision.routed is not None:
-                kind, team = decision.routed
+            out.notifications += ((message.partition, n) for n in decision.notifications)
+            for kind, team in decision.routed:
                 out.outcomes[kind, team.value, decision.outcome.value] += 1
             for tier, suggested_by in decision.conversions:
                 out.conversions[tier.name, suggested_by] += 1

@@ -1,9 +1,9 @@
 """Who hears of what, how urgently, and what they should do (POLICY §4, §5, §7.4, §9).
 
 Pure: a :class:`~tiering.core.signals.Signal` and what the notifier remembers of the customer
-go in; a :class:`~tiering.notify.notification.Notification` (or nothing) comes out, with the
-conversions it completes. Ids are deterministic and time is event time, so a replay decides the
-same.
+go in; notifications (:class:`~tiering.notify.notification.Notification`: one, two for a
+downgrade, or none) come out, with the conversions they complete. Ids are deterministic and
+time is event time, so a replay decides the same.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from tiering.core.ids import deterministic_id
 from tiering.core.kinds import NotificationKind, Priority, SignalKind
-from tiering.core.policy import Policy
+from tiering.core.policy import HANDOVER, Policy
 from tiering.core.signals import Signal
-from tiering.core.teams import TEAM_OF, Team, route
+from tiering.core.teams import TEAM_OF, Team, handover, route
 from tiering.core.tiers import Tier
 from tiering.i18n import LANGUAGES
 from tiering.notify import contract_wording, wording
@@ -41,11 +41,18 @@ class NotificationOutcome(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class Decision:
     outcome: NotificationOutcome
-    notification: Notification | None = None
-    #: the kind and team the signal concerns, once routed (emitted or suppressed)
-    routed: tuple[NotificationKind, Team] | None = None
+    #: what is sent: one notification, or two for a downgrade (the win-back, then the hand-over)
+    notifications: tuple[Notification, ...] = ()
+    #: the kind and team of each notification the signal concerns, once routed (emitted or
+    #: suppressed)
+    routed: tuple[tuple[NotificationKind, Team], ...] = ()
     #: §7.4 marketing completion: (customer's tier, kind of the notification that suggested it)
     conversions: tuple[tuple[Tier, str], ...] = ()
+
+    @property
+    def notification(self) -> Notification | None:
+        """The first notification: the only one, or a downgrade's win-back."""
+        return self.notifications[0] if self.notifications else None
 
 
 def priority(kind: NotificationKind, tier: Tier) -> Priority:
@@ -71,8 +78,12 @@ def decide(
     assignment: Assignment | None,
     tolerance: int | None = None,
 ) -> Decision:
-    """The notification for ``signal``, if any, and the conversions it completes; updates
-    ``state``. ``tolerance`` is the customer's known risk level (1-5), if any."""
+    """The notifications for ``signal``, if any, and the conversions they complete; updates
+    ``state``. ``tolerance`` is the customer's known risk level (1-5), if any.
+
+    §4: a downgrade tells two teams, each in a notification of its own (kind TIER_DOWNGRADE):
+    the team the customer left, to win them back, and the new tier's team, which takes them
+    over (the hand-over, with the policy's HANDOVER actions of the new tier)."""
     if signal.kind == SignalKind.PURCHASE:
         return Decision(NotificationOutcome.IGNORED, conversions=_purchased(state, signal, policy))
     routed = route(signal)
@@ -83,20 +94,49 @@ def decide(
     if signal.kind != SignalKind.TIER_CHANGE:  # tier changes are never suppressed
         last = state.last_sent.get(kind)
         if last is not None and signal.event_time_ms - last < policy.notification_cooldown_ms:
-            return Decision(NotificationOutcome.SUPPRESSED, routed=(kind, team))
+            return Decision(NotificationOutcome.SUPPRESSED, routed=((kind, team),))
     state.last_sent[kind] = max(
         signal.event_time_ms, state.last_sent.get(kind, signal.event_time_ms)
     )
-    advice, offered = recommend(policy, team_tier, kind, tolerance, signal.detail)
-    conversions = _suggested(state, offered, kind, signal, policy)
+    audiences: list[tuple[Tier, str | None]] = [(team_tier, None)]
+    taker = handover(signal)
+    if taker is not None:
+        audiences.append((taker, HANDOVER))
+    notifications: list[Notification] = []
+    conversions: list[tuple[Tier, str]] = []
+    for tier, cause in audiences:
+        advice, offered = recommend(policy, tier, cause or kind, tolerance, signal.detail)
+        conversions += _suggested(state, offered, kind, signal, policy)
+        notifications.append(_notification(signal, policy, assignment, kind, tier, cause, advice))
+    return Decision(
+        NotificationOutcome.EMITTED,
+        tuple(notifications),
+        tuple((n.kind, n.team) for n in notifications),
+        tuple(conversions),
+    )
 
+
+def _notification(
+    signal: Signal,
+    policy: Policy,
+    assignment: Assignment | None,
+    kind: NotificationKind,
+    team_tier: Tier,
+    cause: str | None,
+    advice: Recommendation,
+) -> Notification:
+    """The notification to ``team_tier``'s team; ``cause`` HANDOVER for a downgrade's
+    hand-over, which has an id of its own (a second notification for the same signal)."""
+    team = TEAM_OF[team_tier]
     # The assigned manager hears of it when they belong to the team concerned; otherwise the
     # team's queue for the customer's branch does.
     manager_id = assignment.manager_id if assignment and assignment.team is team else None
     branch_id = assignment.branch_id if assignment else signal.branch_id
-    title, body = contract_wording.describe(kind, signal, policy)
-    notification = Notification(
-        notification_id=deterministic_id("notification", signal.signal_id, kind),
+    handing_over = cause == HANDOVER
+    title, body = contract_wording.describe(kind, signal, policy, handing_over)
+    id_parts = (signal.signal_id, kind, HANDOVER) if handing_over else (signal.signal_id, kind)
+    return Notification(
+        notification_id=deterministic_id("notification", *id_parts),
         customer_id=signal.customer_id,
         tier=signal.tier,
         team=team,
@@ -109,18 +149,21 @@ def decide(
         actions=contract_wording.action_lines(advice, policy),
         source_event_id=signal.signal_id,
         created_at_ms=signal.event_time_ms,
-        texts=texts(kind, signal, policy, advice),
+        texts=texts(kind, signal, policy, advice, handing_over),
     )
-    return Decision(NotificationOutcome.EMITTED, notification, (kind, team), conversions)
 
 
 def texts(
-    kind: NotificationKind, signal: Signal, policy: Policy, advice: Recommendation
+    kind: NotificationKind,
+    signal: Signal,
+    policy: Policy,
+    advice: Recommendation,
+    handing_over: bool = False,
 ) -> dict[str, NoticeText]:
     """§5 in every language the service speaks, masked (§9): each reader gets their own."""
     out: dict[str, NoticeText] = {}
     for language in LANGUAGES:
-        title, body = wording.describe(kind, signal, policy, language)
+        title, body = wording.describe(kind, signal, policy, language, handing_over)
         actions = wording.action_lines(advice, policy, language)
         out[language] = NoticeText(
             mask_text(title), mask_text(body), tuple(mask_text(a) for a in actions)
@@ -131,14 +174,14 @@ def texts(
 def recommend(
     policy: Policy,
     tier: Tier,
-    kind: NotificationKind,
+    kind: str,
     tolerance: int | None,
     viewed: str | None,
 ) -> tuple[Recommendation, tuple[str, ...]]:
-    """§5 actions for ``tier``'s team and ``kind``, keeping only products within the customer's
-    risk tolerance (§9; unknown: the lowest-risk products only); for product interest, the
-    tier's combination for the category looked at. Returns (what to recommend, categories
-    offered)."""
+    """§5 actions for ``tier``'s team and ``kind`` (or the cause HANDOVER), keeping only
+    products within the customer's risk tolerance (§9; unknown: the lowest-risk products
+    only); for product interest, the tier's combination for the category looked at. Returns
+    (what to recommend, categories offered)."""
     limit = tolerance if tolerance is not None else LOWEST_RISK
 
     def allowed(category: str) -> bool:

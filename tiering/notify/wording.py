@@ -34,10 +34,15 @@ class Recommendation:
 
 
 def describe(
-    kind: NotificationKind, n: Signal, policy: Policy, language: Language
+    kind: NotificationKind,
+    n: Signal,
+    policy: Policy,
+    language: Language,
+    handing_over: bool = False,
 ) -> tuple[str, str]:
     """Title and body in ``language``, the customer named only by the last four characters of
-    the id (mask the result with :func:`mask_text` as well)."""
+    the id (mask the result with :func:`mask_text` as well). ``handing_over``: a downgrade's
+    hand-over to the new tier's team (§4), not the win-back to the team the customer left."""
     _ = translations(language, "notices").gettext
     facts: dict[str, object] = {
         "customer": mask_id(n.customer_id),
@@ -45,7 +50,7 @@ def describe(
         "balance": format_money(n.balance_fen, language),
         "amount": format_money(n.amount_fen, language),
     }
-    render = _WORDING.get(kind)
+    render = _handover if handing_over else _WORDING.get(kind)
     worded = render(_, n, policy, language, facts) if render is not None else None
     if worded is not None:
         return worded
@@ -112,6 +117,29 @@ def _downgrade(
             "Win them back."
         )
         % {**facts, "days": p.downgrade_grace_ms // DAY_MS},
+    )
+
+
+def _handover(_: Gettext, n: Signal, p: Policy, lang: Language, f: Facts) -> tuple[str, str] | None:
+    """§3, §4: the new tier's team takes over a customer a downgrade brought to it, told what
+    the customer had: the tier they left and its threshold."""
+    if n.previous_tier is None:
+        return None
+    facts = {
+        **f,
+        "previous": tier_name(n.previous_tier, lang),
+        "threshold": format_money(p.lower_bound(n.previous_tier), lang),
+        "days": p.downgrade_grace_ms // DAY_MS,
+    }
+    return (
+        _("Handed over from %(previous)s, now %(tier)s: customer %(customer)s") % facts,
+        _(
+            "Customer %(customer)s was %(previous)s (from %(threshold)s) and stayed below that "
+            "threshold throughout the %(days)s-day grace period; now %(tier)s with total "
+            "deposits %(balance)s. Your team takes them over; the team they left will try to "
+            "win them back."
+        )
+        % facts,
     )
 
 
