@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     inbox_port: int = Field(8080, ge=1, le=65535)
     #: key that signs inbox session cookies; empty: a random key per process
     inbox_secret: SecretStr = SecretStr("")
+    #: the head office's ``branch_id`` in the manager directory: its managers see their team's
+    #: notifications that have no branch, and its private bankers every branch's (§4)
+    head_office_branch: str = Field("HQ", min_length=1)
     #: delivery channels (webhooks per team, SMTP) as TOML; empty: PostgreSQL inbox only
     channels_file: Path | None = None
     #: the Prometheus that scrapes the workers (tiering report reads KPIs from it)

@@ -142,10 +142,11 @@ async def choose_language(request: web.Request) -> web.StreamResponse:
 async def notification_list(request: web.Request) -> web.StreamResponse:
     who = await me(request)
     filters = Filters.from_query(request.query)
-    sql, args = visible_notifications(who.manager_id, filters, limit=LIST_LIMIT + 1)
+    head_office = request.app[SETTINGS].head_office_branch
+    sql, args = visible_notifications(who.manager_id, head_office, filters, limit=LIST_LIMIT + 1)
     pool = request.app[POOL]
     rows = await pool.fetch(sql, *args)
-    new_count = await pool.fetchval(COUNT_NEW, who.manager_id)
+    new_count = await pool.fetchval(COUNT_NEW, who.manager_id, head_office)
     return render(
         request,
         "list.html",
@@ -164,7 +165,8 @@ async def notification_list(request: web.Request) -> web.StreamResponse:
 async def notification_detail(request: web.Request) -> web.StreamResponse:
     who = await me(request)
     notification_id = request.match_info["notification_id"]
-    sql, args = visible_notifications(who.manager_id, notification_id=notification_id)
+    head_office = request.app[SETTINGS].head_office_branch
+    sql, args = visible_notifications(who.manager_id, head_office, notification_id=notification_id)
     row = await request.app[POOL].fetchrow(sql, *args)
     if row is None:  # absent or not this manager's: the same answer
         raise web.HTTPNotFound()
@@ -176,7 +178,10 @@ async def acknowledge(request: web.Request) -> web.StreamResponse:
     who = await me(request)
     form = await checked_form(request)
     notification_id = request.match_info["notification_id"]
-    result = await request.app[POOL].fetchrow(ACKNOWLEDGE, who.manager_id, notification_id)
+    head_office = request.app[SETTINGS].head_office_branch
+    result = await request.app[POOL].fetchrow(
+        ACKNOWLEDGE, who.manager_id, head_office, notification_id
+    )
     if not result["visible"]:
         raise web.HTTPNotFound()
     if result["acknowledged"]:
@@ -196,6 +201,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     csrf = session_of(request).csrf
     next_url = "/notifications" + filters.query_string()
     pool, broadcaster = request.app[POOL], request.app[BROADCASTER]
+    head_office = request.app[SETTINGS].head_office_branch
     lang = language(request)  # the connection's, for every row it carries
     row_template = environment(lang).get_template("row.html")
     keepalive = request.app[KEEPALIVE]
@@ -213,7 +219,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             if notification_id is None:
                 break
             # visibility again, in SQL, for this very notification and manager
-            sql, args = visible_notifications(who.manager_id, filters, notification_id)
+            sql, args = visible_notifications(who.manager_id, head_office, filters, notification_id)
             row = await pool.fetchrow(sql, *args)
             if row is None:
                 continue

@@ -1,10 +1,14 @@
 """The inbox's SQL. Every read and write of a notification goes through ``VISIBLE``, so the
 rule of policy §9 (a manager sees only their own customers) lives in one place:
 
-    a manager sees a notification addressed to them, or one for their team at their branch.
+    a manager sees a notification addressed to them, or one for their team at their branch;
+    at head office (their branch is ``TIERING_HEAD_OFFICE_BRANCH``), their team's notifications
+    that have no branch (the team's head-office queue), and in private banking every branch's
+    private-banking notifications (§4: head-office private banking leads with the branches).
 
 The manager's team and branch are joined from ``managers`` at query time, never taken from the
-session, so a manager moved to another team or branch sees the new set at once.
+session, so a manager moved to another team or branch sees the new set at once. Every query
+takes the manager as ``$1`` and the head-office branch as ``$2``.
 """
 
 from __future__ import annotations
@@ -20,8 +24,12 @@ TIERS = TIER_NAMES
 KINDS = tuple(k.value for k in NotificationKind)
 STATUSES = ("new", "acknowledged")
 
-#: ``n``: the notification, ``m``: the signed-in manager (joined on ``$1``)
-VISIBLE = "(n.manager_id = m.manager_id OR (n.team = m.team AND n.branch_id = m.branch_id))"
+#: ``n``: the notification, ``m``: the signed-in manager (joined on ``$1``), ``$2`` the head
+#: office's branch id
+VISIBLE = (
+    "(n.manager_id = m.manager_id OR (n.team = m.team AND (n.branch_id = m.branch_id"
+    " OR (m.branch_id = $2 AND (n.branch_id IS NULL OR n.team = 'PRIVATE_BANKING')))))"
+)
 _FROM = "FROM notifications n JOIN managers m ON m.manager_id = $1"
 COLUMNS = (
     "n.notification_id, n.customer_id, n.tier, n.team, n.manager_id, n.branch_id, n.kind,"
@@ -37,12 +45,12 @@ MANAGER_BY_ID = f"{_MANAGER} WHERE manager_id = $1"
 MANAGER_SIGNING_IN = f"{_MANAGER} WHERE token_hash = $1"
 COUNT_NEW = f"SELECT count(*) {_FROM} WHERE {VISIBLE} AND n.acknowledged_at IS NULL"
 
-#: ``$1`` manager, ``$2`` notification → (visible, newly acknowledged). Acknowledging twice
+#: ``$1`` manager, ``$2`` head office, ``$3`` notification → (visible, newly acknowledged). Acknowledging twice
 #: keeps the first time and manager; ``acknowledged_at IS NULL`` is re-checked by the UPDATE
 #: itself, so two managers acknowledging at once cannot both win.
 ACKNOWLEDGE = f"""
 WITH target AS (
-    SELECT n.notification_id {_FROM} WHERE n.notification_id = $2 AND {VISIBLE}
+    SELECT n.notification_id {_FROM} WHERE n.notification_id = $3 AND {VISIBLE}
 ), done AS (
     UPDATE notifications SET acknowledged_at = now(), acknowledged_by = $1
     WHERE notification_id IN (SELECT notification_id FROM target) AND acknowledged_at IS NULL
@@ -81,14 +89,15 @@ class Filters:
 
 def visible_notifications(
     manager_id: str,
+    head_office: str,
     filters: Filters = Filters(),  # frozen: a shared default is harmless
     notification_id: str | None = None,
     limit: int | None = None,
 ) -> tuple[str, list[object]]:
     """``(sql, args)`` selecting the notifications ``manager_id`` may see, newest first:
     all of them (the list), or the one ``notification_id`` (the detail page, and the check of
-    each live event)."""
-    args: list[object] = [manager_id]
+    each live event). ``head_office``: the head office's branch id."""
+    args: list[object] = [manager_id, head_office]
 
     def param(value: object) -> str:
         args.append(value)
