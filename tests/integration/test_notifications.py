@@ -99,3 +99,78 @@ async def test_upgrades_reach_the_wealth_team_then_private_banking(
         ("PRIVATE_BANKING", "-"),
         ("WEALTH_TEAM", "M-W1"),
     ]
+
+
+async def test_a_downgrade_tells_the_team_left_and_the_team_taking_over(
+    deployment, tmp_path: Path
+) -> None:
+    """Issue 17.4 (§3, §4): after the grace period a HIGH_END customer becomes PREMIUM; private
+    banking hears of it to win them back, the wealth team to take them over, each once."""
+    d = await deployment("handover")
+    await d.fetch(
+        "INSERT INTO managers (manager_id, name, team, branch_id) VALUES "
+        "('M-W1', 'Wang', 'WEALTH_TEAM', 'BR007'), ('M-P1', 'Li', 'PRIVATE_BANKING', 'HQ')"
+    )
+    await d.fetch(
+        "INSERT INTO customer_managers (customer_id, manager_id) VALUES ('C00067890', 'M-W1')"
+    )
+    d.start_worker(tmp_path)
+    await d.wait_healthy()
+    grace = d.settings.policy.downgrade_grace_ms
+    await d.produce(
+        [
+            posting("D1", "C00067890", "3500000.00", event_time_ms=T0, branch_id="BR001"),
+            # below HIGH_END's bound from here on: the grace period starts
+            posting("D2", "C00067890", "2800000.00", "WITHDRAWAL", T0 + DAY_MS, branch_id="BR001"),
+            # the next posting after the deadline finds the downgrade, dated at the deadline
+            posting("D3", "C00067890", "100.00", event_time_ms=T0 + DAY_MS + grace + DAY_MS),
+        ]
+    )
+
+    def downgrades(records: list) -> list[dict]:
+        decoded = [CODEC.decode(r.value, expect=MANAGER_NOTIFICATION)[1] for r in records]
+        return [n for n in decoded if n["kind"] == "TIER_DOWNGRADE"]
+
+    await d.read_until("manager-notifications", until=lambda rs: len(downgrades(rs)) >= 2)
+    await d.wait_settled()
+    found = downgrades(await d.read_to_end("manager-notifications"))
+    assert len(found) == 2
+    by_team = {n["team"]: n for n in found}
+    win_back, hand_over = by_team["PRIVATE_BANKING"], by_team["WEALTH_TEAM"]
+    assert len({win_back["notification_id"], hand_over["notification_id"]}) == 2
+    assert win_back["source_event_id"] == hand_over["source_event_id"]
+    assert {n["tier"] for n in found} == {"PREMIUM"}
+    # the customer's wealth manager takes them over; private banking's queue at her branch
+    assert (hand_over["manager_id"], hand_over["branch_id"]) == ("M-W1", "BR007")
+    assert (win_back["manager_id"], win_back["branch_id"]) == (None, "BR007")
+    # each says which it is, and what the customer had, in every language
+    assert "Win them back" in win_back["texts"]["en"]["body"]
+    assert hand_over["texts"]["en"]["title"].startswith("Handed over from High-end customer")
+    assert "¥3,000,000.00" in hand_over["texts"]["en"]["body"]
+    assert "高端客户" in hand_over["texts"]["zh_Hans_CN"]["body"]
+    assert "高端客戶" in hand_over["texts"]["zh_Hant"]["body"]
+    assert "承接私人银行团队的定制化方案" in " ".join(hand_over["texts"]["zh_Hans_CN"]["actions"])
+    assert win_back["actions"] != hand_over["actions"]
+
+    async def counted() -> bool:
+        teams = ("PRIVATE_BANKING", "WEALTH_TEAM")
+        counts = [
+            await d.metric(
+                "tiering_notifications_total", kind="TIER_DOWNGRADE", team=t, outcome="emitted"
+            )
+            for t in teams
+        ]
+        return counts == [1, 1]
+
+    await wait_for(counted, 30, "one downgrade counted for each team")
+
+    async def stored() -> list | None:
+        rows = await d.fetch(
+            "SELECT notification_id, team FROM notifications WHERE kind = 'TIER_DOWNGRADE'"
+        )
+        return rows if len(rows) == 2 else None
+
+    rows = await wait_for(stored, 30, "both downgrade notifications in the inbox table")
+    assert {(r["notification_id"], r["team"]) for r in rows} == {
+        (n["notification_id"], n["team"]) for n in found
+    }
