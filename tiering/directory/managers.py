@@ -2,11 +2,14 @@
 
 The CSV file has the columns ``manager_id, name, team, branch_id, email, customer_id``, one line
 per (manager, customer) assignment; a line with an empty ``customer_id`` only defines the
-manager. An optional ``language`` column gives the manager's preferred language (``zh-CN``,
-``zh-TW``, ``en``...; empty: their browser's, else the deployment's). Every line carries the
-manager's whole record, so any batch of lines can be written on its own. A bad line is reported
-with its line number and the rest are still loaded, in one transaction; importing the same file
-twice changes nothing.
+manager. A manager whose ``branch_id`` is the head office's (``TIERING_HEAD_OFFICE_BRANCH``,
+``HQ``) works at head office: the inbox shows them their team's notifications without a branch,
+and a private banker there every branch's private-banking notifications
+(``tiering.inbox.queries``). An optional ``language`` column gives the manager's preferred
+language (``zh-CN``, ``zh-TW``, ``en``...; empty: their browser's, else the deployment's).
+Every line carries the manager's whole record, so any batch of lines can be written on its
+own. A bad line is reported with its line number and the rest are still loaded, in one
+transaction; importing the same file twice changes nothing.
 """
 
 from __future__ import annotations

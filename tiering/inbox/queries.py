@@ -45,9 +45,9 @@ MANAGER_BY_ID = f"{_MANAGER} WHERE manager_id = $1"
 MANAGER_SIGNING_IN = f"{_MANAGER} WHERE token_hash = $1"
 COUNT_NEW = f"SELECT count(*) {_FROM} WHERE {VISIBLE} AND n.acknowledged_at IS NULL"
 
-#: ``$1`` manager, ``$2`` head office, ``$3`` notification → (visible, newly acknowledged). Acknowledging twice
-#: keeps the first time and manager; ``acknowledged_at IS NULL`` is re-checked by the UPDATE
-#: itself, so two managers acknowledging at once cannot both win.
+#: ``$1`` manager, ``$2`` head office, ``$3`` notification → (visible, newly acknowledged).
+#: Acknowledging twice keeps the first time and manager; ``acknowledged_at IS NULL`` is
+#: re-checked by the UPDATE itself, so two managers acknowledging at once cannot both win.
 ACKNOWLEDGE = f"""
 WITH target AS (
     SELECT n.notification_id {_FROM} WHERE n.notification_id = $3 AND {VISIBLE}
