@@ -97,3 +97,14 @@ def test_the_whole_of_a_valid_setup_is_accepted_and_its_secrets_never_shown(
     shown = repr(settings) + str(settings)
     for secret in ("sasl-secret", "key-secret", "db-secret"):
         assert secret not in shown
+
+
+def test_the_head_office_is_hq_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The inbox's head office (issue 17.4): the directory's branch HQ, one variable away."""
+    monkeypatch.delenv("TIERING_HEAD_OFFICE_BRANCH", raising=False)
+    assert Settings().head_office_branch == "HQ"
+    monkeypatch.setenv("TIERING_HEAD_OFFICE_BRANCH", "HO-01")
+    assert Settings().head_office_branch == "HO-01"
+    monkeypatch.setenv("TIERING_HEAD_OFFICE_BRANCH", "")
+    with pytest.raises(ValidationError, match="head_office_branch"):
+        Settings()
