@@ -48,8 +48,8 @@ _INPUT_KEYS = {"max_event_time_lead_minutes"}
 #: when the policy file has no [input]: an hour
 _DEFAULT_LEAD_MINUTES = 60
 _IDLE_KEYS = {"min_balance_cny", "days"}
-#: when the policy file has no [idle_funds]: the PREMIUM bound, held 90 days
-_DEFAULT_IDLE = {"min_balance_cny": "500000.00", "days": 90}
+#: when the policy file has no [idle_funds]: the PREMIUM lower bound, held this many days
+_DEFAULT_IDLE_DAYS = 90
 
 
 def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
@@ -227,15 +227,17 @@ def _idle_funds(c: Collector, idle: Any, bounds: list[int]) -> tuple[int, int]:
         idle = {}
     c.unknown("idle_funds.", idle, _IDLE_KEYS)
     key = "idle_funds.min_balance_cny"
-    raw = idle.get("min_balance_cny", _DEFAULT_IDLE["min_balance_cny"])
-    fen = c.money(key, raw)
     premium = bounds[Tier.PREMIUM - 1]
-    if fen and premium and fen < premium:
-        c.problems.append(
-            f"{key}: {raw} is below tiers.PREMIUM; idle funds are for PREMIUM and HIGH_END "
-            "customers (POLICY §5), so the sum must be at least the PREMIUM lower bound"
-        )
-    days = c.whole("idle_funds.days", idle.get("days", _DEFAULT_IDLE["days"]), 1)
+    fen = premium
+    if "min_balance_cny" in idle:
+        raw = idle["min_balance_cny"]
+        fen = c.money(key, raw)
+        if fen and premium and fen < premium:
+            c.problems.append(
+                f"{key}: {raw} is below tiers.PREMIUM; idle funds are for PREMIUM and HIGH_END "
+                "customers (POLICY §5), so the sum must be at least the PREMIUM lower bound"
+            )
+    days = c.whole("idle_funds.days", idle.get("days", _DEFAULT_IDLE_DAYS), 1)
     return fen, days
 
 
