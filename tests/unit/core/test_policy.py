@@ -268,3 +268,12 @@ def test_idle_funds_are_the_premium_bound_held_90_days_unless_the_file_says_othe
     older = older.replace('PREMIUM = "500000.00"', 'PREMIUM = "600000.00"')
     p = parse_policy_text(older)
     assert (p.idle_min_balance_fen, p.idle_ms) == (60_000_000, 90 * DAY_MS)
+
+
+def test_policy_check_shows_the_idle_funds_rule() -> None:
+    from click.testing import CliRunner
+
+    from tiering.cli.admin import policy_check
+
+    output = CliRunner().invoke(policy_check, []).output
+    assert "idle funds: 500,000.00 CNY or more held 90 days with no withdrawal" in output
