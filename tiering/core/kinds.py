@@ -14,6 +14,7 @@ class SignalKind(enum.StrEnum):
     LARGE_WITHDRAWAL = "LARGE_WITHDRAWAL"
     CHURN_RISK = "CHURN_RISK"  #: the total fell to a share of its recent peak
     NEAR_UPGRADE = "NEAR_UPGRADE"  #: close to the next tier's bound
+    IDLE_FUNDS = "IDLE_FUNDS"  #: a large sum held with no debit for long (§5 PREMIUM example)
     PRODUCT_INTEREST = "PRODUCT_INTEREST"  #: §6: keeps looking at a product category
     PURCHASE = "PURCHASE"  #: a posting into a product (§7.4 conversions)
 

@@ -102,6 +102,10 @@ class Policy:
     #: an event time further ahead of the worker's clock than this is refused
     #: (``event_time_in_future``): it would move stream time, and with it the §3 grace sweep
     max_event_time_lead_ms: int
+    #: §5 idle funds: a PREMIUM or HIGH_END customer holding at least this deposit balance...
+    idle_min_balance_fen: int
+    #: ...with no debit of their own for this long is told to their team, once per idle spell
+    idle_ms: int
     #: entries of [products] and [actions] without a Simplified Chinese text (``zh_Hans``),
     #: which show the Traditional one instead (``tiering policy check`` lists them)
     without_simplified: tuple[str, ...] = ()

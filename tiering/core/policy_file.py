@@ -40,12 +40,16 @@ _TOP_KEYS = {
     "interest",
     "combinations",
     "input",
+    "idle_funds",
 }
 _INTEREST_KEYS = {"views", "window_days", "half_life_days", "conversion_window_days"}
 _DEDUP_KEYS = {"horizon_days", "max_ids"}
 _INPUT_KEYS = {"max_event_time_lead_minutes"}
 #: when the policy file has no [input]: an hour
 _DEFAULT_LEAD_MINUTES = 60
+_IDLE_KEYS = {"min_balance_cny", "days"}
+#: when the policy file has no [idle_funds]: the PREMIUM lower bound, held this many days
+_DEFAULT_IDLE_DAYS = 90
 
 
 def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
@@ -70,6 +74,7 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
     interest = _interest(c, c.table(doc, "interest"))
     combinations = parse_combinations(c, c.table(doc, "combinations"), products)
     lead = _max_lead_minutes(c, doc.get("input", {}))
+    idle_min_fen, idle_days = _idle_funds(c, doc.get("idle_funds", {}), bounds)
     if c.problems:
         raise PolicyError(
             f"{source}: {len(c.problems)} problem(s):\n  - " + "\n  - ".join(c.problems)
@@ -96,6 +101,8 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
         interest_half_life_ms=interest.half_life_days * DAY_MS,
         conversion_window_ms=interest.conversion_days * DAY_MS,
         max_event_time_lead_ms=lead * MINUTE_MS,
+        idle_min_balance_fen=idle_min_fen,
+        idle_ms=idle_days * DAY_MS,
         without_simplified=tuple(c.without_simplified),
     )
 
@@ -208,6 +215,30 @@ def _max_lead_minutes(c: Collector, inputs: Any) -> int:
     c.unknown("input.", inputs, _INPUT_KEYS)
     key = "max_event_time_lead_minutes"
     return c.whole(f"input.{key}", inputs.get(key, _DEFAULT_LEAD_MINUTES), 1)
+
+
+def _idle_funds(c: Collector, idle: Any, bounds: list[int]) -> tuple[int, int]:
+    """``[idle_funds]``, optional (an older policy file reads with the defaults): §5's PREMIUM
+    example, a large sum held idle for long. Its customers are PREMIUM and HIGH_END, so the
+    sum is at least the PREMIUM bound: one below would promise notices for customers the rule
+    never looks at."""
+    if not isinstance(idle, Mapping):
+        c.problems.append("[idle_funds]: must be a table")
+        idle = {}
+    c.unknown("idle_funds.", idle, _IDLE_KEYS)
+    key = "idle_funds.min_balance_cny"
+    premium = bounds[Tier.PREMIUM - 1]
+    fen = premium
+    if "min_balance_cny" in idle:
+        raw = idle["min_balance_cny"]
+        fen = c.money(key, raw)
+        if fen and premium and fen < premium:
+            c.problems.append(
+                f"{key}: {raw} is below tiers.PREMIUM; idle funds are for PREMIUM and HIGH_END "
+                "customers (POLICY §5), so the sum must be at least the PREMIUM lower bound"
+            )
+    days = c.whole("idle_funds.days", idle.get("days", _DEFAULT_IDLE_DAYS), 1)
+    return fen, days
 
 
 def _interest(c: Collector, interest: Mapping[str, Any]) -> _Interest:

@@ -25,7 +25,7 @@ from tiering.core.tiers import Tier
 from tiering.ledger.postings import Posting, TxnType, posting_from_record
 from tiering.ledger.records import encode_tier_change, tier_change_signal
 from tiering.ledger.rows import BalanceRow, balance_row, ledger_rows
-from tiering.ledger.rules import Applied, TierDecision, apply_posting, expire_grace
+from tiering.ledger.rules import Applied, TierDecision, apply_posting, expire_due
 from tiering.ledger.state import CustomerState
 from tiering.ledger.store import LedgerStore
 from tiering.processing import (
@@ -184,8 +184,8 @@ class LedgerProcessor:
         )
 
     def _sweep(self, partition: int, out: LedgerOutput) -> None:
-        """§3 downgrades that fell due by the partition's stream time, for customers who have
-        not posted since."""
+        """§3 downgrades and §5 idle funds that fell due by the partition's stream time, for
+        customers who have not posted since."""
         now = self.store.stream_time.get(partition)
         if now is None:
             return
@@ -194,9 +194,10 @@ class LedgerProcessor:
             if state is None:
                 continue
             customer_id = key.decode()
-            changes = expire_grace(state, customer_id, now, self.policy)
+            changes, signals = expire_due(state, customer_id, now, self.policy)
             self.store.put(key, state)
             out.changes.extend((partition, c) for c in changes)
+            out.signals.extend((partition, s) for s in signals)
             if changes:
                 out.balances[customer_id] = balance_row(customer_id, state)
 

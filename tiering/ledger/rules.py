@@ -2,8 +2,8 @@
 
 Pure: no I/O, no clock. Every decision is a function of the customer's postings, in the order
 they arrive, and of the policy; time is event time. :func:`apply_posting` is the one way a
-posting changes a customer; :func:`expire_grace` is the periodic sweep's way to finish a
-downgrade when no posting comes.
+posting changes a customer; :func:`expire_due` is the periodic sweep's way to finish a
+downgrade, or tell of idle funds (:mod:`tiering.ledger.idle`), when no posting comes.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from tiering.core.kinds import SignalKind
 from tiering.core.policy import Policy
 from tiering.core.signals import Signal
 from tiering.core.tiers import TIERS, Direction, Tier, classify
+from tiering.ledger.idle import expire_idle, idle_deadline, track_idle
 from tiering.ledger.postings import CREDITS, DEBITS, Posting, TxnType
 from tiering.ledger.state import Account, CustomerState, deposit_fen
 
@@ -60,8 +61,8 @@ def apply_posting(
 ) -> tuple[CustomerState, Applied]:
     """Apply one posting; raise :class:`BadInput` (state untouched) if it cannot be applied.
 
-    Order: due downgrades first (they happened at their deadline, before this posting), then
-    the posting, then this posting's tier decision and signals.
+    Order: what fell due first (it happened at its deadline, before this posting), then the
+    posting, then this posting's tier decision and signals, then its idle spell (§5).
     """
     if state is None:
         state = CustomerState(partition=partition)
@@ -81,7 +82,9 @@ def apply_posting(
 
     now = max(state.clock_ms, posting.event_time_ms)
     applied = Applied(EventOutcome.PROCESSED)
-    applied.changes.extend(expire_grace(state, posting.customer_id, now, policy))
+    changes, signals = expire_due(state, posting.customer_id, now, policy)
+    applied.changes.extend(changes)
+    applied.signals.extend(signals)
 
     previous_total = state.total_fen
     _record_peak(state, now, previous_total, policy)
@@ -116,7 +119,22 @@ def apply_posting(
     if change is not None:
         applied.changes.append(change)
     applied.signals.extend(_signals(state, posting, total, policy))
+    track_idle(state, posting, now, policy)
     return state, applied
+
+
+def expire_due(
+    state: CustomerState, customer_id: str, now_ms: int, policy: Policy
+) -> tuple[list[TierDecision], list[Signal]]:
+    """Everything that fell due at or before ``now_ms``, in the order of its deadline: the §3
+    downgrades and the §5 idle-funds signal, told with the tier the customer had by then (a
+    downgrade due at the same moment first)."""
+    idle = idle_deadline(state, policy)
+    if idle is None or idle > now_ms:
+        return expire_grace(state, customer_id, now_ms, policy), []
+    changes = expire_grace(state, customer_id, idle, policy)
+    signals = expire_idle(state, customer_id, now_ms, policy)
+    return changes + expire_grace(state, customer_id, now_ms, policy), signals
 
 
 def expire_grace(
@@ -156,9 +174,15 @@ def expire_grace(
 
 
 def next_deadline(state: CustomerState, policy: Policy) -> int | None:
-    """When the pending downgrade of this customer falls due, if one is pending."""
+    """When this customer's pending downgrade or idle-funds signal falls due, whichever comes
+    first, if one is pending."""
     since = None if state.tier is None else state.below_since.get(state.tier)
-    return grace_deadline(state.tier, since, policy)
+    return earliest(grace_deadline(state.tier, since, policy), idle_deadline(state, policy))
+
+
+def earliest(*deadlines: int | None) -> int | None:
+    pending = [d for d in deadlines if d is not None]
+    return min(pending) if pending else None
 
 
 def grace_deadline(tier: Tier | None, below_tier_since: int | None, policy: Policy) -> int | None:

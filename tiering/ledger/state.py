@@ -3,6 +3,7 @@ store and its changelog.
 
 MessagePack, with times stored relative to the customer's clock so most numbers take a few
 bytes. The first element is the format number; a reader refuses a format it does not know.
+Format 2 adds the idle spell (§5 idle funds); format 1 is still read (:func:`decode_state`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from tiering.core.dedup import SeenIds
 from tiering.core.state_format import check_state_format
 from tiering.core.tiers import TIERS, Tier
 
-FORMAT = 1
+FORMAT = 2
+#: the format before the idle spell: read, never written
+_FORMAT_1 = 1
 _CHURN_RISK = 1
 _NEAR_UPGRADE = 2
+_IDLE_NOTIFIED = 4
 
 
 @dataclass(slots=True)
@@ -44,6 +48,11 @@ class CustomerState:
     peaks: list[tuple[int, int]] = field(default_factory=list)
     churn_risk: bool = False
     near_upgrade: bool = False
+    #: §5 idle funds: event time since which the deposit balance has stayed at the policy's
+    #: idle minimum or more with no withdrawal or transfer out; None when below it
+    idle_since: int | None = None
+    #: this idle spell's IDLE_FUNDS signal was given (once per spell)
+    idle_notified: bool = False
     #: the txn_ids applied, within the dedup bound
     seen: SeenIds = field(default_factory=SeenIds)
     branch_id: str | None = None
@@ -82,7 +91,11 @@ def encode_state(state: CustomerState) -> bytes:
     seen: list[int] = []
     for fp, at in state.seen.ids.items():
         seen += (fp, clock - at)
-    flags = (_CHURN_RISK if state.churn_risk else 0) | (_NEAR_UPGRADE if state.near_upgrade else 0)
+    flags = (
+        (_CHURN_RISK if state.churn_risk else 0)
+        | (_NEAR_UPGRADE if state.near_upgrade else 0)
+        | (_IDLE_NOTIFIED if state.idle_notified else 0)
+    )
     packed: bytes = msgpack.packb(
         [
             FORMAT,
@@ -97,18 +110,40 @@ def encode_state(state: CustomerState) -> bytes:
             seen,
             state.seen.floor_ms,
             state.branch_id,
+            None if state.idle_since is None else clock - state.idle_since,
         ],
         use_bin_type=True,
     )
     return packed
 
 
-def decode_state(data: bytes) -> CustomerState:
-    fields = msgpack.unpackb(data, raw=False)
+def _fields(data: bytes) -> list[Any]:
+    """The stored fields, a format-1 state's with the idle spell it did not keep: counted from
+    the customer's newest event, the earliest it can be known to have started (never too
+    early a notice)."""
+    fields: list[Any] = msgpack.unpackb(data, raw=False)
+    if fields and fields[0] == _FORMAT_1 and len(fields) == 12:
+        return [FORMAT, *fields[1:], 0]
     check_state_format(fields, FORMAT, "customer state")
-    (_, partition, tier, clock, version, accounts, below, peaks, flags, seen, floor, branch) = (
-        fields
-    )
+    return fields
+
+
+def decode_state(data: bytes) -> CustomerState:
+    (
+        _,
+        partition,
+        tier,
+        clock,
+        version,
+        accounts,
+        below,
+        peaks,
+        flags,
+        seen,
+        floor,
+        branch,
+        idle,
+    ) = _fields(data)
     state = CustomerState(
         partition=partition,
         tier=None if tier < 0 else TIERS[tier],
@@ -122,6 +157,8 @@ def decode_state(data: bytes) -> CustomerState:
         peaks=[(peaks[i], peaks[i + 1]) for i in range(0, len(peaks), 2)],
         churn_risk=bool(flags & _CHURN_RISK),
         near_upgrade=bool(flags & _NEAR_UPGRADE),
+        idle_since=None if idle is None else clock - idle,
+        idle_notified=bool(flags & _IDLE_NOTIFIED),
         seen=SeenIds({seen[i]: clock - seen[i + 1] for i in range(0, len(seen), 2)}, floor),
         branch_id=branch,
     )
@@ -140,18 +177,25 @@ class Standing:
     clock_ms: int
     #: event time since which the total has stayed below the current tier's lower bound
     below_tier_since: int | None
+    #: the open idle spell's start, if its IDLE_FUNDS signal is still to come (§5)
+    idle_since: int | None = None
 
 
 def decode_standing(data: bytes) -> Standing:
-    fields = msgpack.unpackb(data, raw=False)
-    check_state_format(fields, FORMAT, "customer state")
+    fields = _fields(data)
     partition, tier, clock, accounts, below = fields[1], fields[2], fields[3], fields[5], fields[6]
     since = None
     for i in range(0, len(below), 2):
         if below[i] == tier:
             since = clock - below[i + 1]
+    idle = None if fields[12] is None or fields[8] & _IDLE_NOTIFIED else clock - fields[12]
     return Standing(
-        partition, None if tier < 0 else Tier(tier), deposit_total(accounts[1::3]), clock, since
+        partition,
+        None if tier < 0 else Tier(tier),
+        deposit_total(accounts[1::3]),
+        clock,
+        since,
+        idle,
     )
 
 

@@ -1,6 +1,6 @@
 """The customer ledgers of the partitions a worker holds, and beside them, per partition: the
 customers and deposits per tier (the ``tiering_customers`` and ``tiering_balance_cny`` gauges),
-the stream time, and the pending downgrade deadlines for the sweep (§3's grace period).
+the stream time, and the pending deadlines for the sweep (§3's grace period, §5 idle funds).
 
 That bookkeeping is kept beside the states (:meth:`kept_staged`, written with each batch), so a
 worker that starts again with its local tables takes it back in milliseconds
@@ -16,17 +16,20 @@ import msgpack
 
 from tiering.core.policy import Policy
 from tiering.core.tiers import Tier
-from tiering.ledger.rules import grace_deadline, next_deadline
+from tiering.ledger.idle import spell_deadline
+from tiering.ledger.rules import earliest, grace_deadline, next_deadline
 from tiering.ledger.state import CustomerState, decode_standing, decode_state, encode_state
 from tiering.processing import BatchStore
 
-#: the kept entries: the partition's summary, and one deadline per customer in grace
+#: the kept entries: the partition's summary, and one deadline per customer with one pending:
+#: the earliest of their downgrade (§3) and their idle-funds signal (§5)
 _SUMMARY = b"s"
 _DEADLINE = b"d"
-#: the summary's layout: [format, grace ms, customers per tier, fen per tier, stream time].
-#: 2: fen per tier sums the customers' deposit balances with overdrawn accounts at zero (§3);
-#: a summary of format 1 (a customer's negative total at zero) is not kept on: recounted.
-SUMMARY_FORMAT = 2
+#: the summary's layout: [format, grace ms, customers per tier, fen per tier, stream time,
+#: idle ms]. 2: fen per tier sums the customers' deposit balances with overdrawn accounts at
+#: zero (§3). 3: the deadlines include idle funds, and the idle days are kept. A summary of an
+#: older format, or of other grace or idle days, is not kept on: recounted.
+SUMMARY_FORMAT = 3
 
 Tally = dict[int, list[int]]
 
@@ -118,7 +121,8 @@ class LedgerStore(BatchStore[CustomerState]):
     def _summary(self, partition: int, counts: list[int], balances: list[int]) -> bytes:
         stream_time = self.stream_time.get(partition, 0)
         grace = self._policy.downgrade_grace_ms
-        packed: bytes = msgpack.packb([SUMMARY_FORMAT, grace, counts, balances, stream_time])
+        idle = self._policy.idle_ms
+        packed: bytes = msgpack.packb([SUMMARY_FORMAT, grace, counts, balances, stream_time, idle])
         return packed
 
     def kept_staged(self) -> dict[int, list[tuple[bytes, bytes | None]]]:
@@ -151,9 +155,14 @@ class LedgerStore(BatchStore[CustomerState]):
                 summary = msgpack.unpackb(value)
             elif name.startswith(_DEADLINE):
                 deadlines.append((msgpack.unpackb(value), name[len(_DEADLINE) :]))
-        if summary is None or summary[:2] != [SUMMARY_FORMAT, self._policy.downgrade_grace_ms]:
-            return False  # never kept, or another grace period since: recount
-        _, _, counts, balances, stream_time = summary
+        policy = self._policy
+        if summary is None or summary[:2] + summary[5:] != [
+            SUMMARY_FORMAT,
+            policy.downgrade_grace_ms,
+            policy.idle_ms,
+        ]:
+            return False  # never kept, or another format or period since: recount
+        _, _, counts, balances, stream_time, _ = summary
         self.counts[partition] = list(counts)
         self.balances[partition] = list(balances)
         self.advance(partition, stream_time)
@@ -172,7 +181,10 @@ class LedgerStore(BatchStore[CustomerState]):
             customers += 1
             p = held.partition
             _count(self.counts, self.balances, p, held.tier, held.total_fen, +1)
-            deadline = grace_deadline(held.tier, held.below_tier_since, self._policy)
+            deadline = earliest(
+                grace_deadline(held.tier, held.below_tier_since, self._policy),
+                spell_deadline(held.idle_since, held.total_fen, self._policy),
+            )
             if deadline is not None:
                 self._scheduled[key] = deadline
                 self._deadlines.setdefault(p, []).append((deadline, key))

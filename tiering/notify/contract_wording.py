@@ -7,6 +7,7 @@ fields see no change; what each reader sees in their own language is ``texts``
 
 from __future__ import annotations
 
+from tiering.core.bank_time import DAY_MS
 from tiering.core.kinds import NotificationKind
 from tiering.core.money import format_yuan
 from tiering.core.policy import Policy
@@ -66,6 +67,12 @@ def describe(
         return (
             f"Close to the next tier: {who}",
             f"The {who} ({tier}) holds {balance}, within reach of {format_yuan(n.amount_fen)} CNY.",
+        )
+    if kind == NotificationKind.IDLE_FUNDS:
+        return (
+            f"Idle funds of {balance}: {who}",
+            f"The {who} ({tier}) has held {balance} for {policy.idle_ms // DAY_MS} days with no "
+            "withdrawal or transfer out.",
         )
     if kind == NotificationKind.PRODUCT_INTEREST:
         product = policy.products.get(n.detail or "")

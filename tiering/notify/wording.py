@@ -189,6 +189,19 @@ def _near_upgrade(
     )
 
 
+def _idle_funds(_: Gettext, n: Signal, p: Policy, lang: Language, f: Facts) -> tuple[str, str]:
+    """§5 (the PREMIUM example): a large sum held with no withdrawal or transfer out for the
+    policy's days (:mod:`tiering.ledger.idle`)."""
+    return (
+        _("Idle funds of %(balance)s: customer %(customer)s") % f,
+        _(
+            "Customer %(customer)s (%(tier)s) has held %(balance)s for %(days)s days with no "
+            "withdrawal or transfer out."
+        )
+        % {**f, "days": p.idle_ms // DAY_MS},
+    )
+
+
 def _product_interest(
     _: Gettext, n: Signal, p: Policy, lang: Language, f: Facts
 ) -> tuple[str, str]:
@@ -211,4 +224,5 @@ _WORDING = {
     NotificationKind.CHURN_RISK: _churn_risk,
     NotificationKind.NEAR_UPGRADE: _near_upgrade,
     NotificationKind.PRODUCT_INTEREST: _product_interest,
+    NotificationKind.IDLE_FUNDS: _idle_funds,
 }

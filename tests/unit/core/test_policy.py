@@ -88,6 +88,19 @@ def _with(old: str, new: str) -> str:
             "max_event_time_lead_hours = 1",
             "input.max_event_time_lead_hours: unknown key",
         ),
+        (
+            'min_balance_cny = "500000.00"',
+            'min_balance_cny = "499999.99"',
+            "idle_funds.min_balance_cny: 499999.99 is below tiers.PREMIUM",
+        ),
+        (
+            'min_balance_cny = "500000.00"',
+            'min_balance_cny = "a lot"',
+            "idle_funds.min_balance_cny: 'a lot' is not an amount",
+        ),
+        ("days = 90", "days = 0", "idle_funds.days: must be 1 or more"),
+        ("days = 90", "days = 90.5", "idle_funds.days: must be a whole number"),
+        ("days = 90", "weeks = 13", "idle_funds.weeks: unknown key"),
     ],
 )
 def test_mistakes_are_named(old: str, new: str, message: str) -> None:
@@ -240,3 +253,27 @@ def test_policy_check_names_the_entries_without_simplified_chinese(tmp_path: Pat
         result.output
     )
     assert "without zh_Hans" not in CliRunner().invoke(policy_check, []).output
+
+
+def test_idle_funds_are_the_premium_bound_held_90_days_unless_the_file_says_otherwise() -> None:
+    """§5: a PREMIUM or HIGH_END customer's idle sum; an older file without the section reads
+    with the PREMIUM bound, whatever it is, and 90 days."""
+    p = load_policy()
+    assert (p.idle_min_balance_fen, p.idle_ms) == (50_000_000, 90 * DAY_MS)
+    text = _with('min_balance_cny = "500000.00"', 'min_balance_cny = "800000.00"')
+    p = parse_policy_text(text.replace("days = 90", "days = 30"))
+    assert (p.idle_min_balance_fen, p.idle_ms) == (80_000_000, 30 * DAY_MS)
+    older = re.sub(r"\[idle_funds\]\n[^\n]*\n[^\n]*\n", "", default_policy_text())
+    assert "[idle_funds]" not in older
+    older = older.replace('PREMIUM = "500000.00"', 'PREMIUM = "600000.00"')
+    p = parse_policy_text(older)
+    assert (p.idle_min_balance_fen, p.idle_ms) == (60_000_000, 90 * DAY_MS)
+
+
+def test_policy_check_shows_the_idle_funds_rule() -> None:
+    from click.testing import CliRunner
+
+    from tiering.cli.admin import policy_check
+
+    output = CliRunner().invoke(policy_check, []).output
+    assert "idle funds: 500,000.00 CNY or more held 90 days with no withdrawal" in output

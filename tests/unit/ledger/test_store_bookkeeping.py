@@ -1,6 +1,7 @@
-"""The ledger's bookkeeping kept beside the states (tier totals, stream time, downgrade
-deadlines): what a worker restarting with its local tables takes back instead of reading every
-customer. Kept batch by batch, it must be exactly what a recount of the states gives."""
+"""The ledger's bookkeeping kept beside the states (tier totals, stream time, downgrade and
+idle-funds deadlines): what a worker restarting with its local tables takes back instead of
+reading every customer. Kept batch by batch, it must be exactly what a recount of the states
+gives."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from tiering.settings import Settings
 from tiering.wire.codec import AvroCodec
 from tiering.wire.topics import DeploymentTopics
 
-GRACE = dataclasses.replace(POLICY, downgrade_grace_ms=3 * DAY_MS)
+#: short enough for the runs below to go through grace periods and idle spells (§3, §5)
+GRACE = dataclasses.replace(POLICY, downgrade_grace_ms=3 * DAY_MS, idle_ms=2 * DAY_MS)
 T0 = 1_767_225_600_000  # 2026-01-01 UTC
 #: the worker's clock: after every event time of these runs (no event is ahead of it)
 CLOCK = T0 + 10 * 365 * 86_400_000
@@ -108,6 +110,18 @@ def test_some_customers_are_in_their_grace_period_in_those_runs() -> None:
     assert any(name.startswith(b"d") for kept in worker.kept.values() for name in kept)
 
 
+def test_some_customers_go_idle_in_those_runs() -> None:
+    """...and the idle spells' deadlines too: some signals come from the sweep."""
+    worker = Worker()
+    swept = 0
+    for i, batch in enumerate(postings(0)):
+        out = worker.run(batch, now_ms=CLOCK + i)
+        posted = {m.key for m in batch}
+        idle = [s for _, s in out.signals if s.kind == "IDLE_FUNDS"]
+        swept += sum(s.customer_id.encode() not in posted for s in idle)
+    assert swept > 0
+
+
 def test_a_restored_store_decides_as_the_one_that_kept_it() -> None:
     worker = Worker()
     runs = postings(7, batches=60)
@@ -122,17 +136,21 @@ def test_a_restored_store_decides_as_the_one_that_kept_it() -> None:
     for i, batch in enumerate(runs[30:]):
         ours, theirs = worker.run(batch, CLOCK + i), restarted.run(batch, CLOCK + i)
         assert [c for _, c in theirs.changes] == [c for _, c in ours.changes]
+        assert [s for _, s in theirs.signals] == [s for _, s in ours.signals]
     assert restarted.store.tier_totals() == worker.store.tier_totals()
 
 
-def test_nothing_kept_or_kept_under_another_grace_period_is_refused() -> None:
+def test_nothing_kept_or_kept_under_other_grace_or_idle_days_is_refused() -> None:
     worker = Worker()
     for i, batch in enumerate(postings(1)):
         worker.run(batch, now_ms=CLOCK + i)
-    other = dataclasses.replace(GRACE, downgrade_grace_ms=5 * DAY_MS)
-    store = LedgerStore(worker.table.get, other)
-    store.hold({0})
-    assert not store.restore(0, sorted(worker.kept[0].items()))
+    for other in (
+        dataclasses.replace(GRACE, downgrade_grace_ms=5 * DAY_MS),
+        dataclasses.replace(GRACE, idle_ms=5 * DAY_MS),
+    ):
+        store = LedgerStore(worker.table.get, other)
+        store.hold({0})
+        assert not store.restore(0, sorted(worker.kept[0].items()))
     assert not LedgerStore(worker.table.get, GRACE).restore(0, [])
 
 
@@ -150,3 +168,4 @@ def test_a_standing_is_what_the_whole_state_says() -> None:
             state.clock_ms,
         )
         assert held.below_tier_since == since
+        assert held.idle_since == (None if state.idle_notified else state.idle_since)

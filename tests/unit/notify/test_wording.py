@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests.unit.notify.test_rules import POLICY, change, signal
-from tiering.core.kinds import NotificationKind
+from tiering.core.kinds import NotificationKind, Priority
 from tiering.core.signals import Signal
 from tiering.core.tiers import Tier
 from tiering.i18n import LANGUAGES
@@ -39,6 +39,8 @@ SIGNALS: dict[str, Signal] = {
     "PRODUCT_INTEREST": dataclasses.replace(
         signal("PRODUCT_INTEREST", Tier.POTENTIAL), detail="SHORT_TERM_WEALTH"
     ),
+    "IDLE_FUNDS": signal("IDLE_FUNDS", Tier.PREMIUM),
+    "IDLE_FUNDS_HIGH_END": signal("IDLE_FUNDS", Tier.HIGH_END),
 }
 
 
@@ -113,8 +115,34 @@ def test_product_interest_names_the_products_in_the_language() -> None:
     )
 
 
-@pytest.mark.parametrize("kind", [NotificationKind.IDLE_FUNDS, NotificationKind.OTHER])
-def test_a_kind_without_its_own_wording_is_named_by_the_terms(kind: NotificationKind) -> None:
+def test_idle_funds_say_how_long_and_what_to_offer_in_every_language() -> None:
+    """§5 PREMIUM example: the idle sum and the policy's days; a custom large deposit."""
+    n = decide(SIGNALS["IDLE_FUNDS"], NotifierState(), POLICY, None).notification
+    assert n is not None
+    # an opportunity for the customer's tier's team, not an emergency
+    assert (n.kind, n.team, n.priority) == ("IDLE_FUNDS", "WEALTH_TEAM", Priority.NORMAL)
+    hans, hant, en = (n.texts[language] for language in ("zh_Hans_CN", "zh_Hant", "en"))
+    assert hans.title == "资金闲置 ¥700,000.00：客户 ****3456"
+    assert hans.body == "客户 ****3456（优质客户）存款总额 ¥700,000.00，已连续 90 天无取款或转出。"
+    assert hant.title == "資金閑置 ¥700,000.00：客戶 ****3456"
+    assert "已連續 90 天無取款或轉出" in hant.body
+    assert en.body == (
+        "Customer ****3456 (Premium customer) has held ¥700,000.00 for 90 days with no "
+        "withdrawal or transfer out."
+    )
+    assert hans.actions[0] == "为闲置大额资金定制专属大额存款，并赠送每年一次高端健康体检"
+    assert "large-denomination custom deposit" in en.actions[0]
+    assert n.title == "Idle funds of 700,000.00 CNY: customer ****3456"
+    assert n.body == (
+        "The customer ****3456 (PREMIUM (優質客戶)) has held 700,000.00 CNY for 90 days with no "
+        "withdrawal or transfer out."
+    )
+    high_end = texts_of(SIGNALS["IDLE_FUNDS_HIGH_END"], tolerance=1)["zh_Hans_CN"]
+    assert high_end.actions[0] == "私人银行团队协调行内各部门为闲置资金提出定制化配置方案"
+
+
+def test_a_kind_without_its_own_wording_is_named_by_the_terms() -> None:
+    kind = NotificationKind.OTHER
     title, body = describe(kind, SIGNALS["LARGE_DEPOSIT"], POLICY, "zh_Hans_CN")
     assert title.endswith("：客户 ****3456")
     assert body == "客户 ****3456（优质客户），存款总额 ¥700,000.00。"
