@@ -277,3 +277,14 @@ def test_policy_check_shows_the_idle_funds_rule() -> None:
 
     output = CliRunner().invoke(policy_check, []).output
     assert "idle funds: 500,000.00 CNY or more held 90 days with no withdrawal" in output
+
+
+@pytest.mark.parametrize("cause", ["TIER_UPGRADE", "DEFAULT"])
+def test_high_end_customers_are_offered_business_networking(cause: str) -> None:
+    """§5 HIGH_END marketing: business networking events with partner firms and clubs (高端
+    會所), for a newcomer to the tier and in the team's standing actions."""
+    actions = load_policy().actions_for(Tier.HIGH_END, cause)
+    networking = [a for a in actions if "private-club" in a.en]
+    assert len(networking) == 1, [a.en for a in actions]
+    assert "私人俱樂部聚會" in networking[0].zh_hant
+    assert "私人俱乐部聚会" in networking[0].zh_hans
