@@ -7,6 +7,8 @@ fields see no change; what each reader sees in their own language is ``texts``
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from tiering.core.bank_time import DAY_MS
 from tiering.core.kinds import NotificationKind
 from tiering.core.money import format_yuan
@@ -58,10 +60,14 @@ def describe(
             f"The {who} ({tier}) moved out {amount}; total deposits {balance}.",
         )
     if kind == NotificationKind.CHURN_RISK:
+        # the policy's share and window, worded as before for the default (half, 30 days)
+        ratio = policy.churn_drop_ratio
+        share = "half" if ratio == Decimal("0.5") else f"{(ratio * 100).normalize():f}%"
         return (
             f"Churn risk: {who}",
-            f"The {who} ({tier}) holds {balance}, half or less of the "
-            f"{format_yuan(n.amount_fen)} CNY peak of the last 30 days.",
+            f"The {who} ({tier}) holds {balance}, {share} or less of the "
+            f"{format_yuan(n.amount_fen)} CNY peak of the last {policy.churn_peak_window_days} "
+            "days.",
         )
     if kind == NotificationKind.NEAR_UPGRADE:
         return (

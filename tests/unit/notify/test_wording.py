@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from decimal import Decimal
 
 import pytest
 
@@ -13,6 +14,7 @@ from tiering.core.kinds import NotificationKind, Priority
 from tiering.core.signals import Signal
 from tiering.core.tiers import Tier
 from tiering.i18n import LANGUAGES
+from tiering.notify.contract_wording import describe as contract_describe
 from tiering.notify.notification import NoticeText
 from tiering.notify.records import decode_notification, encode_notification
 from tiering.notify.rules import decide
@@ -186,3 +188,16 @@ def test_a_notification_without_texts_reads_its_english_fields_in_every_language
     for language in LANGUAGES:
         assert old.text(language) == NoticeText(n.title, n.body, n.actions)
     assert n.text("zh_Hans_CN") != old.text("zh_Hans_CN")
+
+
+def test_the_contract_text_of_a_churn_risk_follows_the_policy_values() -> None:
+    """§7.3: the share and the window the policy file sets, not a fixed "half" and "30 days";
+    the packaged policy's still read as before."""
+    churn = SIGNALS["CHURN_RISK"]
+    _title, body = contract_describe(NotificationKind.CHURN_RISK, churn, POLICY)
+    assert "half or less of the" in body
+    assert f"last {POLICY.churn_peak_window_days} days" in body
+    other = dataclasses.replace(POLICY, churn_drop_ratio=Decimal("0.4"), churn_peak_window_days=45)
+    _title, body = contract_describe(NotificationKind.CHURN_RISK, churn, other)
+    assert "40% or less of the" in body
+    assert "last 45 days" in body
