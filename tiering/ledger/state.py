@@ -3,6 +3,8 @@ store and its changelog.
 
 MessagePack, with times stored relative to the customer's clock so most numbers take a few
 bytes. The first element is the format number; a reader refuses a format it does not know.
+Format 2 adds the as-of time of the customer's opening placement; format 1 (written before it)
+still reads, as a customer with no opening placement pending.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from tiering.core.dedup import SeenIds
 from tiering.core.state_format import check_state_format
 from tiering.core.tiers import TIERS, Tier
 
-FORMAT = 1
+FORMAT = 2
+#: the formats this version reads: its own and the one before (no placement_as_of_ms)
+READS = (1, 2)
 _CHURN_RISK = 1
 _NEAR_UPGRADE = 2
 
@@ -47,6 +51,9 @@ class CustomerState:
     #: the txn_ids applied, within the dedup bound
     seen: SeenIds = field(default_factory=SeenIds)
     branch_id: str | None = None
+    #: the as-of time of the BALANCE_SNAPSHOT(s) that placed the customer (§3), while no
+    #: upgrade or downgrade has followed: a further snapshot of that as-of is the same placement
+    placement_as_of_ms: int | None = None
     #: the customer's deposit balance (§3): the sum of the accounts' :func:`deposit_fen`, never
     #: negative; kept up to date by apply_posting (and set by decode_state; a state is never
     #: made with accounts otherwise)
@@ -97,6 +104,7 @@ def encode_state(state: CustomerState) -> bytes:
             seen,
             state.seen.floor_ms,
             state.branch_id,
+            None if state.placement_as_of_ms is None else clock - state.placement_as_of_ms,
         ],
         use_bin_type=True,
     )
@@ -105,10 +113,11 @@ def encode_state(state: CustomerState) -> bytes:
 
 def decode_state(data: bytes) -> CustomerState:
     fields = msgpack.unpackb(data, raw=False)
-    check_state_format(fields, FORMAT, "customer state")
+    check_state_format(fields, READS, "customer state")
     (_, partition, tier, clock, version, accounts, below, peaks, flags, seen, floor, branch) = (
-        fields
+        fields[:12]
     )
+    placed = fields[12] if len(fields) > 12 else None
     state = CustomerState(
         partition=partition,
         tier=None if tier < 0 else TIERS[tier],
@@ -124,6 +133,7 @@ def decode_state(data: bytes) -> CustomerState:
         near_upgrade=bool(flags & _NEAR_UPGRADE),
         seen=SeenIds({seen[i]: clock - seen[i + 1] for i in range(0, len(seen), 2)}, floor),
         branch_id=branch,
+        placement_as_of_ms=None if placed is None else clock - placed,
     )
     state.total_fen = deposit_total(accounts[1::3])
     return state
@@ -144,7 +154,7 @@ class Standing:
 
 def decode_standing(data: bytes) -> Standing:
     fields = msgpack.unpackb(data, raw=False)
-    check_state_format(fields, FORMAT, "customer state")
+    check_state_format(fields, READS, "customer state")
     partition, tier, clock, accounts, below = fields[1], fields[2], fields[3], fields[5], fields[6]
     since = None
     for i in range(0, len(below), 2):
