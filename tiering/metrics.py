@@ -10,6 +10,7 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_creat
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from tiering.core.policy import ACCOUNT_TYPES
 from tiering.core.tiers import Tier
 
 # The *_created series double the scrape for no use on dashboards.
@@ -53,6 +54,13 @@ LEDGER_ANOMALIES = Counter(
     "overdrawn (a debit left its account below zero; the account counts as zero toward the "
     "customer's deposit balance, POLICY §3).",
     ["kind"],
+)
+LEDGER_EXCLUDED = Counter(
+    "tiering_ledger_excluded_total",
+    "Postings on accounts whose type the policy leaves out of the deposit balance "
+    "(POLICY §3; policy [accounts] counted), by account_type (LOAN, CREDIT, WEALTH, or "
+    "DEPOSIT if the policy leaves it out). They change no balance and no tier.",
+    ["account_type"],
 )
 TIER_CHANGE_LATENCY = Histogram(
     "tiering_tier_change_latency_seconds",
@@ -175,6 +183,8 @@ def start_at_zero(topics: tuple[str, ...]) -> None:
         OUTFLOW.labels(tier.name)
         CHURNED.labels(tier.name)
     LEDGER_ANOMALIES.labels("overdrawn")
+    for account_type in ACCOUNT_TYPES:
+        LEDGER_EXCLUDED.labels(account_type)
     for channel in ("postgres", "wecom", "dingtalk", "webhook", "email"):
         for outcome in ("delivered", "retried", "failed"):
             DELIVERIES.labels(channel, outcome)

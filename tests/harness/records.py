@@ -41,6 +41,7 @@ def posting(
         "branch_id": extra.get("branch_id"),
         "product_code": extra.get("product_code"),
         "event_time": event_time_ms,
+        "account_type": extra.get("account_type"),
     }
 
 

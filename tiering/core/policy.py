@@ -46,6 +46,9 @@ class Product(InLanguages):
     zh_hans: str
 
 
+#: the account types a posting may name (DepositTransaction.account_type; none means DEPOSIT)
+ACCOUNT_TYPES = ("DEPOSIT", "LOAN", "CREDIT", "WEALTH")
+
 #: §4, §5: the cause of the hand-over a downgrade sends the new tier's team (its kind stays
 #: TIER_DOWNGRADE): what that team does for a customer arriving from a higher tier
 HANDOVER = "HANDOVER"
@@ -109,6 +112,9 @@ class Policy:
     #: entries of [products] and [actions] without a Simplified Chinese text (``zh_Hans``),
     #: which show the Traditional one instead (``tiering policy check`` lists them)
     without_simplified: tuple[str, ...] = ()
+    #: §3 tiers by deposit balance: the account types whose postings count toward it; a
+    #: posting on another type (a loan, a credit card, wealth holdings) is left out of it
+    counted_account_types: frozenset[str] = frozenset({"DEPOSIT"})
 
     def category_of(self, product_code: str) -> str | None:
         """The product category a posting's product_code belongs to: the longest category

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tiering.core.bank_time import DAY_MS, HOUR_MS, MINUTE_MS
-from tiering.core.policy import Policy, PolicyError
+from tiering.core.policy import ACCOUNT_TYPES, Policy, PolicyError
 from tiering.core.policy_actions import parse_actions, parse_combinations, parse_products
 from tiering.core.policy_checks import Collector
 from tiering.core.tiers import Tier
@@ -41,6 +41,7 @@ _TOP_KEYS = {
     "combinations",
     "input",
     "idle_funds",
+    "accounts",
 }
 _INTEREST_KEYS = {"views", "window_days", "half_life_days", "conversion_window_days"}
 _DEDUP_KEYS = {"horizon_days", "max_ids"}
@@ -75,6 +76,7 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
     combinations = parse_combinations(c, c.table(doc, "combinations"), products)
     lead = _max_lead_minutes(c, doc.get("input", {}))
     idle_min_fen, idle_days = _idle_funds(c, doc.get("idle_funds", {}), bounds)
+    counted = _counted_account_types(c, doc.get("accounts", {}))
     if c.problems:
         raise PolicyError(
             f"{source}: {len(c.problems)} problem(s):\n  - " + "\n  - ".join(c.problems)
@@ -104,6 +106,7 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
         idle_min_balance_fen=idle_min_fen,
         idle_ms=idle_days * DAY_MS,
         without_simplified=tuple(c.without_simplified),
+        counted_account_types=counted,
     )
 
 
@@ -239,6 +242,26 @@ def _idle_funds(c: Collector, idle: Any, bounds: list[int]) -> tuple[int, int]:
             )
     days = c.whole("idle_funds.days", idle.get("days", _DEFAULT_IDLE_DAYS), 1)
     return fen, days
+
+
+def _counted_account_types(c: Collector, accounts: Any) -> frozenset[str]:
+    """``[accounts]``, optional (default: deposit accounts only): the account types whose
+    postings count toward the §3 deposit balance."""
+    if not isinstance(accounts, Mapping):
+        c.problems.append("[accounts]: must be a table")
+        return frozenset({"DEPOSIT"})
+    c.unknown("accounts.", accounts, {"counted"})
+    counted = accounts.get("counted", ["DEPOSIT"])
+    if not isinstance(counted, list) or not all(isinstance(t, str) for t in counted):
+        c.problems.append('accounts.counted: must be a list of account types, e.g. ["DEPOSIT"]')
+        return frozenset({"DEPOSIT"})
+    unknown = sorted({t for t in counted if t not in ACCOUNT_TYPES})
+    if unknown:
+        c.problems.append(
+            f"accounts.counted: unknown account type(s) {', '.join(unknown)}; "
+            f"known: {', '.join(ACCOUNT_TYPES)}"
+        )
+    return frozenset(t for t in counted if t in ACCOUNT_TYPES)
 
 
 def _interest(c: Collector, interest: Mapping[str, Any]) -> _Interest:

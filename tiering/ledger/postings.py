@@ -9,7 +9,7 @@ from typing import Any
 from tiering.core.bad_input import BadInput
 from tiering.core.bank_time import epoch_ms
 from tiering.core.money import MAX_ABS_FEN, convert_to_fen, from_fen, to_fen
-from tiering.core.policy import Policy
+from tiering.core.policy import ACCOUNT_TYPES, Policy
 
 
 class TxnType(enum.Enum):
@@ -40,6 +40,9 @@ class Posting:
     channel: str = "OTHER"
     branch_id: str | None = None
     product_code: str | None = None
+    #: the kind of account (DepositTransaction.account_type, none meaning DEPOSIT); only the
+    #: policy's counted types make up the §3 deposit balance
+    account_type: str = "DEPOSIT"
 
     @property
     def signed_fen(self) -> int:
@@ -59,6 +62,12 @@ def posting_from_record(record: dict[str, Any], policy: Policy, key: str | None 
     if key is not None and key != record["customer_id"]:
         raise BadInput("key_mismatch", "the message key is not the posting's customer_id")
     txn_type = _TXN_TYPES[record["txn_type"]]
+    account_type = (record.get("account_type") or "DEPOSIT").upper()
+    if account_type not in ACCOUNT_TYPES:
+        raise BadInput(
+            "unknown_account_type",
+            f"account_type {account_type!r} is none of {', '.join(ACCOUNT_TYPES)}",
+        )
     currency = (record.get("currency") or "").upper()
     rate = policy.rates.get(currency)
     if rate is None:
@@ -94,4 +103,5 @@ def posting_from_record(record: dict[str, Any], policy: Policy, key: str | None 
         channel=record.get("channel") or "OTHER",
         branch_id=record.get("branch_id"),
         product_code=record.get("product_code"),
+        account_type=account_type,
     )

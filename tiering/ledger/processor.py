@@ -21,7 +21,8 @@ from tiering.core.kinds import SignalKind
 from tiering.core.policy import Policy
 from tiering.core.signals import Signal
 from tiering.core.teams import route
-from tiering.core.tiers import Tier
+from tiering.core.tiers import Direction, Tier
+from tiering.ledger.placements import coalesce_placements
 from tiering.ledger.postings import Posting, TxnType, posting_from_record
 from tiering.ledger.records import encode_tier_change, tier_change_signal
 from tiering.ledger.rows import BalanceRow, balance_row, ledger_rows
@@ -89,6 +90,8 @@ class LedgerOutput(InputTally):
     emptied: Counter[Tier] = field(default_factory=Counter)
     #: (topic, partition, offset) of each posting that left its account below zero (§3)
     overdrawn: list[tuple[str, int, int]] = field(default_factory=list)
+    #: account type → postings on accounts the policy leaves out of the deposit balance (§3)
+    excluded: Counter[str] = field(default_factory=Counter)
 
 
 class LedgerProcessor:
@@ -127,6 +130,7 @@ class LedgerProcessor:
                     out.overdrawn.append((message.topic, message.partition, message.offset))
         for partition in sorted({m.partition for m in batch}):
             self._sweep(partition, out)
+        out.changes = coalesce_placements(out.changes)
         return out
 
     def _apply(self, message: Inbound, now_ms: int) -> tuple[Posting, CustomerState, Applied]:
@@ -146,6 +150,9 @@ class LedgerProcessor:
         out: LedgerOutput,
     ) -> None:
         out.outcomes[applied.outcome] += 1
+        if applied.excluded:
+            out.excluded[posting.account_type] += 1
+            return
         if applied.outcome is EventOutcome.DUPLICATE:
             return
         assert state.tier is not None
@@ -233,10 +240,17 @@ def count(out: LedgerOutput, now_ms: int) -> None:
     for tier, fen in out.outflow_fen.items():
         if fen:
             metrics.OUTFLOW.labels(tier.name).inc(fen / 100)
+    for account_type, n in out.excluded.items():
+        metrics.LEDGER_EXCLUDED.labels(account_type).inc(n)
     for _, change in out.changes:
         metrics.TIER_CHANGES.labels(*direction_label(change)).inc()
         metrics.TIER_CHANGE_LATENCY.observe(max(now_ms - change.event_time_ms, 0) / 1000)
-        if change.previous_tier is not None and change.new_tier < change.previous_tier:
+        # a corrected opening placement (INITIAL from a tier) is no one leaving a tier
+        if (
+            change.direction is not Direction.INITIAL
+            and change.previous_tier is not None
+            and change.new_tier < change.previous_tier
+        ):
             metrics.CHURNED.labels(change.previous_tier.name).inc()
     for tier, n in out.emptied.items():
         metrics.CHURNED.labels(Tier(tier).name).inc(n)

@@ -54,6 +54,9 @@ class Applied:
     #: a debit left its account below zero (an overdraft the core allowed): the account keeps
     #: its balance, the customer's deposit balance counts it at zero (§3)
     overdrawn: bool = False
+    #: the posting is on an account type the policy does not count toward the deposit balance
+    #: (§3): applied to nothing, the customer's state untouched
+    excluded: bool = False
 
 
 def apply_posting(
@@ -66,6 +69,12 @@ def apply_posting(
     """
     if state is None:
         state = CustomerState(partition=partition)
+    if posting.account_type not in policy.counted_account_types:
+        # §3 tiers by deposit balance: a loan, a credit card, wealth holdings are not deposits
+        total = state.total_fen
+        return state, Applied(
+            EventOutcome.PROCESSED, previous_total_fen=total, total_fen=total, excluded=True
+        )
     fp = fingerprint(posting.txn_id)
     if state.seen.is_duplicate(fp, posting.event_time_ms):
         total = state.total_fen
@@ -118,7 +127,9 @@ def apply_posting(
     change = _decide_tier(state, posting, total, now, policy)
     if change is not None:
         applied.changes.append(change)
-    applied.signals.extend(_signals(state, posting, total, policy))
+    if not _of_placement(state, posting):
+        # the opening balances place the customer; they are no §5 moment for a manager
+        applied.signals.extend(_signals(state, posting, total, policy))
     track_idle(state, posting, now, policy)
     return state, applied
 
@@ -135,6 +146,22 @@ def expire_due(
     changes = expire_grace(state, customer_id, idle, policy)
     signals = expire_idle(state, customer_id, now_ms, policy)
     return changes + expire_grace(state, customer_id, now_ms, policy), signals
+
+
+def _of_placement(state: CustomerState, posting: Posting) -> bool:
+    """§3: a BALANCE_SNAPSHOT dated at the as-of time of the snapshots that placed the customer
+    is part of that one placement (opening balances of several accounts), not a change."""
+    return (
+        posting.txn_type is TxnType.BALANCE_SNAPSHOT
+        and state.placement_as_of_ms == posting.event_time_ms
+    )
+
+
+def change_id(customer_id: str, trigger: str, previous: Tier | None, new: Tier) -> str:
+    """The TierChange's deterministic id: the same decision always gets the same id."""
+    return deterministic_id(
+        "tier-change", customer_id, trigger, previous.name if previous else "NONE", new.name
+    )
 
 
 def expire_grace(
@@ -205,12 +232,12 @@ def _change(
 ) -> TierDecision:
     previous = state.tier
     state.tier = new
+    if direction is not Direction.INITIAL:
+        state.placement_as_of_ms = None  # the placement is over once the tier really moves
     for rank in [r for r in state.below_since if r > new]:
         del state.below_since[rank]
     return TierDecision(
-        change_id=deterministic_id(
-            "tier-change", customer_id, trigger, previous.name if previous else "NONE", new.name
-        ),
+        change_id=change_id(customer_id, trigger, previous, new),
         customer_id=customer_id,
         previous_tier=previous,
         new_tier=new,
@@ -245,7 +272,16 @@ def _decide_tier(
         )
 
     if state.tier is None:
+        if snapshot:
+            state.placement_as_of_ms = posting.event_time_ms
         return change(by_balance, Direction.INITIAL)
+    if _of_placement(state, posting):
+        # §3, one placement per as-of: a further account's opening balance re-places the
+        # customer by the whole opening total (INITIAL again, from the tier so far, and
+        # notifying no one); the batch turns the re-placements into one INITIAL
+        # (tiering.ledger.placements)
+        state.below_since.clear()
+        return change(by_balance, Direction.INITIAL) if by_balance != state.tier else None
     if by_balance > state.tier:
         state.below_since.clear()
         return change(by_balance, Direction.UPGRADE)

@@ -3,7 +3,9 @@ store and its changelog.
 
 MessagePack, with times stored relative to the customer's clock so most numbers take a few
 bytes. The first element is the format number; a reader refuses a format it does not know.
-Format 2 adds the idle spell (§5 idle funds); format 1 is still read (:func:`decode_state`).
+Format 2 added the idle spell (§5 idle funds), format 3 the as-of time of the customer's opening
+placement (§3); formats 1 and 2 are still read (:func:`decode_state`): a format-1 state's idle
+spell counted from its newest event, neither's with an opening placement pending.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from tiering.core.dedup import SeenIds
 from tiering.core.state_format import check_state_format
 from tiering.core.tiers import TIERS, Tier
 
-FORMAT = 2
-#: the format before the idle spell: read, never written
+FORMAT = 3
+#: the formats before: read, never written (1: no idle spell; 2: no opening placement)
 _FORMAT_1 = 1
+_FORMAT_2 = 2
 _CHURN_RISK = 1
 _NEAR_UPGRADE = 2
 _IDLE_NOTIFIED = 4
@@ -56,6 +59,9 @@ class CustomerState:
     #: the txn_ids applied, within the dedup bound
     seen: SeenIds = field(default_factory=SeenIds)
     branch_id: str | None = None
+    #: the as-of time of the BALANCE_SNAPSHOT(s) that placed the customer (§3), while no
+    #: upgrade or downgrade has followed: a further snapshot of that as-of is the same placement
+    placement_as_of_ms: int | None = None
     #: the customer's deposit balance (§3): the sum of the accounts' :func:`deposit_fen`, never
     #: negative; kept up to date by apply_posting (and set by decode_state; a state is never
     #: made with accounts otherwise)
@@ -111,6 +117,7 @@ def encode_state(state: CustomerState) -> bytes:
             state.seen.floor_ms,
             state.branch_id,
             None if state.idle_since is None else clock - state.idle_since,
+            None if state.placement_as_of_ms is None else clock - state.placement_as_of_ms,
         ],
         use_bin_type=True,
     )
@@ -118,12 +125,14 @@ def encode_state(state: CustomerState) -> bytes:
 
 
 def _fields(data: bytes) -> list[Any]:
-    """The stored fields, a format-1 state's with the idle spell it did not keep: counted from
-    the customer's newest event, the earliest it can be known to have started (never too
-    early a notice)."""
+    """The stored fields in this format: a format-1 state's with the idle spell it did not keep
+    counted from the customer's newest event, the earliest it can be known to have started
+    (never too early a notice); a format-1 or -2 state's with no opening placement pending."""
     fields: list[Any] = msgpack.unpackb(data, raw=False)
     if fields and fields[0] == _FORMAT_1 and len(fields) == 12:
-        return [FORMAT, *fields[1:], 0]
+        return [FORMAT, *fields[1:], 0, None]
+    if fields and fields[0] == _FORMAT_2 and len(fields) == 13:
+        return [FORMAT, *fields[1:], None]
     check_state_format(fields, FORMAT, "customer state")
     return fields
 
@@ -143,6 +152,7 @@ def decode_state(data: bytes) -> CustomerState:
         floor,
         branch,
         idle,
+        placed,
     ) = _fields(data)
     state = CustomerState(
         partition=partition,
@@ -158,6 +168,7 @@ def decode_state(data: bytes) -> CustomerState:
         churn_risk=bool(flags & _CHURN_RISK),
         near_upgrade=bool(flags & _NEAR_UPGRADE),
         idle_since=None if idle is None else clock - idle,
+        placement_as_of_ms=None if placed is None else clock - placed,
         idle_notified=bool(flags & _IDLE_NOTIFIED),
         seen=SeenIds({seen[i]: clock - seen[i + 1] for i in range(0, len(seen), 2)}, floor),
         branch_id=branch,

@@ -1,7 +1,11 @@
 """Opening balances from a CSV file, as BALANCE_SNAPSHOT postings (``tiering import-balances``).
 
-Columns: ``customer_id, account_id, balance, currency, as_of``. ``as_of`` is an ISO 8601 date
-or date-time; without a UTC offset it is China Standard Time (UTC+8), the bank's calendar.
+Columns: ``customer_id, account_id, balance, currency, as_of``, and optionally ``account_type``
+(DEPOSIT, LOAN, CREDIT or WEALTH; empty or absent: DEPOSIT; the policy's ``[accounts] counted``
+says which make up the §3 deposit balance). ``as_of`` is an ISO 8601 date or date-time; without
+a UTC offset it is China Standard Time (UTC+8), the bank's calendar. All the accounts of a
+customer with the same ``as_of`` place the customer once (POLICY §3; one INITIAL, no
+notification), however many accounts they have.
 Each good line becomes a snapshot whose txn_id is derived from the account and ``as_of``, so
 importing the same file twice changes nothing. A bad line is reported with its line number and
 the rest are still loaded.
@@ -20,7 +24,7 @@ from rich.progress import Progress
 
 from tiering.core.bank_time import CHINA_STANDARD_TIME, epoch_ms
 from tiering.core.money import MAX_ABS_FEN, to_fen
-from tiering.core.policy import Policy
+from tiering.core.policy import ACCOUNT_TYPES, Policy
 from tiering.csv_files import Rejected, count_lines, read_csv
 from tiering.settings import Settings
 from tiering.wire.codec import DEPOSIT_TRANSACTION, AvroCodec
@@ -62,6 +66,11 @@ def snapshot_record(row: dict[str, str], policy: Policy) -> dict[str, Any]:
     if currency not in policy.rates:
         raise ValueError(f"currency {values['currency']!r} has no rate in the policy")
     as_of = parse_as_of(values["as_of"])
+    account_type = (row.get("account_type") or "").strip().upper() or None
+    if account_type is not None and account_type not in ACCOUNT_TYPES:
+        raise ValueError(
+            f"account_type {row.get('account_type')!r} is none of {', '.join(ACCOUNT_TYPES)}"
+        )
     return {
         "txn_id": f"opening:{values['account_id']}:{as_of}",
         "customer_id": values["customer_id"],
@@ -73,6 +82,7 @@ def snapshot_record(row: dict[str, str], policy: Policy) -> dict[str, Any]:
         "branch_id": None,
         "product_code": None,
         "event_time": as_of,
+        "account_type": account_type,
     }
 
 

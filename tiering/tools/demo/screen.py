@@ -23,8 +23,8 @@ class Screen:
     def __init__(self, console: Console, customers: int, opening: set[str], feed: int) -> None:
         self.console = console
         self.customers = customers
-        #: the opening balances' txn_ids: a customer with several accounts is placed by the
-        #: first one's snapshot and may move up with the next, which is no news
+        #: the opening balances' txn_ids: a customer with several accounts is placed once by
+        #: all of them (§3); a corrected placement (INITIAL from a tier) is no news either
         self.opening = opening
         #: customer → tier, as the tier changes tell
         self.tiers: dict[str, str] = {}
@@ -64,7 +64,8 @@ class Screen:
         if len(self.tiers) == self.customers:
             self.all_placed.set()
         opening = change["trigger_event_id"] in self.opening
-        if change["direction"] == Direction.INITIAL or not opening:
+        placed = change["direction"] == Direction.INITIAL and change["previous_tier"] is None
+        if placed or not opening:
             self.changes[change["direction"]] += 1
         self.progress.advance(self._seen_task)
         if not opening and change["direction"] != Direction.INITIAL:
