@@ -296,5 +296,8 @@ async def test_a_manager_who_reads_chinese_gets_the_page_in_chinese(inbox: Any) 
         await page.get_by_role("link", name=title).click()
         await expect(page.get_by_role("heading", name="建议措施")).to_be_visible()
         await expect(page.locator(".detail")).to_contain_text("介绍财富团队")
-        assert_reads_as(Page(await page.content()), "zh_Hans_CN", ("王丽", "BR3", "MW"))
+        # the detail page shows her, of the team responsible, the customer's whole id
+        await expect(page.locator(".customer-id")).to_have_text("C-20260000")
+        whole_id = ("王丽", "BR3", "MW", "C-20260000")
+        assert_reads_as(Page(await page.content()), "zh_Hans_CN", whole_id)
     assert problems == []

@@ -62,6 +62,8 @@ NOTIFICATIONS = [
     ("n-old", "C20260777", "M4", "0202", "TIER_UPGRADE", "HIGH", {}, OLD, 4),
     ("n-part", "C20260777", "M4", "0202", "IDLE_FUNDS", "LOW", PART, OLD, 3),
 ]
+#: notification → its customer, whose whole id only the detail page shows
+CUSTOMERS = {n[0]: n[1] for n in NOTIFICATIONS}
 
 INSERT = """
 INSERT INTO notifications (notification_id, customer_id, tier, team, manager_id, branch_id, kind,
@@ -243,7 +245,8 @@ async def test_a_manager_reads_every_page_in_their_directory_language(
 
     for nid, n in (("n-up", UP), ("n-big", BIG)):
         detail = await page(client, f"/notifications/{nid}")
-        assert_reads_as(detail, language, names)
+        # the detail page shows the team responsible the customer's whole id (issue 17)
+        assert_reads_as(detail, language, (*names, CUSTOMERS[nid]))
         assert detail.foreign == []
         for part in (n[language]["title"], n[language]["body"], *n[language]["actions"]):
             assert part in detail.text
@@ -311,7 +314,7 @@ async def test_without_texts_in_the_language_a_notification_shows_its_english(in
 
     detail = await page(client, "/notifications/n-old")
     # the window's <title> is the notification's: its English cannot be marked there
-    assert_reads_as(detail, "zh_Hans_CN", (OLD["title"],))
+    assert_reads_as(detail, "zh_Hans_CN", (OLD["title"], CUSTOMERS["n-old"]))
     assert {OLD["title"], OLD["body"], *OLD["actions"]} <= {t for lang, t in detail.foreign}
 
     in_english = await browser("en")

@@ -57,8 +57,10 @@ def import_managers(file: Path, dry_run: bool, rejects: Path | None) -> None:
 
     Columns: manager_id, name, team, branch_id, email, customer_id; one line per manager and
     customer they look after, a line with an empty customer_id only defines the manager. team
-    is one of BRANCH_SERVICE, CUSTOMER_MANAGER, WEALTH_TEAM, PRIVATE_BANKING (policy §4). Bad
-    lines are reported by line number and skipped; the others are loaded, in one transaction.
+    is one of BRANCH_SERVICE, CUSTOMER_MANAGER, WEALTH_TEAM, PRIVATE_BANKING (policy §4).
+    Optional columns: language (zh-CN, zh-TW, en), role (manager, the default, or supervisor:
+    who also reads, in the inbox, who looked at their branch's notifications). Bad lines are
+    reported by line number and skipped; the others are loaded, in one transaction.
     Importing a file again changes nothing. Exit status 1 when any line was rejected.
     """
     from tiering.directory.managers import import_directory

@@ -6,7 +6,10 @@ manager. A manager whose ``branch_id`` is the head office's (``TIERING_HEAD_OFFI
 ``HQ``) works at head office: the inbox shows them their team's notifications without a branch,
 and a private banker there every branch's private-banking notifications
 (``tiering.inbox.queries``). An optional ``language`` column gives the manager's preferred
-language (``zh-CN``, ``zh-TW``, ``en``...; empty: their browser's, else the deployment's).
+language (``zh-CN``, ``zh-TW``, ``en``...; empty: their browser's, else the deployment's), an
+optional ``role`` column ``manager`` (empty: the same) or ``supervisor``: a supervisor also
+reads, in the inbox, the record of who looked at their branch's notifications (at head office,
+every branch's).
 Every line carries the manager's whole record, so any batch of lines can be written on its
 own. A bad line is reported with its line number and the rest are still loaded, in one
 transaction; importing the same file twice changes nothing.
@@ -32,7 +35,9 @@ from tiering.sinks.postgres.connection import connect
 
 COLUMNS = ("manager_id", "name", "team", "branch_id", "email", "customer_id")
 #: may be left out of the header
-OPTIONAL_COLUMNS = ("language",)
+OPTIONAL_COLUMNS = ("language", "role")
+#: the directory's roles (``managers.role``)
+ROLES = ("manager", "supervisor")
 #: lines written per statement; all of them in one transaction
 BATCH = 5000
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -46,6 +51,7 @@ class Manager:
     branch_id: str
     email: str | None
     language: Language | None = None
+    role: str = "manager"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +80,11 @@ def parse_row(row: dict[str, str]) -> DirectoryLine:
             f"language {values['language']!r} is not one of zh-CN (Simplified Chinese), "
             "zh-TW (Traditional Chinese) or en"
         )
+    role = values["role"].lower() or "manager"
+    if role not in ROLES:
+        raise ValueError(f"role {values['role']!r} is not one of {', '.join(ROLES)}")
     manager = Manager(
-        values["manager_id"], values["name"], team, values["branch_id"], email, language
+        values["manager_id"], values["name"], team, values["branch_id"], email, language, role
     )
     return DirectoryLine(manager, values["customer_id"] or None)
 
@@ -94,7 +103,7 @@ class _Seen:
         if earlier is not None and earlier[0] != m:
             differ = [
                 f
-                for f in ("name", "team", "branch_id", "email", "language")
+                for f in ("name", "team", "branch_id", "email", "language", "role")
                 if getattr(earlier[0], f) != getattr(m, f)
             ]
             return f"manager {m.manager_id} has another {', '.join(differ)} on line {earlier[1]}"
@@ -130,15 +139,19 @@ def read_directory(stream: TextIO) -> Iterator[tuple[int, DirectoryLine | Reject
 
 
 _UPSERT_MANAGERS = """
-INSERT INTO managers (manager_id, name, team, branch_id, email, language, updated_at)
+INSERT INTO managers (manager_id, name, team, branch_id, email, language, role, updated_at)
 SELECT m.*, now()
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS m
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+            $7::text[]) AS m
 ON CONFLICT (manager_id) DO UPDATE
 SET name = EXCLUDED.name, team = EXCLUDED.team, branch_id = EXCLUDED.branch_id,
-    email = EXCLUDED.email, language = EXCLUDED.language, updated_at = EXCLUDED.updated_at
-WHERE (managers.name, managers.team, managers.branch_id, managers.email, managers.language)
+    email = EXCLUDED.email, language = EXCLUDED.language, role = EXCLUDED.role,
+    updated_at = EXCLUDED.updated_at
+WHERE (managers.name, managers.team, managers.branch_id, managers.email, managers.language,
+       managers.role)
       IS DISTINCT FROM
-      (EXCLUDED.name, EXCLUDED.team, EXCLUDED.branch_id, EXCLUDED.email, EXCLUDED.language)
+      (EXCLUDED.name, EXCLUDED.team, EXCLUDED.branch_id, EXCLUDED.email, EXCLUDED.language,
+       EXCLUDED.role)
 """
 
 _UPSERT_ASSIGNMENTS = """
@@ -164,6 +177,7 @@ async def _write_batch(conn: asyncpg.Connection, batch: Iterable[DirectoryLine])
         [m.branch_id for m in ms],
         [m.email for m in ms],
         [m.language for m in ms],
+        [m.role for m in ms],
     )
     if customers:
         await conn.execute(_UPSERT_ASSIGNMENTS, list(customers), list(customers.values()))

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from tiering.directory.links import LINK_PATH
-from tiering.inbox import pages
+from tiering.inbox import pages, supervision
 from tiering.inbox.frame import (
     BROADCASTER,
     KEEPALIVE,
@@ -59,6 +59,7 @@ def create_app(settings: Settings, keepalive: float = KEEPALIVE_SECONDS) -> web.
     app.router.add_get("/notifications/{notification_id}", pages.notification_detail)
     app.router.add_post("/notifications/{notification_id}/ack", pages.acknowledge)
     app.router.add_get("/events", pages.events)
+    app.router.add_get("/views", supervision.views)
     app.router.add_static("/static", HERE / "static")
     return app
 
@@ -71,10 +72,11 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         migrated = await pool.fetchval(
             "SELECT to_regclass('notifications') IS NOT NULL"
             " AND to_regclass('managers') IS NOT NULL"
+            " AND to_regclass('notification_views') IS NOT NULL"
         )
         if not migrated:
             raise InboxSetupError(
-                f"schema {settings.db_schema} has no managers' tables: run `tiering db migrate`"
+                f"schema {settings.db_schema} lacks the inbox's tables: run `tiering db migrate`"
             )
         broadcaster = Broadcaster(settings)
         await wait_out("listen", broadcaster.start)

@@ -6,7 +6,9 @@ Security in brief: the session is a signed HttpOnly, SameSite=Strict cookie; eve
 the session's CSRF token; every notification is read or acknowledged through ``VISIBLE`` (see
 ``queries``), and one a manager may not see answers 404 exactly like one that does not exist;
 pages allow only their own origin's resources (a per-response nonce admits the one inline
-script); the access log names route patterns, never paths, which hold notification ids.
+script); the access log names route patterns, never paths, which hold notification ids. Only
+the detail page shows a full customer id, to the team responsible, and only once the view is
+recorded (``supervision``); every other page, row and log line masks it.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class Me:
     branch_id: str
     #: the language the directory says they read, if it says
     language: Language | None
+    #: the directory's role says they read the record of who looked (``/views``)
+    supervisor: bool = False
 
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -253,7 +257,12 @@ async def me(request: web.Request) -> Me:
         request[END_SESSION] = True
         raise web.HTTPSeeOther("/signin")
     request[ME] = who = Me(
-        row["manager_id"], row["name"], row["team"], row["branch_id"], language_of(row["language"])
+        row["manager_id"],
+        row["name"],
+        row["team"],
+        row["branch_id"],
+        language_of(row["language"]),
+        row["role"] == "supervisor",
     )
     return who
 

@@ -148,6 +148,7 @@ def environment(language: Language) -> jinja2.Environment:
         content=lambda row: content(row, language),
         when=when,
         masked=_masked,
+        endonym=lambda v: ENDONYMS.get(v, v),
         urlid=lambda v: quote(v, safe=""),
     )
     return env

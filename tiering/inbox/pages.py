@@ -1,4 +1,5 @@
-"""The inbox's pages: sign-in, the list, the detail page, acknowledgement, live events."""
+"""The inbox's pages: sign-in, the list, the detail page, acknowledgement, live events (the
+supervisor's record of who looked: ``supervision``)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ from tiering.inbox.queries import (
     visible_notifications,
 )
 from tiering.inbox.sessions import Session
+from tiering.inbox.supervision import record_view
 from tiering.outages import outages
 
 log = logging.getLogger(__name__)
@@ -168,9 +170,11 @@ async def notification_detail(request: web.Request) -> web.StreamResponse:
     head_office = request.app[SETTINGS].head_office_branch
     sql, args = visible_notifications(who.manager_id, head_office, notification_id=notification_id)
     row = await request.app[POOL].fetchrow(sql, *args)
-    if row is None:  # absent or not this manager's: the same answer
+    if row is None:  # absent or not this manager's: the same answer (and nothing recorded)
         raise web.HTTPNotFound()
-    return render(request, "detail.html", n=row, next=request.path_qs)
+    # the full customer id to the team responsible (all who pass VISIBLE), once recorded
+    full_id = await record_view(request, who, notification_id)
+    return render(request, "detail.html", n=row, next=request.path_qs, full_id=full_id)
 
 
 async def acknowledge(request: web.Request) -> web.StreamResponse:

@@ -133,3 +133,25 @@ def test_a_manager_may_say_which_language_they_read() -> None:
     problems = {line: item.reason for line, item in items if isinstance(item, Rejected)}
     assert "language 'klingon' is not one of zh-CN" in problems[5]
     assert "manager M1 has another language on line 2" in problems[6]
+
+
+def test_a_manager_may_be_a_supervisor() -> None:
+    items = read(
+        "manager_id,name,team,branch_id,email,customer_id,role\n"
+        + "S1,Qian Hui,BRANCH_SERVICE,BR1,,,Supervisor\n"
+        + "M2,Li Na,WEALTH_TEAM,BR1,,C2,manager\n"
+        + "M3,Zhao Lei,WEALTH_TEAM,BR1,,C3,\n"
+        + "M4,Chen Jie,WEALTH_TEAM,BR1,,,boss\n"
+        + "S1,Qian Hui,BRANCH_SERVICE,BR1,,C5,\n"
+    )
+    roles = {line: item.manager.role for line, item in items if isinstance(item, DirectoryLine)}
+    assert roles == {2: "supervisor", 3: "manager", 4: "manager"}
+    problems = {line: item.reason for line, item in items if isinstance(item, Rejected)}
+    assert problems[5] == "role 'boss' is not one of manager, supervisor"
+    assert problems[6] == "manager S1 has another role on line 2"
+
+
+def test_without_a_role_column_everyone_is_a_manager() -> None:
+    (item,) = [i for _, i in read(HEADER + "M1,Wang,CUSTOMER_MANAGER,BR1,,C1\n")]
+    assert isinstance(item, DirectoryLine)
+    assert item.manager.role == "manager"

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 
-from tiering.inbox.queries import ACKNOWLEDGE, COUNT_NEW, VISIBLE, Filters, visible_notifications
+from tiering.inbox.queries import (
+    ACKNOWLEDGE,
+    COUNT_NEW,
+    RECORD_VIEW,
+    SUPERVISED,
+    VISIBLE,
+    Filters,
+    ViewFilters,
+    supervised_views,
+    visible_notifications,
+)
 
 
 def test_the_rule_is_own_or_team_at_branch_or_head_office() -> None:
@@ -57,3 +68,53 @@ def test_unknown_filter_values_mean_no_filter() -> None:
     assert f == Filters("HIGH_END", "CHURN_RISK", "acknowledged")
     assert f.query_string() == "?tier=HIGH_END&kind=CHURN_RISK&status=acknowledged"
     assert Filters().query_string() == ""
+
+
+def test_a_view_is_recorded_only_through_the_rule() -> None:
+    assert f"WHERE n.notification_id = $3 AND {VISIBLE}" in RECORD_VIEW
+    assert "JOIN managers m ON m.manager_id = $1" in RECORD_VIEW
+    assert "RETURNING view_id" in RECORD_VIEW  # none returned: nothing recorded, id masked
+
+
+def test_a_supervisor_reads_their_branchs_views_or_at_head_office_all() -> None:
+    assert SUPERVISED == (
+        "(m.role = 'supervisor' AND (m.branch_id = $2 OR n.branch_id = m.branch_id))"
+    )
+
+
+def test_the_views_without_filters() -> None:
+    sql, args = supervised_views("S1", "HQ", ViewFilters(), 101)
+    assert args == ["S1", "HQ", 101]
+    assert "JOIN managers m ON m.manager_id = $1" in sql
+    assert f"WHERE {SUPERVISED} ORDER BY v.view_id DESC LIMIT $3" in sql
+
+
+def test_the_views_filters_are_parameters_and_a_day_is_chinas() -> None:
+    filters = ViewFilters(manager="M'1", day=date(2026, 12, 4), before=77)
+    sql, args = supervised_views("S1", "HQ", filters, 101)
+    assert args == [
+        "S1",
+        "HQ",
+        "M'1",
+        datetime(2026, 12, 3, 16, 0, tzinfo=UTC),  # midnight in China is 16:00 UTC before
+        datetime(2026, 12, 4, 16, 0, tzinfo=UTC),
+        77,
+        101,
+    ]
+    assert (
+        f"WHERE {SUPERVISED} AND v.manager_id = $3 AND v.viewed_at >= $4 AND v.viewed_at < $5"
+        " AND v.view_id < $6 ORDER BY v.view_id DESC LIMIT $7"
+    ) in sql
+    assert "M'1" not in sql
+
+
+def test_view_filters_from_the_query_string() -> None:
+    assert ViewFilters.from_query({}) == ViewFilters()
+    bad = {"manager": " " * 3, "day": "yesterday", "before": "-1"}
+    assert ViewFilters.from_query(bad) == ViewFilters()
+    assert ViewFilters.from_query({"manager": "x" * 101, "before": "9" * 30}) == ViewFilters()
+    got = ViewFilters.from_query({"manager": " M1 ", "day": "2026-12-04", "before": "40"})
+    assert got == ViewFilters("M1", date(2026, 12, 4), 40)
+    assert got.query_string() == "?manager=M1&day=2026-12-04"
+    assert got.query_string(before=12) == "?manager=M1&day=2026-12-04&before=12"
+    assert ViewFilters().query_string() == ""
