@@ -109,6 +109,9 @@ class Policy:
     #: entries of [products] and [actions] without a Simplified Chinese text (``zh_Hans``),
     #: which show the Traditional one instead (``tiering policy check`` lists them)
     without_simplified: tuple[str, ...] = ()
+    #: §9: a risk assessment counts for this many calendar months after its date, judged at
+    #: the event time of what a notification answers; older, the customer's tolerance is unknown
+    assessment_valid_months: int = 12
 
     def category_of(self, product_code: str) -> str | None:
         """The product category a posting's product_code belongs to: the longest category
