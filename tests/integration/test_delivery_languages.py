@@ -58,7 +58,7 @@ def upgrade(customer_id: str, manager_id: str | None = None) -> Notification:
 
 def as_version_1(record: dict[str, Any]) -> tuple[bytes, bytes]:
     """A notification as a producer of the first schema version writes it: no texts."""
-    (v1,) = schema_history(MANAGER_NOTIFICATION)
+    v1 = schema_history(MANAGER_NOTIFICATION)[0]  # the oldest first
     buf = io.BytesIO()
     schemaless_writer(buf, parse_schema(v1), {k: v for k, v in record.items() if k != "texts"})
     return record["customer_id"].encode(), MAGIC + schema_fingerprint(v1) + buf.getvalue()

@@ -5,6 +5,7 @@ the later purchase counts as a conversion (§7.4)."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 from tests.harness.records import CODEC, DAY_MS, T0, online, posting
@@ -18,8 +19,9 @@ async def test_product_interest_reaches_the_customer_manager_once(
     deployment, tmp_path: Path
 ) -> None:
     d = await deployment("profile")
-    await d.fetch(
-        "INSERT INTO customer_risk_profiles (customer_id, risk_level) VALUES ('C0001234', 3)"
+    await d.fetch(  # assessed three weeks before the events: valid for them (§9)
+        "INSERT INTO customer_risk_assessments (customer_id, risk_level, assessed_on) "
+        "VALUES ('C0001234', 3, '2025-11-04')"
     )
     d.start_worker(tmp_path)
     await d.wait_healthy()
@@ -49,6 +51,7 @@ async def test_product_interest_reaches_the_customer_manager_once(
 
     records = await d.read_until("manager-notifications", until=lambda rs: len(interest(rs)) >= 1)
     [note] = interest(records)
+    assert (note["risk_level"], note["risk_assessed_on"]) == (3, date(2025, 11, 4))
     assert (note["team"], note["tier"], note["priority"]) == (
         "CUSTOMER_MANAGER",
         "POTENTIAL",

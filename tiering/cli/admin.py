@@ -67,6 +67,10 @@ def policy_check(file: Path | None) -> None:
         f"  idle funds: {format_yuan(p.idle_min_balance_fen)} CNY or more held "
         f"{p.idle_ms // DAY_MS} days with no withdrawal (PREMIUM, HIGH_END)"
     )
+    click.echo(
+        f"  risk assessments count for {p.assessment_valid_months} months "
+        "(older: tolerance unknown)"
+    )
     if p.without_simplified:
         click.echo(
             "  without zh_Hans (Simplified Chinese readers see the zh_Hant text): "

@@ -35,17 +35,21 @@ def import_balances(file: Path, dry_run: bool, rejects: Path | None) -> None:
 @DRY_RUN
 @REJECTS
 def import_risk_profiles(file: Path, dry_run: bool, rejects: Path | None) -> None:
-    """Load customers' risk tolerance from FILE (CSV: customer_id, risk_level 1-5).
+    """Add customers' risk assessments from FILE to their history (CSV: customer_id,
+    risk_level 1-5, assessed_on YYYY-MM-DD).
 
-    Notifications recommend only products within a customer's tolerance; a customer without
-    one is offered only the lowest-risk products (policy §9). Bad lines are reported by line
-    number and skipped. Exit status 1 when any line was rejected.
+    Notifications recommend only products within a customer's known tolerance: their newest
+    assessment, while it is within the policy's [suitability] assessment_valid_months of the
+    event; a customer without one is offered only the lowest-risk products (policy §9). Every
+    assessment is kept; another level for a customer and day already recorded is rejected.
+    Bad lines are reported by line number and skipped. Importing a file again changes nothing.
+    Exit status 1 when any line was rejected.
     """
     from tiering.directory.risk_profiles import import_risk_profiles as load
 
     loaded, rejected = run_import(file, load(settings(), file, dry_run))
     verb = "checked" if dry_run else "loaded"
-    report_import(f"{verb} {loaded:,} risk profiles from {file}", rejected, rejects)
+    report_import(f"{verb} {loaded:,} risk assessments from {file}", rejected, rejects)
 
 
 @click.command("import-managers")

@@ -115,6 +115,9 @@ class Policy:
     #: §3 tiers by deposit balance: the account types whose postings count toward it; a
     #: posting on another type (a loan, a credit card, wealth holdings) is left out of it
     counted_account_types: frozenset[str] = frozenset({"DEPOSIT"})
+    #: §9: a risk assessment counts for this many calendar months after its date, judged at
+    #: the event time of what a notification answers; older, the customer's tolerance is unknown
+    assessment_valid_months: int = 12
 
     def category_of(self, product_code: str) -> str | None:
         """The product category a posting's product_code belongs to: the longest category

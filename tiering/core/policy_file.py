@@ -42,6 +42,7 @@ _TOP_KEYS = {
     "input",
     "idle_funds",
     "accounts",
+    "suitability",
 }
 _INTEREST_KEYS = {"views", "window_days", "half_life_days", "conversion_window_days"}
 _DEDUP_KEYS = {"horizon_days", "max_ids"}
@@ -51,6 +52,9 @@ _DEFAULT_LEAD_MINUTES = 60
 _IDLE_KEYS = {"min_balance_cny", "days"}
 #: when the policy file has no [idle_funds]: the PREMIUM lower bound, held this many days
 _DEFAULT_IDLE_DAYS = 90
+_SUITABILITY_KEYS = {"assessment_valid_months"}
+#: when the policy file has no [suitability]: a risk assessment counts for a year (§9)
+_DEFAULT_VALID_MONTHS = 12
 
 
 def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
@@ -77,6 +81,7 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
     lead = _max_lead_minutes(c, doc.get("input", {}))
     idle_min_fen, idle_days = _idle_funds(c, doc.get("idle_funds", {}), bounds)
     counted = _counted_account_types(c, doc.get("accounts", {}))
+    valid_months = _suitability(c, doc.get("suitability", {}))
     if c.problems:
         raise PolicyError(
             f"{source}: {len(c.problems)} problem(s):\n  - " + "\n  - ".join(c.problems)
@@ -107,6 +112,7 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
         idle_ms=idle_days * DAY_MS,
         without_simplified=tuple(c.without_simplified),
         counted_account_types=counted,
+        assessment_valid_months=valid_months,
     )
 
 
@@ -262,6 +268,19 @@ def _counted_account_types(c: Collector, accounts: Any) -> frozenset[str]:
             f"known: {', '.join(ACCOUNT_TYPES)}"
         )
     return frozenset(t for t in counted if t in ACCOUNT_TYPES)
+
+
+def _suitability(c: Collector, suitability: Any) -> int:
+    """``[suitability]``, optional (an older policy file reads with a year): §9, products are
+    recommended only within the customer's *known* risk tolerance, and an assessment older
+    than this many months no longer counts as known."""
+    if not isinstance(suitability, Mapping):
+        c.problems.append("[suitability]: must be a table")
+        return _DEFAULT_VALID_MONTHS
+    c.unknown("suitability.", suitability, _SUITABILITY_KEYS)
+    key = "assessment_valid_months"
+    months = suitability.get(key, _DEFAULT_VALID_MONTHS)
+    return c.whole(f"suitability.{key}", months, 1)
 
 
 def _interest(c: Collector, interest: Mapping[str, Any]) -> _Interest:

@@ -46,11 +46,12 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# risk_level, risk_assessed_on: the §9 audit trail, what the recommendations were kept within
 _INSERT_NOTIFICATION = """
 INSERT INTO notifications (notification_id, customer_id, tier, team, manager_id, branch_id,
                            kind, priority, title, body, actions, source_event_id, created_at,
-                           texts)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb)
+                           texts, risk_level, risk_assessed_on)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16)
 ON CONFLICT (notification_id) DO NOTHING
 """
 _MANAGER_EMAILS = """
@@ -334,6 +335,8 @@ def _row(n: Notification) -> tuple[Any, ...]:
         n.source_event_id,
         n.created_at,
         json.dumps(n.texts_json(), ensure_ascii=False),
+        n.risk_level,
+        n.risk_assessed_on,
     )
 
 

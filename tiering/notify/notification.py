@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from tiering.core.bank_time import from_epoch_ms
@@ -49,6 +49,11 @@ class Notification:
     #: the notification in each language the service speaks (records written before there
     #: were texts have none: :meth:`text` falls back to title, body and actions)
     texts: Mapping[str, NoticeText] = field(default_factory=dict, hash=False)
+    #: §9 audit trail: the risk level the recommendations were kept within and the day it was
+    #: assessed; None when the tolerance was unknown (no assessment valid at the event time:
+    #: only the lowest-risk products), and in records written before version 3
+    risk_level: int | None = None
+    risk_assessed_on: date | None = None
 
     @property
     def created_at(self) -> datetime:
@@ -69,7 +74,7 @@ class Notification:
 
     def to_json(self) -> dict[str, Any]:
         """Every field, names as the schema spells them, ``created_at`` in ISO 8601 (UTC,
-        milliseconds), ``texts`` per language."""
+        milliseconds), ``texts`` per language, ``risk_assessed_on`` as YYYY-MM-DD."""
         return {
             "notification_id": self.notification_id,
             "customer_id": self.customer_id,
@@ -85,6 +90,10 @@ class Notification:
             "source_event_id": self.source_event_id,
             "created_at": self.created_at.astimezone(UTC).isoformat(timespec="milliseconds"),
             "texts": self.texts_json(),
+            "risk_level": self.risk_level,
+            "risk_assessed_on": (
+                self.risk_assessed_on.isoformat() if self.risk_assessed_on is not None else None
+            ),
         }
 
     def __repr__(self) -> str:

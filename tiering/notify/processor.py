@@ -53,7 +53,7 @@ class NotifierProcessor:
         self.topics = topics
 
     def lookup(self, batch: Sequence[Inbound]) -> Statement | None:
-        """The manager and risk tolerance of the batch's customers (§4, §9)."""
+        """The manager and risk assessments of the batch's customers (§4, §9)."""
         return context_lookup(batch)
 
     def process(self, batch: Sequence[Inbound], context: BatchContext) -> Decisions:
@@ -90,7 +90,7 @@ class NotifierProcessor:
             key = signal.customer_id.encode()
             state = self.store.get(key) or NotifierState()
             known = context.get(signal.customer_id, CustomerContext())
-            decision = decide(signal, state, self.policy, known.assignment, known.risk_level)
+            decision = decide(signal, state, self.policy, known.assignment, known.assessments)
             # a purchase is remembered even when it matches no suggestion yet
             if decision.notifications or decision.conversions or signal.kind == SignalKind.PURCHASE:
                 self.store.put(key, state, message.partition)

@@ -28,6 +28,8 @@ def notification_record(n: Notification) -> dict[str, object]:
         "source_event_id": n.source_event_id,
         "created_at": n.created_at_ms,
         "texts": n.texts_json(),
+        "risk_level": n.risk_level,
+        "risk_assessed_on": n.risk_assessed_on,
     }
 
 
@@ -55,6 +57,8 @@ def notification_from_record(record: dict[str, Any]) -> Notification:
             language: NoticeText(text["title"], text["body"], tuple(text["actions"]))
             for language, text in (record.get("texts") or {}).items()
         },
+        risk_level=record.get("risk_level"),
+        risk_assessed_on=record.get("risk_assessed_on"),
     )
 
 

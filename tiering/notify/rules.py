@@ -1,16 +1,21 @@
 """Who hears of what, how urgently, and what they should do (POLICY §4, §5, §7.4, §9).
 
-Pure: a :class:`~tiering.core.signals.Signal` and what the notifier remembers of the customer
-go in; notifications (:class:`~tiering.notify.notification.Notification`: one, two for a
-downgrade, or none) come out, with the conversions they complete. Ids are deterministic and
-time is event time, so a replay decides the same.
+Pure: a :class:`~tiering.core.signals.Signal`, what the notifier remembers of the customer and
+the customer's risk assessments go in; notifications
+(:class:`~tiering.notify.notification.Notification`: one, two for a downgrade, or none) come
+out, with the conversions they complete. Ids are deterministic and time is event time, so a
+replay decides the same.
 """
 
 from __future__ import annotations
 
+import calendar
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 
+from tiering.core.bank_time import bank_day
 from tiering.core.ids import deterministic_id
 from tiering.core.kinds import NotificationKind, Priority, SignalKind
 from tiering.core.policy import HANDOVER, Policy
@@ -19,7 +24,7 @@ from tiering.core.teams import TEAM_OF, Team, handover, route
 from tiering.core.tiers import Tier
 from tiering.i18n import LANGUAGES
 from tiering.notify import contract_wording, wording
-from tiering.notify.context import Assignment
+from tiering.notify.context import Assessment, Assignment
 from tiering.notify.notification import NoticeText, Notification
 from tiering.notify.state import NotifierState
 from tiering.notify.wording import Recommendation, mask_text
@@ -71,15 +76,42 @@ def priority(kind: NotificationKind, tier: Tier) -> Priority:
     return Priority.NORMAL
 
 
+def assessment_in_force(
+    assessments: Sequence[Assessment], event_time_ms: int, valid_months: int
+) -> Assessment | None:
+    """§9: the customer's known risk tolerance at ``event_time_ms`` (the event time of what a
+    notification answers, never the clock): their newest assessment dated on or before that
+    bank day, if it was made no more than ``valid_months`` calendar months before it (exactly
+    that many months before still counts, a day more does not). None: unknown."""
+    day = _bank_date(event_time_ms)
+    made = [a for a in assessments if a.assessed_on <= day]
+    if not made:
+        return None
+    newest = max(made, key=lambda a: a.assessed_on)
+    return newest if newest.assessed_on >= _months_before(day, valid_months) else None
+
+
+def _bank_date(ms: int) -> date:
+    return date(1970, 1, 1) + timedelta(days=bank_day(ms))
+
+
+def _months_before(day: date, months: int) -> date:
+    """The same day of the month ``months`` earlier (the month's last day if it is shorter)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
 def decide(
     signal: Signal,
     state: NotifierState,
     policy: Policy,
     assignment: Assignment | None,
-    tolerance: int | None = None,
+    assessments: Sequence[Assessment] = (),
 ) -> Decision:
     """The notifications for ``signal``, if any, and the conversions they complete; updates
-    ``state``. ``tolerance`` is the customer's known risk level (1-5), if any.
+    ``state``. ``assessments``: the customer's risk assessments; the one in force at the
+    signal's event time (:func:`assessment_in_force`) bounds what is recommended, and each
+    notification records it (§9).
 
     §4: a downgrade tells two teams, each in a notification of its own (kind TIER_DOWNGRADE):
     the team the customer left, to win them back, and the new tier's team, which takes them
@@ -102,12 +134,16 @@ def decide(
     taker = handover(signal)
     if taker is not None:
         audiences.append((taker, HANDOVER))
+    known = assessment_in_force(assessments, signal.event_time_ms, policy.assessment_valid_months)
+    tolerance = known.risk_level if known is not None else None
     notifications: list[Notification] = []
     conversions: list[tuple[Tier, str]] = []
     for tier, cause in audiences:
         advice, offered = recommend(policy, tier, cause or kind, tolerance, signal.detail)
         conversions += _suggested(state, offered, kind, signal, policy)
-        notifications.append(_notification(signal, policy, assignment, kind, tier, cause, advice))
+        notifications.append(
+            _notification(signal, policy, assignment, kind, tier, cause, advice, known)
+        )
     return Decision(
         NotificationOutcome.EMITTED,
         tuple(notifications),
@@ -124,9 +160,11 @@ def _notification(
     team_tier: Tier,
     cause: str | None,
     advice: Recommendation,
+    known: Assessment | None,
 ) -> Notification:
     """The notification to ``team_tier``'s team; ``cause`` HANDOVER for a downgrade's
-    hand-over, which has an id of its own (a second notification for the same signal)."""
+    hand-over, which has an id of its own (a second notification for the same signal).
+    ``known``: the assessment its products were kept within (§9), recorded on it."""
     team = TEAM_OF[team_tier]
     # The assigned manager hears of it when they belong to the team concerned; otherwise the
     # team's queue for the customer's branch does.
@@ -150,6 +188,8 @@ def _notification(
         source_event_id=signal.signal_id,
         created_at_ms=signal.event_time_ms,
         texts=texts(kind, signal, policy, advice, handing_over),
+        risk_level=known.risk_level if known is not None else None,
+        risk_assessed_on=known.assessed_on if known is not None else None,
     )
 
 

@@ -76,7 +76,7 @@ def _with(old: str, new: str) -> str:
         ('USD = "7.10"', 'usd = "7.10"', "rates.usd: not an ISO 4217 code"),
         ('USD = "7.10"', 'USD = "0"', "rates.USD: must be above zero"),
         ('CNY = "1"', 'CNY = "2"', "rates.CNY: must be 1"),
-        ('policy_version = "2026.12-2"', "", "policy_version: missing"),
+        ('policy_version = "2026.12-3"', "", "policy_version: missing"),
         ("[dedup]", "[dedupe]", "dedupe: unknown key"),
         (
             "max_event_time_lead_minutes = 60",
@@ -101,6 +101,21 @@ def _with(old: str, new: str) -> str:
         ("days = 90", "days = 0", "idle_funds.days: must be 1 or more"),
         ("days = 90", "days = 90.5", "idle_funds.days: must be a whole number"),
         ("days = 90", "weeks = 13", "idle_funds.weeks: unknown key"),
+        (
+            "assessment_valid_months = 12",
+            "assessment_valid_months = 0",
+            "suitability.assessment_valid_months: must be 1 or more",
+        ),
+        (
+            "assessment_valid_months = 12",
+            'assessment_valid_months = "a year"',
+            "suitability.assessment_valid_months: must be a whole number",
+        ),
+        (
+            "assessment_valid_months = 12",
+            "assessment_valid_days = 365",
+            "suitability.assessment_valid_days: unknown key",
+        ),
     ],
 )
 def test_mistakes_are_named(old: str, new: str, message: str) -> None:
@@ -131,7 +146,7 @@ def test_a_file_overrides_the_default(tmp_path: Path) -> None:
     path = tmp_path / "policy.toml"
     path.write_text(
         _with("downgrade_grace_days = 30", "downgrade_grace_days = 0").replace(
-            'policy_version = "2026.12-2"', 'policy_version = "test-0"'
+            'policy_version = "2026.12-3"', 'policy_version = "test-0"'
         )
     )
     p = load_policy(path)
@@ -288,3 +303,22 @@ def test_high_end_customers_are_offered_business_networking(cause: str) -> None:
     assert len(networking) == 1, [a.en for a in actions]
     assert "私人俱樂部聚會" in networking[0].zh_hant
     assert "私人俱乐部聚会" in networking[0].zh_hans
+
+
+def test_a_risk_assessment_counts_for_12_months_unless_the_file_says_otherwise() -> None:
+    """§9: the packaged policy, a file that sets it, and an older file without [suitability]."""
+    assert load_policy().assessment_valid_months == 12
+    text = _with("assessment_valid_months = 12", "assessment_valid_months = 6")
+    assert parse_policy_text(text).assessment_valid_months == 6
+    older = re.sub(r"\[suitability\]\n[^\n]*\n", "", default_policy_text())
+    assert "[suitability]" not in older
+    assert parse_policy_text(older).assessment_valid_months == 12
+
+
+def test_policy_check_shows_how_long_an_assessment_counts() -> None:
+    from click.testing import CliRunner
+
+    from tiering.cli.admin import policy_check
+
+    output = CliRunner().invoke(policy_check, []).output
+    assert "risk assessments count for 12 months (older: tolerance unknown)" in output

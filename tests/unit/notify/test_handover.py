@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.unit.notify.test_rules import POLICY, change
+from tests.unit.notify.test_rules import POLICY, change, known
 from tests.unit.notify.test_wording import LATIN_WORD, MASKED, SIMPLIFIED_ONLY, TRADITIONAL_ONLY
 from tiering.core.ids import deterministic_id
 from tiering.core.kinds import Priority
@@ -42,7 +42,7 @@ def downgrade(
         state or NotifierState(),
         POLICY,
         assignment,
-        tolerance,
+        known(tolerance),
     )
     assert decision.outcome is NotificationOutcome.EMITTED
     win_back, hand_over = decision.notifications

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 
 import pytest
 
@@ -11,7 +12,7 @@ from tiering.core.policy_file import load_policy
 from tiering.core.signals import Signal
 from tiering.core.teams import TEAM_OF, Team
 from tiering.core.tiers import Tier
-from tiering.notify.context import Assignment
+from tiering.notify.context import Assessment, Assignment
 from tiering.notify.rules import NotificationOutcome as Outcome
 from tiering.notify.rules import decide
 from tiering.notify.state import NotifierState, decode_notifier_state, encode_notifier_state
@@ -21,6 +22,13 @@ from tiering.wire.signals import decode_signal, encode_signal
 POLICY = load_policy()
 T0 = 1_764_000_000_000
 HOUR = 3_600_000
+#: the bank day of T0 (China Standard Time)
+T0_DAY = date(2025, 11, 25)
+
+
+def known(level: int | None, on: date = T0_DAY) -> tuple[Assessment, ...]:
+    """A customer assessed at ``level`` on ``on`` (by default T0's day: valid at T0), or never."""
+    return () if level is None else (Assessment(level, on),)
 
 
 def change(
@@ -59,7 +67,7 @@ def run(
     assignment: Assignment | None = None,
     tolerance: int | None = None,
 ):
-    decision = decide(sent, state or NotifierState(), POLICY, assignment, tolerance)
+    decision = decide(sent, state or NotifierState(), POLICY, assignment, known(tolerance))
     return decision.outcome, decision.notification
 
 
@@ -270,7 +278,7 @@ def test_product_interest_proposes_the_tiers_combination_within_tolerance() -> N
 
 def test_a_purchase_within_30_days_of_the_offer_converts_once() -> None:
     state = NotifierState()
-    offered = decide(interest("SHORT_TERM_WEALTH", at=T0), state, POLICY, None, 3)
+    offered = decide(interest("SHORT_TERM_WEALTH", at=T0), state, POLICY, None, known(3))
     assert offered.conversions == ()
     bought = decide(purchase("NOTICE_DEPOSIT", at=T0 + 30 * 24 * HOUR), state, POLICY, None)
     assert bought.conversions == ((Tier.POTENTIAL, "PRODUCT_INTEREST"),)
@@ -280,12 +288,12 @@ def test_a_purchase_within_30_days_of_the_offer_converts_once() -> None:
 
 def test_a_purchase_after_the_window_or_before_the_offer_is_no_conversion() -> None:
     state = NotifierState()
-    decide(interest("SHORT_TERM_WEALTH", at=T0), state, POLICY, None, 3)
+    decide(interest("SHORT_TERM_WEALTH", at=T0), state, POLICY, None, known(3))
     late = decide(purchase("SHORT_TERM_WEALTH", at=T0 + 30 * 24 * HOUR + 1), state, POLICY, None)
     assert late.conversions == ()
     state = NotifierState()
     decide(purchase("SHORT_TERM_WEALTH", at=T0 - 1), state, POLICY, None)
-    offered = decide(interest("SHORT_TERM_WEALTH", at=T0), state, POLICY, None, 3)
+    offered = decide(interest("SHORT_TERM_WEALTH", at=T0), state, POLICY, None, known(3))
     assert offered.conversions == ()
 
 

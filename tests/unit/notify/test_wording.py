@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.unit.notify.test_rules import POLICY, change, signal
+from tests.unit.notify.test_rules import POLICY, change, known, signal
 from tiering.core.kinds import NotificationKind, Priority
 from tiering.core.signals import Signal
 from tiering.core.tiers import Tier
@@ -47,7 +47,7 @@ SIGNALS: dict[str, Signal] = {
 
 
 def texts_of(sent: Signal, tolerance: int | None = 5) -> dict[str, NoticeText]:
-    n = decide(sent, NotifierState(), POLICY, None, tolerance).notification
+    n = decide(sent, NotifierState(), POLICY, None, known(tolerance)).notification
     assert n is not None
     return dict(n.texts)
 

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 import urllib.parse
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -125,7 +125,8 @@ def test_dingtalk_without_a_secret_or_a_query() -> None:
 
 
 def test_json_carries_every_field_and_a_signature_of_the_raw_body() -> None:
-    request = json_request("https://hooks.bank.example/n", "k3y", notification())
+    assessed = notification(risk_level=3, risk_assessed_on=date(2025, 3, 1))
+    request = json_request("https://hooks.bank.example/n", "k3y", assessed)
     assert json.loads(request.body) == {
         "notification_id": "tier-upgrade:C1:7",
         "customer_id": "C1",
@@ -141,10 +142,14 @@ def test_json_carries_every_field_and_a_signature_of_the_raw_body() -> None:
         "source_event_id": "T9",
         "created_at": "2025-11-24T16:00:00.123+00:00",
         "texts": {},  # written before there were texts
+        "risk_level": 3,  # §9: the tolerance its products were kept within, and its date
+        "risk_assessed_on": "2025-03-01",
     }
     expected = hmac.new(b"k3y", request.body, hashlib.sha256).hexdigest()
     assert request.headers["X-Tiering-Signature"] == f"sha256={expected}"
     assert "X-Tiering-Signature" not in json_request("https://h/n", None, notification()).headers
+    unknown = json.loads(json_request("https://h/n", None, notification()).body)
+    assert (unknown["risk_level"], unknown["risk_assessed_on"]) == (None, None)
 
 
 def test_build_request_picks_the_shape_and_keeps_the_url_out_of_repr() -> None:

@@ -4,7 +4,7 @@ message can be unreadable."""
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -85,6 +85,8 @@ RECORDS = {
             "zh_Hans_CN": {"title": "升级", "body": "正文", "actions": ["配备专属客户经理"]},
             "en": {"title": "t", "body": "b", "actions": []},
         },
+        "risk_level": 3,
+        "risk_assessed_on": date(2025, 3, 15),
     },
 }
 
@@ -95,7 +97,7 @@ RECORDS = {
         (DEPOSIT_TRANSACTION, "db70bb36746bbce2"),  # version 2, with account_type
         (ONLINE_BEHAVIOR_EVENT, "aa1ae70d88f57866"),
         (TIER_CHANGE, "e26c3a3354091e40"),
-        (MANAGER_NOTIFICATION, "370409e27a61eb76"),  # version 2, with texts
+        (MANAGER_NOTIFICATION, "e7e91beaa36a4447"),  # version 3, with the risk level used
     ],
 )
 def test_fingerprints_are_the_contracts(name: str, fingerprint: str) -> None:
@@ -216,16 +218,62 @@ def test_a_notification_written_with_version_1_still_decodes_with_no_texts() -> 
 
     from fastavro import parse_schema, schemaless_writer
 
-    (v1,) = schema_history(MANAGER_NOTIFICATION)
+    v1 = schema_history(MANAGER_NOTIFICATION)[0]  # the oldest first
     assert schema_fingerprint(v1).hex() == "4312e0619efc76cd"
-    old = {k: v for k, v in RECORDS[MANAGER_NOTIFICATION].items() if k != "texts"}
+    old = {
+        k: v
+        for k, v in RECORDS[MANAGER_NOTIFICATION].items()
+        if k not in ("texts", "risk_level", "risk_assessed_on")
+    }
     buf = io.BytesIO()
     schemaless_writer(buf, parse_schema(v1), old)
     name, decoded = AvroCodec().decode(
         MAGIC + bytes.fromhex("4312e0619efc76cd") + buf.getvalue(), expect=MANAGER_NOTIFICATION
     )
     assert name == MANAGER_NOTIFICATION
-    assert decoded == old | {"texts": {}}
+    assert decoded == old | {"texts": {}, "risk_level": None, "risk_assessed_on": None}
+
+
+def test_a_notification_written_with_version_2_still_decodes_with_no_risk_level() -> None:
+    """Version 2 (texts, fingerprint 370409e27a61eb76) is kept in schemas/avro/history/ too:
+    its records decode with the risk level and assessment date unknown (None)."""
+    import io
+
+    from fastavro import parse_schema, schemaless_writer
+
+    v2 = schema_history(MANAGER_NOTIFICATION)[1]
+    assert schema_fingerprint(v2).hex() == "370409e27a61eb76"
+    old = {
+        k: v
+        for k, v in RECORDS[MANAGER_NOTIFICATION].items()
+        if k not in ("risk_level", "risk_assessed_on")
+    }
+    buf = io.BytesIO()
+    schemaless_writer(buf, parse_schema(v2), old)
+    name, decoded = AvroCodec().decode(
+        MAGIC + bytes.fromhex("370409e27a61eb76") + buf.getvalue(), expect=MANAGER_NOTIFICATION
+    )
+    assert name == MANAGER_NOTIFICATION
+    assert decoded == old | {"risk_level": None, "risk_assessed_on": None}
+
+
+def test_a_notification_records_the_risk_level_it_used_both_ways() -> None:
+    """§9 audit trail: the level and assessment date survive the wire, and unknown stays
+    unknown."""
+    from tiering.notify.records import (
+        decode_notification,
+        encode_notification,
+        notification_from_record,
+    )
+
+    n = notification_from_record(RECORDS[MANAGER_NOTIFICATION])
+    assert (n.risk_level, n.risk_assessed_on) == (3, date(2025, 3, 15))
+    assert decode_notification(CODEC, encode_notification(CODEC, n)) == n
+    unknown = notification_from_record(
+        RECORDS[MANAGER_NOTIFICATION] | {"risk_level": None, "risk_assessed_on": None}
+    )
+    back = decode_notification(CODEC, encode_notification(CODEC, unknown))
+    assert (back.risk_level, back.risk_assessed_on) == (None, None)
 
 
 def test_a_notification_without_texts_is_written_with_an_empty_map() -> None:

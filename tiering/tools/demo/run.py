@@ -8,6 +8,7 @@ import contextlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -15,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from rich.console import Console
 from rich.live import Live
 
-from tiering.core.bank_time import DAY_MS
+from tiering.core.bank_time import CHINA_STANDARD_TIME, DAY_MS, from_epoch_ms
 from tiering.directory.links import NoLinkSecretError
 from tiering.settings import Settings
 from tiering.sinks.postgres.connection import NotMigratedError, connect
@@ -74,7 +75,8 @@ async def run_demo(settings: Settings, demo: DemoRun) -> None:
     now_ms = time.time_ns() // 1_000_000
     run = f"D{now_ms // 1000 % 10**7:07d}"
     bank = SyntheticBank(demo.customers, run, now_ms - 60 * DAY_MS, now_ms, demo.seed)
-    if not await _store_risk_levels(settings, bank.risk_levels()):
+    first_day = from_epoch_ms(bank.start_ms).astimezone(CHINA_STANDARD_TIME).date()
+    if not await _store_risk_levels(settings, bank.risk_levels(), first_day):
         console.print(
             "[yellow]No risk profiles stored (is PostgreSQL migrated?): "
             "proposals will name only the lowest-risk products."
@@ -152,18 +154,21 @@ async def prepare(settings: Settings, console: Console, strict: bool) -> list[Sa
     return links
 
 
-async def _store_risk_levels(settings: Settings, levels: dict[str, int]) -> bool:
-    """Give the synthetic customers a known risk tolerance, so proposals name products (§9)."""
+async def _store_risk_levels(settings: Settings, levels: dict[str, int], assessed_on: date) -> bool:
+    """Give the synthetic customers a risk assessment on ``assessed_on`` (the feed's first
+    day, so valid throughout it), so proposals name products (§9)."""
     try:
         conn = await connect(settings, "tiering-demo")
     except (OSError, asyncpg.PostgresError):
         return False
     try:
         await conn.execute(
-            "INSERT INTO customer_risk_profiles (customer_id, risk_level) "
-            "SELECT * FROM unnest($1::text[], $2::smallint[]) ON CONFLICT (customer_id) DO NOTHING",
+            "INSERT INTO customer_risk_assessments (customer_id, risk_level, assessed_on) "
+            "SELECT c, l, $3 FROM unnest($1::text[], $2::smallint[]) AS r(c, l) "
+            "ON CONFLICT (customer_id, assessed_on) DO NOTHING",
             list(levels),
             list(levels.values()),
+            assessed_on,
         )
     except asyncpg.PostgresError:
         return False
