@@ -166,15 +166,27 @@ async def test_every_dashboard_and_rule_expression_finds_data(
         return bool(values) and float(values[0]["value"][1]) == CUSTOMERS
 
     await wait_for(scraped, 60, f"Prometheus to scrape {CUSTOMERS} customers from {instance}", 1)
+    # One HIGH_END customer for certain: 500 demo customers may have none to give a rating.
+    now_ms = int(time.time() * 1000)
+    await d.produce([posting("wave-high", "C-PROMQL-HIGH", "3500000.00", event_time_ms=now_ms)])
+
+    async def high_end() -> bool:
+        return bool(
+            await d.fetch(
+                "SELECT 1 FROM customer_balances"
+                " WHERE customer_id = 'C-PROMQL-HIGH' AND tier = 'HIGH_END'"
+            )
+        )
+
+    await wait_for(high_end, 60, "a HIGH_END customer")
     # The demo's counters appeared, each at once, after the first scrape: increase() and rate()
     # start from their first sample. A second wave, now that they are scraped, moves them:
     # large deposits (notifications, upgrades) for customers the demo placed, and a rating
-    # from a customer of each tier (the demo's few HIGH_END customers may have given none).
+    # from a customer of each tier.
     rows = await d.fetch("SELECT customer_id FROM customer_balances ORDER BY customer_id LIMIT 20")
     each_tier = await d.fetch(
         "SELECT DISTINCT ON (tier) customer_id FROM customer_balances ORDER BY tier, customer_id"
     )
-    now_ms = int(time.time() * 1000)
     await produce_ratings(d, [r["customer_id"] for r in each_tier], now_ms)
     await d.produce(
         posting(f"wave-{i}", r["customer_id"], "600000.00", event_time_ms=now_ms)
