@@ -129,6 +129,13 @@ async def sign_in(client: TestClient, token: str) -> ClientResponse:
     )
 
 
+async def signed_in(client: TestClient, token: str) -> TestClient:
+    """Another browser on the same server, signed in with ``token``."""
+    other = TestClient(client.server)
+    assert (await sign_in(other, token)).status == 303
+    return other
+
+
 async def listed(client: TestClient, query: str = "") -> list[str]:
     response = await client.get(f"/notifications{query}")
     assert response.status == 200

@@ -12,7 +12,14 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from tests.harness.deployment import Deployment
-from tests.integration.test_inbox import T0, ack, add_notification, listed, next_event, sign_in
+from tests.integration.test_inbox import (
+    T0,
+    ack,
+    add_notification,
+    listed,
+    next_event,
+    signed_in,
+)
 from tiering.directory.tokens import issue_token
 from tiering.inbox.app import create_app
 
@@ -67,13 +74,6 @@ async def inbox(deployment: Any) -> AsyncIterator[tuple[Deployment, dict[str, st
         yield d, tokens, client
     finally:
         await client.close()
-
-
-async def signed_in(client: TestClient, token: str) -> TestClient:
-    """A browser of its own on the same server, signed in with ``token``."""
-    browser = TestClient(client.server)
-    assert (await sign_in(browser, token)).status == 303
-    return browser
 
 
 async def test_each_manager_sees_their_share_and_no_more(inbox: Any) -> None:

@@ -24,6 +24,7 @@ from tests.integration.test_inbox import (
     next_event,
     seed,
     sign_in,
+    signed_in,
 )
 from tiering.directory.managers import import_directory
 from tiering.directory.tokens import issue_token
@@ -64,13 +65,6 @@ async def inbox(
         yield d, tokens, client
     finally:
         await client.close()
-
-
-async def signed_in(client: TestClient, token: str) -> TestClient:
-    """Another browser on the same server, signed in with ``token``."""
-    other = TestClient(client.server)
-    assert (await sign_in(other, token)).status == 303
-    return other
 
 
 async def test_the_team_responsible_sees_the_full_id_and_nothing_else_does(
