@@ -72,8 +72,18 @@ def machine() -> dict[str, Any]:
         "memory_mib": mem,
         "python": platform.python_version(),
         "kernel": platform.release(),
+        "kafka": kafka_version(),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
+
+
+def kafka_version() -> str:
+    """The Kafka release the local launcher fetched (``make up``; KAFKA_VERSION chooses it)."""
+    libs = Path(__file__).resolve().parents[1] / ".local" / "kafka" / "libs"
+    jars = sorted(libs.glob("kafka_2.13-*.jar"))
+    names = [j.name.removeprefix("kafka_2.13-").removesuffix(".jar") for j in jars]
+    releases = [n for n in names if n[:1].isdigit() and "-" not in n]
+    return releases[0] if releases else "unknown"
 
 
 async def throughput(results: dict[str, Any], n: int, customers: int) -> None:

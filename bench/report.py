@@ -104,8 +104,8 @@ def measured(r: dict[str, Any]) -> str:
     )
     return f"""{BEGIN}
 Measured {m["date"]} on {m["cores"]} cores of {m["cpu"]}, {m["memory_mib"]:,} MiB, Python
-{m["python"]}, Linux {m["kernel"]}; Kafka 3.9 (KRaft, one broker) and PostgreSQL 15 on the same
-machine. Producing the input ran at {r["produce_rate"]:,} postings/s.
+{m["python"]}, Linux {m["kernel"]}; Kafka {m.get("kafka", "3.9.2")} (KRaft, one broker) and
+PostgreSQL 15 on the same machine. Producing the input ran at {r["produce_rate"]:,} postings/s.
 
 | measure | result | target | |
 |---|---|---|---|
