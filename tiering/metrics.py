@@ -44,7 +44,8 @@ TIER_CHANGES = Counter(
 )
 CHURNED = Counter(
     "tiering_churned_customers_total",
-    "Customers who left the tier downward or emptied all their accounts.",
+    "Customers who left the bank (§7.3): deposit balance at zero for the policy's "
+    "[churn] inactive_days, counted once per departure by the tier they left from.",
     ["tier"],
 )
 LEDGER_ANOMALIES = Counter(

@@ -17,6 +17,7 @@ from tiering.core.bank_time import DAY_MS, HOUR_MS, MINUTE_MS
 from tiering.core.policy import Policy, PolicyError
 from tiering.core.policy_actions import parse_actions, parse_combinations, parse_products
 from tiering.core.policy_checks import Collector
+from tiering.core.policy_kpis import parse_churn, parse_targets
 from tiering.core.tiers import Tier
 
 _RULE_KEYS = {
@@ -41,6 +42,8 @@ _TOP_KEYS = {
     "combinations",
     "input",
     "idle_funds",
+    "churn",
+    "targets",
 }
 _INTEREST_KEYS = {"views", "window_days", "half_life_days", "conversion_window_days"}
 _DEDUP_KEYS = {"horizon_days", "max_ids"}
@@ -75,6 +78,8 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
     combinations = parse_combinations(c, c.table(doc, "combinations"), products)
     lead = _max_lead_minutes(c, doc.get("input", {}))
     idle_min_fen, idle_days = _idle_funds(c, doc.get("idle_funds", {}), bounds)
+    inactive_days = parse_churn(c, doc.get("churn", {}))
+    targets = parse_targets(c, doc.get("targets", {}), products)
     if c.problems:
         raise PolicyError(
             f"{source}: {len(c.problems)} problem(s):\n  - " + "\n  - ".join(c.problems)
@@ -104,6 +109,8 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
         idle_min_balance_fen=idle_min_fen,
         idle_ms=idle_days * DAY_MS,
         without_simplified=tuple(c.without_simplified),
+        departure_ms=inactive_days * DAY_MS,
+        purchase_targets=targets,
     )
 
 

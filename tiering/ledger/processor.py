@@ -22,6 +22,7 @@ from tiering.core.policy import Policy
 from tiering.core.signals import Signal
 from tiering.core.teams import route
 from tiering.core.tiers import Tier
+from tiering.ledger.departure import expire_departure
 from tiering.ledger.postings import Posting, TxnType, posting_from_record
 from tiering.ledger.records import encode_tier_change, tier_change_signal
 from tiering.ledger.rows import BalanceRow, balance_row, ledger_rows
@@ -85,8 +86,8 @@ class LedgerOutput(InputTally):
     balances: dict[str, BalanceRow] = field(default_factory=dict)
     inflow_fen: Counter[Tier] = field(default_factory=Counter)
     outflow_fen: Counter[Tier] = field(default_factory=Counter)
-    #: ORDINARY customers whose accounts all went to zero or below (§7.3)
-    emptied: Counter[Tier] = field(default_factory=Counter)
+    #: §7.3 customers who left (balance at zero for the policy's days), by the tier left
+    departed: Counter[Tier] = field(default_factory=Counter)
     #: (topic, partition, offset) of each posting that left its account below zero (§3)
     overdrawn: list[tuple[str, int, int]] = field(default_factory=list)
 
@@ -156,8 +157,8 @@ class LedgerProcessor:
         out.signals.extend((partition, s) for s in applied.signals)
         out.inflow_fen[state.tier] += applied.inflow_fen
         out.outflow_fen[state.tier] += applied.outflow_fen
-        if state.tier is Tier.ORDINARY and applied.previous_total_fen > 0 >= applied.total_fen:
-            out.emptied[Tier.ORDINARY] += 1
+        if applied.departed is not None:
+            out.departed[applied.departed] += 1
         out.balances[posting.customer_id] = balance_row(posting.customer_id, state)
         if posting.product_code:
             purchase = self._purchase(posting, state, applied)
@@ -184,8 +185,8 @@ class LedgerProcessor:
         )
 
     def _sweep(self, partition: int, out: LedgerOutput) -> None:
-        """§3 downgrades and §5 idle funds that fell due by the partition's stream time, for
-        customers who have not posted since."""
+        """§3 downgrades, §5 idle funds and §7.3 departures that fell due by the partition's
+        stream time, for customers who have not posted since."""
         now = self.store.stream_time.get(partition)
         if now is None:
             return
@@ -195,6 +196,9 @@ class LedgerProcessor:
                 continue
             customer_id = key.decode()
             changes, signals = expire_due(state, customer_id, now, self.policy)
+            departed = expire_departure(state, now, self.policy)
+            if departed is not None:
+                out.departed[departed] += 1
             self.store.put(key, state)
             out.changes.extend((partition, c) for c in changes)
             out.signals.extend((partition, s) for s in signals)
@@ -236,10 +240,9 @@ def count(out: LedgerOutput, now_ms: int) -> None:
     for _, change in out.changes:
         metrics.TIER_CHANGES.labels(*direction_label(change)).inc()
         metrics.TIER_CHANGE_LATENCY.observe(max(now_ms - change.event_time_ms, 0) / 1000)
-        if change.previous_tier is not None and change.new_tier < change.previous_tier:
-            metrics.CHURNED.labels(change.previous_tier.name).inc()
-    for tier, n in out.emptied.items():
-        metrics.CHURNED.labels(Tier(tier).name).inc(n)
+    # §7.3: once per departure; a downgrade is a tier migration, counted above
+    for tier, n in out.departed.items():
+        metrics.CHURNED.labels(tier.name).inc(n)
     if out.overdrawn:
         metrics.LEDGER_ANOMALIES.labels("overdrawn").inc(len(out.overdrawn))
         _overdrafts.add(out.overdrawn, time.monotonic())

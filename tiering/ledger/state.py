@@ -3,7 +3,8 @@ store and its changelog.
 
 MessagePack, with times stored relative to the customer's clock so most numbers take a few
 bytes. The first element is the format number; a reader refuses a format it does not know.
-Format 2 adds the idle spell (§5 idle funds); format 1 is still read (:func:`decode_state`).
+Format 2 adds the idle spell (§5 idle funds), format 3 the spell at zero (§7.3 churn); formats 1
+and 2 are still read (:func:`decode_state`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from tiering.core.dedup import SeenIds
 from tiering.core.state_format import check_state_format
 from tiering.core.tiers import TIERS, Tier
 
-FORMAT = 2
-#: the format before the idle spell: read, never written
+FORMAT = 3
+#: the formats before the idle spell and before the spell at zero: read, never written
 _FORMAT_1 = 1
+_FORMAT_2 = 2
 _CHURN_RISK = 1
 _NEAR_UPGRADE = 2
 _IDLE_NOTIFIED = 4
@@ -56,6 +58,11 @@ class CustomerState:
     #: the txn_ids applied, within the dedup bound
     seen: SeenIds = field(default_factory=SeenIds)
     branch_id: str | None = None
+    #: §7.3 event time since which the deposit balance has been zero, after being above it;
+    #: None while above zero, and once the departure is counted
+    empty_since: int | None = None
+    #: the tier the customer held when the balance reached zero: the tier they are lost from
+    empty_tier: Tier | None = None
     #: the customer's deposit balance (§3): the sum of the accounts' :func:`deposit_fen`, never
     #: negative; kept up to date by apply_posting (and set by decode_state; a state is never
     #: made with accounts otherwise)
@@ -111,6 +118,8 @@ def encode_state(state: CustomerState) -> bytes:
             state.seen.floor_ms,
             state.branch_id,
             None if state.idle_since is None else clock - state.idle_since,
+            None if state.empty_since is None else clock - state.empty_since,
+            -1 if state.empty_tier is None else int(state.empty_tier),
         ],
         use_bin_type=True,
     )
@@ -118,12 +127,16 @@ def encode_state(state: CustomerState) -> bytes:
 
 
 def _fields(data: bytes) -> list[Any]:
-    """The stored fields, a format-1 state's with the idle spell it did not keep: counted from
-    the customer's newest event, the earliest it can be known to have started (never too
-    early a notice)."""
+    """The stored fields, an older state's with what it did not keep: a format-1 state's idle
+    spell counted from the customer's newest event, the earliest it can be known to have started
+    (never too early a notice); no spell at zero for a format-2 state (when its balance reached
+    zero is not known, and a departure counted at once for every customer already at zero
+    would be a false spike: those left, if they did, before churn was counted this way)."""
     fields: list[Any] = msgpack.unpackb(data, raw=False)
     if fields and fields[0] == _FORMAT_1 and len(fields) == 12:
-        return [FORMAT, *fields[1:], 0]
+        fields = [_FORMAT_2, *fields[1:], 0]
+    if fields and fields[0] == _FORMAT_2 and len(fields) == 13:
+        return [FORMAT, *fields[1:], None, -1]
     check_state_format(fields, FORMAT, "customer state")
     return fields
 
@@ -143,6 +156,8 @@ def decode_state(data: bytes) -> CustomerState:
         floor,
         branch,
         idle,
+        empty,
+        empty_tier,
     ) = _fields(data)
     state = CustomerState(
         partition=partition,
@@ -161,6 +176,8 @@ def decode_state(data: bytes) -> CustomerState:
         idle_notified=bool(flags & _IDLE_NOTIFIED),
         seen=SeenIds({seen[i]: clock - seen[i + 1] for i in range(0, len(seen), 2)}, floor),
         branch_id=branch,
+        empty_since=None if empty is None else clock - empty,
+        empty_tier=None if empty_tier < 0 else TIERS[empty_tier],
     )
     state.total_fen = deposit_total(accounts[1::3])
     return state
@@ -179,6 +196,8 @@ class Standing:
     below_tier_since: int | None
     #: the open idle spell's start, if its IDLE_FUNDS signal is still to come (§5)
     idle_since: int | None = None
+    #: since when the balance has been at zero, if the departure is still to be counted (§7.3)
+    empty_since: int | None = None
 
 
 def decode_standing(data: bytes) -> Standing:
@@ -189,6 +208,7 @@ def decode_standing(data: bytes) -> Standing:
         if below[i] == tier:
             since = clock - below[i + 1]
     idle = None if fields[12] is None or fields[8] & _IDLE_NOTIFIED else clock - fields[12]
+    empty = None if fields[13] is None else clock - fields[13]
     return Standing(
         partition,
         None if tier < 0 else Tier(tier),
@@ -196,6 +216,7 @@ def decode_standing(data: bytes) -> Standing:
         clock,
         since,
         idle,
+        empty,
     )
 
 
