@@ -10,6 +10,7 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_creat
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from tiering.core.policy import Policy
 from tiering.core.tiers import Tier
 
 # The *_created series double the scrape for no use on dashboards.
@@ -69,6 +70,28 @@ CONVERSIONS = Counter(
     "tiering_conversions_total",
     "Products bought within the conversion window after a notification suggested them (§7.4).",
     ["tier", "notification_kind"],
+)
+PURCHASES = Counter(
+    "tiering_purchases_total",
+    "Purchases of a product (§7.4 marketing completion): a DEPOSIT or TRANSFER_OUT carrying the "
+    "product_code of a policy category, notified before or not, by the customer's tier.",
+    ["tier", "category"],
+)
+PURCHASES_CNY = Counter(
+    "tiering_purchases_cny_total",
+    "Money paid into products by those purchases (CNY), by tier and category (§7.4).",
+    ["tier", "category"],
+)
+PURCHASE_TARGET = Gauge(
+    "tiering_purchase_target",
+    "The policy's marketing target (§7.4): purchases per 30 days, by tier and category.",
+    ["tier", "category"],
+)
+PURCHASE_TARGET_CNY = Gauge(
+    "tiering_purchase_target_cny",
+    "The policy's marketing target (§7.4): CNY paid into products per 30 days, by tier and "
+    "category.",
+    ["tier", "category"],
 )
 ONLINE_EVENTS = Counter(
     "tiering_online_events_total",
@@ -181,3 +204,17 @@ def start_at_zero(topics: tuple[str, ...]) -> None:
             DELIVERIES.labels(channel, outcome)
     for channel in ("wecom", "dingtalk", "webhook", "email"):
         DELIVERIES_WAITING.labels(channel)
+
+
+def export_marketing(policy: Policy) -> None:
+    """§7.4: the policy's targets as gauges (every worker exports the same: ``max`` over
+    workers, not ``sum``), and every tier's purchases of every category from 0."""
+    for tier in Tier:
+        targets = policy.purchase_targets.get(tier, {})
+        for category in policy.products:
+            PURCHASES.labels(tier.name, category)
+            PURCHASES_CNY.labels(tier.name, category)
+            target = targets.get(category)
+            if target is not None:
+                PURCHASE_TARGET.labels(tier.name, category).set(target.count)
+                PURCHASE_TARGET_CNY.labels(tier.name, category).set(target.amount_fen / 100)

@@ -1,5 +1,6 @@
 """The Grafana dashboards: valid JSON with fixed uids, the provisioned datasource everywhere,
-and only metrics that exist: the contract's, or a recording rule of deploy/prometheus/rules.
+and only metrics that exist: the contract's, the project's own (docs/metrics.md), or a recording
+rule of deploy/prometheus/rules.
 
 The helpers here also feed tests/integration/test_promql_live.py, which runs every expression
 on the real Prometheus."""
@@ -39,13 +40,20 @@ CONTRACT_METRICS = {
     "tiering_consumer_lag_messages",
     "tiering_dependency_up",
 }
+#: metrics the project added (docs/metrics.md): the §7.4 purchases and targets
+PROJECT_METRICS = {
+    "tiering_purchases_total",
+    "tiering_purchases_cny_total",
+    "tiering_purchase_target",
+    "tiering_purchase_target_cny",
+}
 HISTOGRAMS = {
     "tiering_event_lag_seconds",
     "tiering_tier_change_latency_seconds",
     "tiering_satisfaction_rating",
 }
 #: the series a scrape has: histograms as _bucket, _sum and _count
-SERIES_NAMES = (CONTRACT_METRICS - HISTOGRAMS) | {
+SERIES_NAMES = ((CONTRACT_METRICS | PROJECT_METRICS) - HISTOGRAMS) | {
     f"{h}{suffix}" for h in HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")
 }
 
@@ -161,7 +169,14 @@ def test_every_metric_is_in_the_contract_or_a_recording_rule() -> None:
         assert not unknown, f"{where}: unknown metrics {sorted(unknown)} in {expr}"
 
 
-def test_the_dashboards_cover_every_contract_metric() -> None:
+def test_the_dashboards_cover_every_contract_and_project_metric() -> None:
     used = {name for _, expr in expressions() for name in metric_names(expr)}
-    missing = {m for m in CONTRACT_METRICS if not any(u.startswith(m) for u in used)}
+    metrics = CONTRACT_METRICS | PROJECT_METRICS
+    missing = {m for m in metrics if not any(u.startswith(m) for u in used)}
     assert not missing, f"no panel or rule reads {sorted(missing)}"
+
+
+def test_the_projects_metrics_are_documented() -> None:
+    docs = (ROOT / "docs" / "metrics.md").read_text()
+    undocumented = {m for m in PROJECT_METRICS if f"### {m}" not in docs}
+    assert not undocumented, f"docs/metrics.md has no section for {sorted(undocumented)}"

@@ -75,6 +75,12 @@ class OverdraftReport:
 
 _overdrafts = OverdraftReport()
 
+#: §7.4 the postings that buy the product their product_code names: money paid in for it
+#: (DEPOSIT), or paid out of a deposit account into it (TRANSFER_OUT). Not a TRANSFER_IN (money
+#: arriving from a product: a redemption, a maturity, or the receiving leg of a transfer whose
+#: paying leg is the purchase), a WITHDRAWAL (cash taken away), INTEREST, a FEE or a snapshot.
+PURCHASES = frozenset({TxnType.DEPOSIT, TxnType.TRANSFER_OUT})
+
 
 @dataclass(slots=True)
 class LedgerOutput(InputTally):
@@ -88,6 +94,9 @@ class LedgerOutput(InputTally):
     outflow_fen: Counter[Tier] = field(default_factory=Counter)
     #: §7.3 customers who left (balance at zero for the policy's days), by the tier left
     departed: Counter[Tier] = field(default_factory=Counter)
+    #: §7.4 purchases and the fen paid into products, by (tier, category)
+    purchases: Counter[tuple[Tier, str]] = field(default_factory=Counter)
+    purchase_fen: Counter[tuple[Tier, str]] = field(default_factory=Counter)
     #: (topic, partition, offset) of each posting that left its account below zero (§3)
     overdrawn: list[tuple[str, int, int]] = field(default_factory=list)
 
@@ -164,12 +173,17 @@ class LedgerProcessor:
             purchase = self._purchase(posting, state, applied)
             if purchase is not None:
                 out.signals.append((partition, purchase))
+                assert purchase.detail is not None
+                out.purchases[purchase.tier, purchase.detail] += 1
+                out.purchase_fen[purchase.tier, purchase.detail] += posting.amount_fen
 
     def _purchase(self, posting: Posting, state: CustomerState, applied: Applied) -> Signal | None:
-        """§7.4: a posting into a product category, for the notifier to match with what it
-        suggested."""
+        """§7.4: a purchase (:data:`PURCHASES`) of a product category, counted for marketing
+        completion and sent to the notifier to match with what it suggested."""
+        if posting.txn_type not in PURCHASES:
+            return None
         category = self.policy.category_of(posting.product_code or "")
-        if category is None or posting.txn_type is TxnType.BALANCE_SNAPSHOT:
+        if category is None:
             return None
         assert state.tier is not None
         return Signal(
@@ -243,6 +257,11 @@ def count(out: LedgerOutput, now_ms: int) -> None:
     # §7.3: once per departure; a downgrade is a tier migration, counted above
     for tier, n in out.departed.items():
         metrics.CHURNED.labels(tier.name).inc(n)
+    for (tier, category), n in out.purchases.items():
+        metrics.PURCHASES.labels(tier.name, category).inc(n)
+        metrics.PURCHASES_CNY.labels(tier.name, category).inc(
+            out.purchase_fen[tier, category] / 100
+        )
     if out.overdrawn:
         metrics.LEDGER_ANOMALIES.labels("overdrawn").inc(len(out.overdrawn))
         _overdrafts.add(out.overdrawn, time.monotonic())
