@@ -4,9 +4,17 @@ sets, no customer, account or manager ids. Each worker exports its own partition
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client import (
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    Summary,
+    disable_created_metrics,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -15,6 +23,7 @@ from tiering.core.tiers import Tier
 
 # The *_created series double the scrape for no use on dashboards.
 disable_created_metrics()
+log = logging.getLogger(__name__)
 
 EVENTS = Counter(
     "tiering_events_total",
@@ -218,3 +227,94 @@ def export_marketing(policy: Policy) -> None:
             if target is not None:
                 PURCHASE_TARGET.labels(tier.name, category).set(target.count)
                 PURCHASE_TARGET_CNY.labels(tier.name, category).set(target.amount_fen / 100)
+
+
+# --- §7 per branch ------------------------------------------------------------------------------
+# The customer's branch (their latest posting's branch_id) as a label: a bank has hundreds of
+# branches, a bounded set Prometheus takes well (500 branches x 4 tiers is 2,000 series a
+# metric). Customers are never a label. A feed sending more distinct branch ids than
+# MAX_BRANCHES (a fault upstream: ids that are not branches) counts the rest as OTHER.
+
+#: the branch labels one process exports at most
+MAX_BRANCHES = 2000
+BRANCH_INFLOW = Counter(
+    "tiering_branch_inflow_cny_total",
+    "Credits posted (CNY), by the customer's branch and tier (§7.2 per branch).",
+    ["branch_id", "tier"],
+)
+BRANCH_OUTFLOW = Counter(
+    "tiering_branch_outflow_cny_total",
+    "Debits posted (CNY), by the customer's branch and tier (§7.2 per branch).",
+    ["branch_id", "tier"],
+)
+BRANCH_CHURNED = Counter(
+    "tiering_branch_churned_customers_total",
+    "Customers who left the bank (§7.3, as tiering_churned_customers_total), by their branch "
+    "and the tier they left from.",
+    ["branch_id", "tier"],
+)
+BRANCH_PURCHASES = Counter(
+    "tiering_branch_purchases_total",
+    "Purchases of a product (§7.4, as tiering_purchases_total), by branch and tier.",
+    ["branch_id", "tier"],
+)
+BRANCH_PURCHASES_CNY = Counter(
+    "tiering_branch_purchases_cny_total",
+    "Money paid into products by those purchases (CNY), by branch and tier.",
+    ["branch_id", "tier"],
+)
+BRANCH_SATISFACTION = Summary(
+    "tiering_branch_satisfaction_rating",
+    "FEEDBACK ratings 1-5 (§7.1), by the customer's branch: _sum and _count.",
+    ["branch_id"],
+)
+
+
+class BranchLabels:
+    """``branch_id`` → its label: NONE for a customer with no branch yet, OTHER past
+    :data:`MAX_BRANCHES` distinct ones (said once in the log, without the ids)."""
+
+    def __init__(self, limit: int = MAX_BRANCHES) -> None:
+        self.limit = limit
+        self.known: set[str] = set()
+        self.overflowed = False
+
+    def __call__(self, branch_id: str | None) -> str:
+        if not branch_id:
+            return "NONE"
+        if branch_id in self.known:
+            return branch_id
+        if len(self.known) >= self.limit:
+            if not self.overflowed:
+                self.overflowed = True
+                log.warning(
+                    "more than %d distinct branch_id values: the rest are counted as branch "
+                    "OTHER in the per-branch metrics (docs/metrics.md, per branch)",
+                    self.limit,
+                )
+            return "OTHER"
+        self.known.add(branch_id)
+        return branch_id
+
+
+_branches = BranchLabels()
+_started: set[str] = set()
+
+
+def branch_label(branch_id: str | None) -> str:
+    """The label of a customer's branch; a branch's series start at 0 the first time it is
+    seen (each tier's), so its rules have a value before its first departure or purchase."""
+    label = _branches(branch_id)
+    if label not in _started:
+        _started.add(label)
+        for tier in Tier:
+            for counter in (
+                BRANCH_INFLOW,
+                BRANCH_OUTFLOW,
+                BRANCH_CHURNED,
+                BRANCH_PURCHASES,
+                BRANCH_PURCHASES_CNY,
+            ):
+                counter.labels(label, tier.name)
+        BRANCH_SATISFACTION.labels(label)
+    return label

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -21,8 +20,8 @@ from tiering.core.kinds import SignalKind
 from tiering.core.policy import Policy
 from tiering.core.signals import Signal
 from tiering.core.teams import route
-from tiering.core.tiers import Tier
 from tiering.ledger.departure import expire_departure
+from tiering.ledger.kpis import KpiTally
 from tiering.ledger.postings import Posting, TxnType, posting_from_record
 from tiering.ledger.records import encode_tier_change, tier_change_signal
 from tiering.ledger.rows import BalanceRow, balance_row, ledger_rows
@@ -90,13 +89,8 @@ class LedgerOutput(InputTally):
     #: §5 signals, and postings into a product for the notifier's conversions (§7.4)
     signals: list[tuple[int, Signal]] = field(default_factory=list)
     balances: dict[str, BalanceRow] = field(default_factory=dict)
-    inflow_fen: Counter[Tier] = field(default_factory=Counter)
-    outflow_fen: Counter[Tier] = field(default_factory=Counter)
-    #: §7.3 customers who left (balance at zero for the policy's days), by the tier left
-    departed: Counter[Tier] = field(default_factory=Counter)
-    #: §7.4 purchases and the fen paid into products, by (tier, category)
-    purchases: Counter[tuple[Tier, str]] = field(default_factory=Counter)
-    purchase_fen: Counter[tuple[Tier, str]] = field(default_factory=Counter)
+    #: §7.2-§7.4 growth, departures and purchases, per tier and branch
+    kpis: KpiTally = field(default_factory=KpiTally)
     #: (topic, partition, offset) of each posting that left its account below zero (§3)
     overdrawn: list[tuple[str, int, int]] = field(default_factory=list)
 
@@ -164,18 +158,17 @@ class LedgerProcessor:
         out.lags_ms.append(now_ms - posting.event_time_ms)
         out.changes.extend((partition, c) for c in applied.changes)
         out.signals.extend((partition, s) for s in applied.signals)
-        out.inflow_fen[state.tier] += applied.inflow_fen
-        out.outflow_fen[state.tier] += applied.outflow_fen
+        out.kpis.flows(state.tier, state.branch_id, applied.inflow_fen, applied.outflow_fen)
         if applied.departed is not None:
-            out.departed[applied.departed] += 1
+            out.kpis.departed[applied.departed, state.branch_id] += 1
         out.balances[posting.customer_id] = balance_row(posting.customer_id, state)
         if posting.product_code:
             purchase = self._purchase(posting, state, applied)
             if purchase is not None:
                 out.signals.append((partition, purchase))
                 assert purchase.detail is not None
-                out.purchases[purchase.tier, purchase.detail] += 1
-                out.purchase_fen[purchase.tier, purchase.detail] += posting.amount_fen
+                kpis = out.kpis
+                kpis.purchase(purchase.tier, state.branch_id, purchase.detail, posting.amount_fen)
 
     def _purchase(self, posting: Posting, state: CustomerState, applied: Applied) -> Signal | None:
         """§7.4: a purchase (:data:`PURCHASES`) of a product category, counted for marketing
@@ -212,7 +205,7 @@ class LedgerProcessor:
             changes, signals = expire_due(state, customer_id, now, self.policy)
             departed = expire_departure(state, now, self.policy)
             if departed is not None:
-                out.departed[departed] += 1
+                out.kpis.departed[departed, state.branch_id] += 1
             self.store.put(key, state)
             out.changes.extend((partition, c) for c in changes)
             out.signals.extend((partition, s) for s in signals)
@@ -245,23 +238,10 @@ class LedgerProcessor:
 def count(out: LedgerOutput, now_ms: int) -> None:
     """What a stored batch of postings adds to the metrics (contract "Prometheus metrics")."""
     out.count(DEPOSIT_TRANSACTIONS)
-    for tier, fen in out.inflow_fen.items():
-        if fen:
-            metrics.INFLOW.labels(tier.name).inc(fen / 100)
-    for tier, fen in out.outflow_fen.items():
-        if fen:
-            metrics.OUTFLOW.labels(tier.name).inc(fen / 100)
     for _, change in out.changes:
         metrics.TIER_CHANGES.labels(*direction_label(change)).inc()
         metrics.TIER_CHANGE_LATENCY.observe(max(now_ms - change.event_time_ms, 0) / 1000)
-    # §7.3: once per departure; a downgrade is a tier migration, counted above
-    for tier, n in out.departed.items():
-        metrics.CHURNED.labels(tier.name).inc(n)
-    for (tier, category), n in out.purchases.items():
-        metrics.PURCHASES.labels(tier.name, category).inc(n)
-        metrics.PURCHASES_CNY.labels(tier.name, category).inc(
-            out.purchase_fen[tier, category] / 100
-        )
+    out.kpis.count()
     if out.overdrawn:
         metrics.LEDGER_ANOMALIES.labels("overdrawn").inc(len(out.overdrawn))
         _overdrafts.add(out.overdrawn, time.monotonic())

@@ -220,6 +220,14 @@ def decode_standing(data: bytes) -> Standing:
     )
 
 
+def stored_branch(data: bytes | None) -> str | None:
+    """The branch in a stored customer state (their latest posting's), if any (§7 per branch)."""
+    if data is None:
+        return None
+    branch: str | None = _fields(data)[11]
+    return branch
+
+
 def stored_tier(data: bytes | None) -> Tier:
     """The tier in a stored customer state; a customer with no posting yet holds nothing, which
     §3 places in ORDINARY."""

@@ -129,7 +129,8 @@ def test_some_customers_leave_in_those_runs() -> None:
     """...and the departures' deadlines (§7.3): some customers stay at zero long enough."""
     worker = Worker()
     departed = sum(
-        sum(worker.run(b, now_ms=CLOCK + i).departed.values()) for i, b in enumerate(postings(0))
+        sum(worker.run(b, now_ms=CLOCK + i).kpis.departed.values())
+        for i, b in enumerate(postings(0))
     )
     assert departed > 0
 
