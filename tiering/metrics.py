@@ -4,17 +4,26 @@ sets, no customer, account or manager ids. Each worker exports its own partition
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client import (
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    Summary,
+    disable_created_metrics,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from tiering.core.policy import ACCOUNT_TYPES
+from tiering.core.policy import ACCOUNT_TYPES, Policy
 from tiering.core.tiers import Tier
 
 # The *_created series double the scrape for no use on dashboards.
 disable_created_metrics()
+log = logging.getLogger(__name__)
 
 EVENTS = Counter(
     "tiering_events_total",
@@ -45,7 +54,8 @@ TIER_CHANGES = Counter(
 )
 CHURNED = Counter(
     "tiering_churned_customers_total",
-    "Customers who left the tier downward or emptied all their accounts.",
+    "Customers who left the bank (§7.3): deposit balance at zero for the policy's "
+    "[churn] inactive_days, counted once per departure by the tier they left from.",
     ["tier"],
 )
 LEDGER_ANOMALIES = Counter(
@@ -76,6 +86,28 @@ CONVERSIONS = Counter(
     "tiering_conversions_total",
     "Products bought within the conversion window after a notification suggested them (§7.4).",
     ["tier", "notification_kind"],
+)
+PURCHASES = Counter(
+    "tiering_purchases_total",
+    "Purchases of a product (§7.4 marketing completion): a DEPOSIT or TRANSFER_OUT carrying the "
+    "product_code of a policy category, notified before or not, by the customer's tier.",
+    ["tier", "category"],
+)
+PURCHASES_CNY = Counter(
+    "tiering_purchases_cny_total",
+    "Money paid into products by those purchases (CNY), by tier and category (§7.4).",
+    ["tier", "category"],
+)
+PURCHASE_TARGET = Gauge(
+    "tiering_purchase_target",
+    "The policy's marketing target (§7.4): purchases per 30 days, by tier and category.",
+    ["tier", "category"],
+)
+PURCHASE_TARGET_CNY = Gauge(
+    "tiering_purchase_target_cny",
+    "The policy's marketing target (§7.4): CNY paid into products per 30 days, by tier and "
+    "category.",
+    ["tier", "category"],
 )
 ONLINE_EVENTS = Counter(
     "tiering_online_events_total",
@@ -190,3 +222,108 @@ def start_at_zero(topics: tuple[str, ...]) -> None:
             DELIVERIES.labels(channel, outcome)
     for channel in ("wecom", "dingtalk", "webhook", "email"):
         DELIVERIES_WAITING.labels(channel)
+
+
+def export_marketing(policy: Policy) -> None:
+    """§7.4: the policy's targets as gauges (every worker exports the same: ``max`` over
+    workers, not ``sum``), and every tier's purchases of every category from 0."""
+    for tier in Tier:
+        targets = policy.purchase_targets.get(tier, {})
+        for category in policy.products:
+            PURCHASES.labels(tier.name, category)
+            PURCHASES_CNY.labels(tier.name, category)
+            target = targets.get(category)
+            if target is not None:
+                PURCHASE_TARGET.labels(tier.name, category).set(target.count)
+                PURCHASE_TARGET_CNY.labels(tier.name, category).set(target.amount_fen / 100)
+
+
+# --- §7 per branch ------------------------------------------------------------------------------
+# The customer's branch (their latest posting's branch_id) as a label: a bank has hundreds of
+# branches, a bounded set Prometheus takes well (500 branches x 4 tiers is 2,000 series a
+# metric). Customers are never a label. A feed sending more distinct branch ids than
+# MAX_BRANCHES (a fault upstream: ids that are not branches) counts the rest as OTHER.
+
+#: the branch labels one process exports at most
+MAX_BRANCHES = 2000
+BRANCH_INFLOW = Counter(
+    "tiering_branch_inflow_cny_total",
+    "Credits posted (CNY), by the customer's branch and tier (§7.2 per branch).",
+    ["branch_id", "tier"],
+)
+BRANCH_OUTFLOW = Counter(
+    "tiering_branch_outflow_cny_total",
+    "Debits posted (CNY), by the customer's branch and tier (§7.2 per branch).",
+    ["branch_id", "tier"],
+)
+BRANCH_CHURNED = Counter(
+    "tiering_branch_churned_customers_total",
+    "Customers who left the bank (§7.3, as tiering_churned_customers_total), by their branch "
+    "and the tier they left from.",
+    ["branch_id", "tier"],
+)
+BRANCH_PURCHASES = Counter(
+    "tiering_branch_purchases_total",
+    "Purchases of a product (§7.4, as tiering_purchases_total), by branch and tier.",
+    ["branch_id", "tier"],
+)
+BRANCH_PURCHASES_CNY = Counter(
+    "tiering_branch_purchases_cny_total",
+    "Money paid into products by those purchases (CNY), by branch and tier.",
+    ["branch_id", "tier"],
+)
+BRANCH_SATISFACTION = Summary(
+    "tiering_branch_satisfaction_rating",
+    "FEEDBACK ratings 1-5 (§7.1), by the customer's branch: _sum and _count.",
+    ["branch_id"],
+)
+
+
+class BranchLabels:
+    """``branch_id`` → its label: NONE for a customer with no branch yet, OTHER past
+    :data:`MAX_BRANCHES` distinct ones (said once in the log, without the ids)."""
+
+    def __init__(self, limit: int = MAX_BRANCHES) -> None:
+        self.limit = limit
+        self.known: set[str] = set()
+        self.overflowed = False
+
+    def __call__(self, branch_id: str | None) -> str:
+        if not branch_id:
+            return "NONE"
+        if branch_id in self.known:
+            return branch_id
+        if len(self.known) >= self.limit:
+            if not self.overflowed:
+                self.overflowed = True
+                log.warning(
+                    "more than %d distinct branch_id values: the rest are counted as branch "
+                    "OTHER in the per-branch metrics (docs/metrics.md, per branch)",
+                    self.limit,
+                )
+            return "OTHER"
+        self.known.add(branch_id)
+        return branch_id
+
+
+_branches = BranchLabels()
+_started: set[str] = set()
+
+
+def branch_label(branch_id: str | None) -> str:
+    """The label of a customer's branch; a branch's series start at 0 the first time it is
+    seen (each tier's), so its rules have a value before its first departure or purchase."""
+    label = _branches(branch_id)
+    if label not in _started:
+        _started.add(label)
+        for tier in Tier:
+            for counter in (
+                BRANCH_INFLOW,
+                BRANCH_OUTFLOW,
+                BRANCH_CHURNED,
+                BRANCH_PURCHASES,
+                BRANCH_PURCHASES_CNY,
+            ):
+                counter.labels(label, tier.name)
+        BRANCH_SATISFACTION.labels(label)
+    return label

@@ -1,5 +1,6 @@
 """The Grafana dashboards: valid JSON with fixed uids, the provisioned datasource everywhere,
-and only metrics that exist: the contract's, or a recording rule of deploy/prometheus/rules.
+and only metrics that exist: the contract's, the project's own (docs/metrics.md), or a recording
+rule of deploy/prometheus/rules.
 
 The helpers here also feed tests/integration/test_promql_live.py, which runs every expression
 on the real Prometheus."""
@@ -39,15 +40,33 @@ CONTRACT_METRICS = {
     "tiering_consumer_lag_messages",
     "tiering_dependency_up",
 }
+#: metrics the project added (docs/metrics.md): the §7.4 purchases and targets, the KPIs per
+#: branch
+PROJECT_METRICS = {
+    "tiering_purchases_total",
+    "tiering_purchases_cny_total",
+    "tiering_purchase_target",
+    "tiering_purchase_target_cny",
+    "tiering_branch_inflow_cny_total",
+    "tiering_branch_outflow_cny_total",
+    "tiering_branch_churned_customers_total",
+    "tiering_branch_purchases_total",
+    "tiering_branch_purchases_cny_total",
+    "tiering_branch_satisfaction_rating",
+}
+#: summaries: _sum and _count
+SUMMARIES = {"tiering_branch_satisfaction_rating"}
 HISTOGRAMS = {
     "tiering_event_lag_seconds",
     "tiering_tier_change_latency_seconds",
     "tiering_satisfaction_rating",
 }
 #: the series a scrape has: histograms as _bucket, _sum and _count
-SERIES_NAMES = (CONTRACT_METRICS - HISTOGRAMS) | {
-    f"{h}{suffix}" for h in HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")
-}
+SERIES_NAMES = (
+    ((CONTRACT_METRICS | PROJECT_METRICS) - HISTOGRAMS - SUMMARIES)
+    | {f"{h}{suffix}" for h in HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")}
+    | {f"{m}{suffix}" for m in SUMMARIES for suffix in ("_sum", "_count")}
+)
 
 #: Grafana's own variables, with what they stand for when the expression runs elsewhere
 GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$__interval": "1m", "$__range": "1h"}
@@ -161,7 +180,15 @@ def test_every_metric_is_in_the_contract_or_a_recording_rule() -> None:
         assert not unknown, f"{where}: unknown metrics {sorted(unknown)} in {expr}"
 
 
-def test_the_dashboards_cover_every_contract_metric() -> None:
+def test_the_dashboards_cover_every_contract_and_project_metric() -> None:
     used = {name for _, expr in expressions() for name in metric_names(expr)}
-    missing = {m for m in CONTRACT_METRICS if not any(u.startswith(m) for u in used)}
+    metrics = CONTRACT_METRICS | PROJECT_METRICS
+    missing = {m for m in metrics if not any(u.startswith(m) for u in used)}
     assert not missing, f"no panel or rule reads {sorted(missing)}"
+
+
+def test_the_projects_metrics_are_documented() -> None:
+    docs = (ROOT / "docs" / "metrics.md").read_text()
+    # a section of its own, or a line of the per-branch table
+    undocumented = {m for m in PROJECT_METRICS if f"### {m}\n" not in docs and f"`{m}`" not in docs}
+    assert not undocumented, f"docs/metrics.md has no section for {sorted(undocumented)}"

@@ -6,10 +6,12 @@ so the rules never see a float. ``tiering.core.policy_file`` reads and checks th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
+from tiering.core.bank_time import DAY_MS
 from tiering.core.kinds import NotificationKind
+from tiering.core.policy_kpis import DEFAULT_INACTIVE_DAYS, Targets
 from tiering.core.tiers import Tier
 
 
@@ -118,6 +120,10 @@ class Policy:
     #: §9: a risk assessment counts for this many calendar months after its date, judged at
     #: the event time of what a notification answers; older, the customer's tolerance is unknown
     assessment_valid_months: int = 12
+    #: §7.3 a customer whose deposit balance has stayed at zero this long has left the bank
+    departure_ms: int = DEFAULT_INACTIVE_DAYS * DAY_MS
+    #: §7.4 marketing targets per tier and product category, per 30 days
+    purchase_targets: Targets = field(default_factory=dict)
 
     def category_of(self, product_code: str) -> str | None:
         """The product category a posting's product_code belongs to: the longest category

@@ -17,6 +17,7 @@ from tiering.core.bank_time import DAY_MS, HOUR_MS, MINUTE_MS
 from tiering.core.policy import ACCOUNT_TYPES, Policy, PolicyError
 from tiering.core.policy_actions import parse_actions, parse_combinations, parse_products
 from tiering.core.policy_checks import Collector
+from tiering.core.policy_kpis import parse_churn, parse_targets
 from tiering.core.tiers import Tier
 
 _RULE_KEYS = {
@@ -43,6 +44,8 @@ _TOP_KEYS = {
     "idle_funds",
     "accounts",
     "suitability",
+    "churn",
+    "targets",
 }
 _INTEREST_KEYS = {"views", "window_days", "half_life_days", "conversion_window_days"}
 _DEDUP_KEYS = {"horizon_days", "max_ids"}
@@ -82,6 +85,8 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
     idle_min_fen, idle_days = _idle_funds(c, doc.get("idle_funds", {}), bounds)
     counted = _counted_account_types(c, doc.get("accounts", {}))
     valid_months = _suitability(c, doc.get("suitability", {}))
+    inactive_days = parse_churn(c, doc.get("churn", {}))
+    targets = parse_targets(c, doc.get("targets", {}), products)
     if c.problems:
         raise PolicyError(
             f"{source}: {len(c.problems)} problem(s):\n  - " + "\n  - ".join(c.problems)
@@ -113,6 +118,8 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
         without_simplified=tuple(c.without_simplified),
         counted_account_types=counted,
         assessment_valid_months=valid_months,
+        departure_ms=inactive_days * DAY_MS,
+        purchase_targets=targets,
     )
 
 

@@ -21,7 +21,8 @@ from tiering.core.kinds import SignalKind
 from tiering.core.policy import Policy
 from tiering.core.signals import Signal
 from tiering.core.teams import route
-from tiering.core.tiers import Direction, Tier
+from tiering.ledger.departure import expire_departure
+from tiering.ledger.kpis import KpiTally
 from tiering.ledger.placements import coalesce_placements
 from tiering.ledger.postings import Posting, TxnType, posting_from_record
 from tiering.ledger.records import encode_tier_change, tier_change_signal
@@ -75,6 +76,12 @@ class OverdraftReport:
 
 _overdrafts = OverdraftReport()
 
+#: §7.4 the postings that buy the product their product_code names: money paid in for it
+#: (DEPOSIT), or paid out of a deposit account into it (TRANSFER_OUT). Not a TRANSFER_IN (money
+#: arriving from a product: a redemption, a maturity, or the receiving leg of a transfer whose
+#: paying leg is the purchase), a WITHDRAWAL (cash taken away), INTEREST, a FEE or a snapshot.
+PURCHASES = frozenset({TxnType.DEPOSIT, TxnType.TRANSFER_OUT})
+
 
 @dataclass(slots=True)
 class LedgerOutput(InputTally):
@@ -84,10 +91,8 @@ class LedgerOutput(InputTally):
     #: §5 signals, and postings into a product for the notifier's conversions (§7.4)
     signals: list[tuple[int, Signal]] = field(default_factory=list)
     balances: dict[str, BalanceRow] = field(default_factory=dict)
-    inflow_fen: Counter[Tier] = field(default_factory=Counter)
-    outflow_fen: Counter[Tier] = field(default_factory=Counter)
-    #: ORDINARY customers whose accounts all went to zero or below (§7.3)
-    emptied: Counter[Tier] = field(default_factory=Counter)
+    #: §7.2-§7.4 growth, departures and purchases, per tier and branch
+    kpis: KpiTally = field(default_factory=KpiTally)
     #: (topic, partition, offset) of each posting that left its account below zero (§3)
     overdrawn: list[tuple[str, int, int]] = field(default_factory=list)
     #: account type → postings on accounts the policy leaves out of the deposit balance (§3)
@@ -161,21 +166,25 @@ class LedgerProcessor:
         out.lags_ms.append(now_ms - posting.event_time_ms)
         out.changes.extend((partition, c) for c in applied.changes)
         out.signals.extend((partition, s) for s in applied.signals)
-        out.inflow_fen[state.tier] += applied.inflow_fen
-        out.outflow_fen[state.tier] += applied.outflow_fen
-        if state.tier is Tier.ORDINARY and applied.previous_total_fen > 0 >= applied.total_fen:
-            out.emptied[Tier.ORDINARY] += 1
+        out.kpis.flows(state.tier, state.branch_id, applied.inflow_fen, applied.outflow_fen)
+        if applied.departed is not None:
+            out.kpis.departed[applied.departed, state.branch_id] += 1
         out.balances[posting.customer_id] = balance_row(posting.customer_id, state)
         if posting.product_code:
             purchase = self._purchase(posting, state, applied)
             if purchase is not None:
                 out.signals.append((partition, purchase))
+                assert purchase.detail is not None
+                kpis = out.kpis
+                kpis.purchase(purchase.tier, state.branch_id, purchase.detail, posting.amount_fen)
 
     def _purchase(self, posting: Posting, state: CustomerState, applied: Applied) -> Signal | None:
-        """§7.4: a posting into a product category, for the notifier to match with what it
-        suggested."""
+        """§7.4: a purchase (:data:`PURCHASES`) of a product category, counted for marketing
+        completion and sent to the notifier to match with what it suggested."""
+        if posting.txn_type not in PURCHASES:
+            return None
         category = self.policy.category_of(posting.product_code or "")
-        if category is None or posting.txn_type is TxnType.BALANCE_SNAPSHOT:
+        if category is None:
             return None
         assert state.tier is not None
         return Signal(
@@ -191,8 +200,8 @@ class LedgerProcessor:
         )
 
     def _sweep(self, partition: int, out: LedgerOutput) -> None:
-        """§3 downgrades and §5 idle funds that fell due by the partition's stream time, for
-        customers who have not posted since."""
+        """§3 downgrades, §5 idle funds and §7.3 departures that fell due by the partition's
+        stream time, for customers who have not posted since."""
         now = self.store.stream_time.get(partition)
         if now is None:
             return
@@ -202,6 +211,9 @@ class LedgerProcessor:
                 continue
             customer_id = key.decode()
             changes, signals = expire_due(state, customer_id, now, self.policy)
+            departed = expire_departure(state, now, self.policy)
+            if departed is not None:
+                out.kpis.departed[departed, state.branch_id] += 1
             self.store.put(key, state)
             out.changes.extend((partition, c) for c in changes)
             out.signals.extend((partition, s) for s in signals)
@@ -234,26 +246,12 @@ class LedgerProcessor:
 def count(out: LedgerOutput, now_ms: int) -> None:
     """What a stored batch of postings adds to the metrics (contract "Prometheus metrics")."""
     out.count(DEPOSIT_TRANSACTIONS)
-    for tier, fen in out.inflow_fen.items():
-        if fen:
-            metrics.INFLOW.labels(tier.name).inc(fen / 100)
-    for tier, fen in out.outflow_fen.items():
-        if fen:
-            metrics.OUTFLOW.labels(tier.name).inc(fen / 100)
     for account_type, n in out.excluded.items():
         metrics.LEDGER_EXCLUDED.labels(account_type).inc(n)
     for _, change in out.changes:
         metrics.TIER_CHANGES.labels(*direction_label(change)).inc()
         metrics.TIER_CHANGE_LATENCY.observe(max(now_ms - change.event_time_ms, 0) / 1000)
-        # a corrected opening placement (INITIAL from a tier) is no one leaving a tier
-        if (
-            change.direction is not Direction.INITIAL
-            and change.previous_tier is not None
-            and change.new_tier < change.previous_tier
-        ):
-            metrics.CHURNED.labels(change.previous_tier.name).inc()
-    for tier, n in out.emptied.items():
-        metrics.CHURNED.labels(Tier(tier).name).inc(n)
+    out.kpis.count()
     if out.overdrawn:
         metrics.LEDGER_ANOMALIES.labels("overdrawn").inc(len(out.overdrawn))
         _overdrafts.add(out.overdrawn, time.monotonic())

@@ -18,6 +18,7 @@ from tiering.core.kinds import SignalKind
 from tiering.core.policy import Policy
 from tiering.core.signals import Signal
 from tiering.core.tiers import TIERS, Direction, Tier, classify
+from tiering.ledger.departure import departure_deadline, expire_departure, track_departure
 from tiering.ledger.idle import expire_idle, idle_deadline, track_idle
 from tiering.ledger.postings import CREDITS, DEBITS, Posting, TxnType
 from tiering.ledger.state import Account, CustomerState, deposit_fen
@@ -57,6 +58,9 @@ class Applied:
     #: the posting is on an account type the policy does not count toward the deposit balance
     #: (§3): applied to nothing, the customer's state untouched
     excluded: bool = False
+    #: §7.3 the customer had left (balance at zero for the policy's days) before this posting:
+    #: the tier they left from, counted once
+    departed: Tier | None = None
 
 
 def apply_posting(
@@ -94,8 +98,9 @@ def apply_posting(
     changes, signals = expire_due(state, posting.customer_id, now, policy)
     applied.changes.extend(changes)
     applied.signals.extend(signals)
+    applied.departed = expire_departure(state, now, policy)
 
-    previous_total = state.total_fen
+    previous_total, tier_before = state.total_fen, state.tier
     _record_peak(state, now, previous_total, policy)
     if account is None:
         account = state.accounts[posting.account_id] = Account(0, posting.event_time_ms)
@@ -131,6 +136,7 @@ def apply_posting(
         # the opening balances place the customer; they are no §5 moment for a manager
         applied.signals.extend(_signals(state, posting, total, policy))
     track_idle(state, posting, now, policy)
+    track_departure(state, previous_total, tier_before, now)
     return state, applied
 
 
@@ -201,10 +207,14 @@ def expire_grace(
 
 
 def next_deadline(state: CustomerState, policy: Policy) -> int | None:
-    """When this customer's pending downgrade or idle-funds signal falls due, whichever comes
-    first, if one is pending."""
+    """When this customer's pending downgrade, idle-funds signal or departure (§7.3) falls due,
+    whichever comes first, if one is pending."""
     since = None if state.tier is None else state.below_since.get(state.tier)
-    return earliest(grace_deadline(state.tier, since, policy), idle_deadline(state, policy))
+    return earliest(
+        grace_deadline(state.tier, since, policy),
+        idle_deadline(state, policy),
+        departure_deadline(state, policy),
+    )
 
 
 def earliest(*deadlines: int | None) -> int | None:

@@ -4,8 +4,8 @@ store and its changelog.
 MessagePack, with times stored relative to the customer's clock so most numbers take a few
 bytes. The first element is the format number; a reader refuses a format it does not know.
 Format 2 added the idle spell (§5 idle funds), format 3 the as-of time of the customer's opening
-placement (§3); formats 1 and 2 are still read (:func:`decode_state`): a format-1 state's idle
-spell counted from its newest event, neither's with an opening placement pending.
+placement (§3), format 4 the spell at zero (§7.3 churn); formats 1 to 3 are still read
+(:func:`decode_state`).
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from tiering.core.dedup import SeenIds
 from tiering.core.state_format import check_state_format
 from tiering.core.tiers import TIERS, Tier
 
-FORMAT = 3
-#: the formats before: read, never written (1: no idle spell; 2: no opening placement)
+FORMAT = 4
+#: the formats before: read, never written (1: no idle spell; 2: no opening placement; 3: no
+#: spell at zero)
 _FORMAT_1 = 1
 _FORMAT_2 = 2
+_FORMAT_3 = 3
 _CHURN_RISK = 1
 _NEAR_UPGRADE = 2
 _IDLE_NOTIFIED = 4
@@ -62,6 +64,11 @@ class CustomerState:
     #: the as-of time of the BALANCE_SNAPSHOT(s) that placed the customer (§3), while no
     #: upgrade or downgrade has followed: a further snapshot of that as-of is the same placement
     placement_as_of_ms: int | None = None
+    #: §7.3 event time since which the deposit balance has been zero, after being above it;
+    #: None while above zero, and once the departure is counted
+    empty_since: int | None = None
+    #: the tier the customer held when the balance reached zero: the tier they are lost from
+    empty_tier: Tier | None = None
     #: the customer's deposit balance (§3): the sum of the accounts' :func:`deposit_fen`, never
     #: negative; kept up to date by apply_posting (and set by decode_state; a state is never
     #: made with accounts otherwise)
@@ -118,6 +125,8 @@ def encode_state(state: CustomerState) -> bytes:
             state.branch_id,
             None if state.idle_since is None else clock - state.idle_since,
             None if state.placement_as_of_ms is None else clock - state.placement_as_of_ms,
+            None if state.empty_since is None else clock - state.empty_since,
+            -1 if state.empty_tier is None else int(state.empty_tier),
         ],
         use_bin_type=True,
     )
@@ -125,14 +134,19 @@ def encode_state(state: CustomerState) -> bytes:
 
 
 def _fields(data: bytes) -> list[Any]:
-    """The stored fields in this format: a format-1 state's with the idle spell it did not keep
-    counted from the customer's newest event, the earliest it can be known to have started
-    (never too early a notice); a format-1 or -2 state's with no opening placement pending."""
+    """The stored fields in this format, an older state's with what it did not keep: a format-1
+    state's idle spell counted from the customer's newest event, the earliest it can be known to
+    have started (never too early a notice); no opening placement pending before format 3; no
+    spell at zero before format 4 (when its balance reached zero is not known, and a departure
+    counted at once for every customer already at zero would be a false spike: those left, if
+    they did, before churn was counted this way)."""
     fields: list[Any] = msgpack.unpackb(data, raw=False)
     if fields and fields[0] == _FORMAT_1 and len(fields) == 12:
-        return [FORMAT, *fields[1:], 0, None]
+        fields = [_FORMAT_2, *fields[1:], 0]
     if fields and fields[0] == _FORMAT_2 and len(fields) == 13:
-        return [FORMAT, *fields[1:], None]
+        fields = [_FORMAT_3, *fields[1:], None]
+    if fields and fields[0] == _FORMAT_3 and len(fields) == 14:
+        return [FORMAT, *fields[1:], None, -1]
     check_state_format(fields, FORMAT, "customer state")
     return fields
 
@@ -153,6 +167,8 @@ def decode_state(data: bytes) -> CustomerState:
         branch,
         idle,
         placed,
+        empty,
+        empty_tier,
     ) = _fields(data)
     state = CustomerState(
         partition=partition,
@@ -172,6 +188,8 @@ def decode_state(data: bytes) -> CustomerState:
         idle_notified=bool(flags & _IDLE_NOTIFIED),
         seen=SeenIds({seen[i]: clock - seen[i + 1] for i in range(0, len(seen), 2)}, floor),
         branch_id=branch,
+        empty_since=None if empty is None else clock - empty,
+        empty_tier=None if empty_tier < 0 else TIERS[empty_tier],
     )
     state.total_fen = deposit_total(accounts[1::3])
     return state
@@ -190,6 +208,8 @@ class Standing:
     below_tier_since: int | None
     #: the open idle spell's start, if its IDLE_FUNDS signal is still to come (§5)
     idle_since: int | None = None
+    #: since when the balance has been at zero, if the departure is still to be counted (§7.3)
+    empty_since: int | None = None
 
 
 def decode_standing(data: bytes) -> Standing:
@@ -200,6 +220,7 @@ def decode_standing(data: bytes) -> Standing:
         if below[i] == tier:
             since = clock - below[i + 1]
     idle = None if fields[12] is None or fields[8] & _IDLE_NOTIFIED else clock - fields[12]
+    empty = None if fields[14] is None else clock - fields[14]
     return Standing(
         partition,
         None if tier < 0 else Tier(tier),
@@ -207,7 +228,16 @@ def decode_standing(data: bytes) -> Standing:
         clock,
         since,
         idle,
+        empty,
     )
+
+
+def stored_branch(data: bytes | None) -> str | None:
+    """The branch in a stored customer state (their latest posting's), if any (§7 per branch)."""
+    if data is None:
+        return None
+    branch: str | None = _fields(data)[11]
+    return branch
 
 
 def stored_tier(data: bytes | None) -> Tier:

@@ -16,20 +16,22 @@ import msgpack
 
 from tiering.core.policy import Policy
 from tiering.core.tiers import Tier
+from tiering.ledger.departure import spell_end
 from tiering.ledger.idle import spell_deadline
 from tiering.ledger.rules import earliest, grace_deadline, next_deadline
 from tiering.ledger.state import CustomerState, decode_standing, decode_state, encode_state
 from tiering.processing import BatchStore
 
 #: the kept entries: the partition's summary, and one deadline per customer with one pending:
-#: the earliest of their downgrade (§3) and their idle-funds signal (§5)
+#: the earliest of their downgrade (§3), their idle-funds signal (§5) and their departure (§7.3)
 _SUMMARY = b"s"
 _DEADLINE = b"d"
 #: the summary's layout: [format, grace ms, customers per tier, fen per tier, stream time,
-#: idle ms]. 2: fen per tier sums the customers' deposit balances with overdrawn accounts at
-#: zero (§3). 3: the deadlines include idle funds, and the idle days are kept. A summary of an
-#: older format, or of other grace or idle days, is not kept on: recounted.
-SUMMARY_FORMAT = 3
+#: idle ms, departure ms]. 2: fen per tier sums the customers' deposit balances with overdrawn
+#: accounts at zero (§3). 3: the deadlines include idle funds, and the idle days are kept. 4: the
+#: deadlines include departures (§7.3), and their days are kept. A summary of an older format,
+#: or of other grace, idle or departure days, is not kept on: recounted.
+SUMMARY_FORMAT = 4
 
 Tally = dict[int, list[int]]
 
@@ -121,8 +123,10 @@ class LedgerStore(BatchStore[CustomerState]):
     def _summary(self, partition: int, counts: list[int], balances: list[int]) -> bytes:
         stream_time = self.stream_time.get(partition, 0)
         grace = self._policy.downgrade_grace_ms
-        idle = self._policy.idle_ms
-        packed: bytes = msgpack.packb([SUMMARY_FORMAT, grace, counts, balances, stream_time, idle])
+        idle, departure = self._policy.idle_ms, self._policy.departure_ms
+        packed: bytes = msgpack.packb(
+            [SUMMARY_FORMAT, grace, counts, balances, stream_time, idle, departure]
+        )
         return packed
 
     def kept_staged(self) -> dict[int, list[tuple[bytes, bytes | None]]]:
@@ -160,9 +164,10 @@ class LedgerStore(BatchStore[CustomerState]):
             SUMMARY_FORMAT,
             policy.downgrade_grace_ms,
             policy.idle_ms,
+            policy.departure_ms,
         ]:
             return False  # never kept, or another format or period since: recount
-        _, _, counts, balances, stream_time, _ = summary
+        _, _, counts, balances, stream_time, _, _ = summary
         self.counts[partition] = list(counts)
         self.balances[partition] = list(balances)
         self.advance(partition, stream_time)
@@ -184,6 +189,7 @@ class LedgerStore(BatchStore[CustomerState]):
             deadline = earliest(
                 grace_deadline(held.tier, held.below_tier_since, self._policy),
                 spell_deadline(held.idle_since, held.total_fen, self._policy),
+                spell_end(held.empty_since, self._policy),
             )
             if deadline is not None:
                 self._scheduled[key] = deadline

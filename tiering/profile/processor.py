@@ -46,13 +46,14 @@ class ProfileOutput(InputTally):
     profiles: dict[str, ProfileRow] = field(default_factory=dict)
     #: (event_type, channel, tier) → events, for tiering_online_events_total
     online: Counter[tuple[str, str, str]] = field(default_factory=Counter)
-    #: (tier, rating) of each FEEDBACK, for tiering_satisfaction_rating
-    ratings: list[tuple[str, int]] = field(default_factory=list)
+    #: (tier, branch, rating) of each FEEDBACK, for tiering_satisfaction_rating and its
+    #: per-branch twin (§7.1)
+    ratings: list[tuple[str, str | None, int]] = field(default_factory=list)
 
 
 class ProfileProcessor:
     """Decode, check, apply; ``tier_of`` gives a customer's tier from the ledger (kept on the
-    same partition: the topics are co-partitioned)."""
+    same partition: the topics are co-partitioned), ``branch_of`` their branch."""
 
     def __init__(
         self,
@@ -61,11 +62,13 @@ class ProfileProcessor:
         store: ProfileStore,
         tier_of: Callable[[str], Tier],
         topics: DeploymentTopics,
+        branch_of: Callable[[str], str | None] = lambda _: None,
     ) -> None:
         self.policy = policy
         self.codec = codec
         self.store = store
         self.tier_of = tier_of
+        self.branch_of = branch_of
         self.topics = topics
 
     def lookup(self, batch: Sequence[Inbound]) -> Statement | None:
@@ -119,7 +122,7 @@ class ProfileProcessor:
         out.online[event.event_type.value, event.channel, tier.name] += 1
         out.lags_ms.append(now_ms - event.event_time_ms)
         if event.rating is not None:
-            out.ratings.append((tier.name, event.rating))
+            out.ratings.append((tier.name, self.branch_of(event.customer_id), event.rating))
         if applied.interest is not None:
             out.interest.append((partition, interest_signal(event, tier, applied.interest)))
         out.profiles[event.customer_id] = profile_row(event.customer_id, state, self.policy)
@@ -143,5 +146,6 @@ def count(out: ProfileOutput) -> None:
     out.count(ONLINE_BEHAVIOR)
     for (event_type, channel, tier), n in out.online.items():
         metrics.ONLINE_EVENTS.labels(event_type, channel, tier).inc(n)
-    for tier, rating in out.ratings:
+    for tier, branch, rating in out.ratings:
         metrics.SATISFACTION.labels(tier).observe(rating)
+        metrics.BRANCH_SATISFACTION.labels(metrics.branch_label(branch)).observe(rating)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from tiering.core.policy import Policy
 from tiering.core.tiers import Tier
 from tiering.ledger.processor import LedgerProcessor
-from tiering.ledger.state import stored_tier
+from tiering.ledger.state import stored_branch, stored_tier
 from tiering.ledger.store import LedgerStore
 from tiering.notify.processor import NotifierProcessor, NotifierStore
 from tiering.processing import Processor
@@ -61,8 +61,11 @@ def profile(parts: Parts) -> ProfileProcessor:
     def tier_of(customer_id: str) -> Tier:
         return stored_tier(ledger_table.get(customer_id.encode()))
 
+    def branch_of(customer_id: str) -> str | None:
+        return stored_branch(ledger_table.get(customer_id.encode()))
+
     store = ProfileStore(parts.tables[PROFILE_TABLE].get)
-    return ProfileProcessor(parts.policy, parts.codec, store, tier_of, parts.topics)
+    return ProfileProcessor(parts.policy, parts.codec, store, tier_of, parts.topics, branch_of)
 
 
 def notifier(parts: Parts) -> NotifierProcessor:

@@ -209,6 +209,7 @@ class TieringApp:
     def _count_from_zero(self) -> None:
         metrics.register_tier_gauges(self.ledger.store.tier_totals)
         metrics.start_at_zero((DEPOSIT_TRANSACTIONS, ONLINE_BEHAVIOR))
+        metrics.export_marketing(self.ledger.policy)
 
     # --- rebalancing ----------------------------------------------------------------------
 

@@ -19,8 +19,11 @@ from tiering.settings import Settings
 from tiering.wire.codec import AvroCodec
 from tiering.wire.topics import DeploymentTopics
 
-#: short enough for the runs below to go through grace periods and idle spells (§3, §5)
-GRACE = dataclasses.replace(POLICY, downgrade_grace_ms=3 * DAY_MS, idle_ms=2 * DAY_MS)
+#: short enough for the runs below to go through grace periods, idle spells and departures
+#: (§3, §5, §7.3)
+GRACE = dataclasses.replace(
+    POLICY, downgrade_grace_ms=3 * DAY_MS, idle_ms=2 * DAY_MS, departure_ms=4 * DAY_MS
+)
 T0 = 1_767_225_600_000  # 2026-01-01 UTC
 #: the worker's clock: after every event time of these runs (no event is ahead of it)
 CLOCK = T0 + 10 * 365 * 86_400_000
@@ -122,6 +125,16 @@ def test_some_customers_go_idle_in_those_runs() -> None:
     assert swept > 0
 
 
+def test_some_customers_leave_in_those_runs() -> None:
+    """...and the departures' deadlines (§7.3): some customers stay at zero long enough."""
+    worker = Worker()
+    departed = sum(
+        sum(worker.run(b, now_ms=CLOCK + i).kpis.departed.values())
+        for i, b in enumerate(postings(0))
+    )
+    assert departed > 0
+
+
 def test_a_restored_store_decides_as_the_one_that_kept_it() -> None:
     worker = Worker()
     runs = postings(7, batches=60)
@@ -140,13 +153,14 @@ def test_a_restored_store_decides_as_the_one_that_kept_it() -> None:
     assert restarted.store.tier_totals() == worker.store.tier_totals()
 
 
-def test_nothing_kept_or_kept_under_other_grace_or_idle_days_is_refused() -> None:
+def test_nothing_kept_or_kept_under_other_grace_idle_or_departure_days_is_refused() -> None:
     worker = Worker()
     for i, batch in enumerate(postings(1)):
         worker.run(batch, now_ms=CLOCK + i)
     for other in (
         dataclasses.replace(GRACE, downgrade_grace_ms=5 * DAY_MS),
         dataclasses.replace(GRACE, idle_ms=5 * DAY_MS),
+        dataclasses.replace(GRACE, departure_ms=5 * DAY_MS),
     ):
         store = LedgerStore(worker.table.get, other)
         store.hold({0})
@@ -169,3 +183,4 @@ def test_a_standing_is_what_the_whole_state_says() -> None:
         )
         assert held.below_tier_since == since
         assert held.idle_since == (None if state.idle_notified else state.idle_since)
+        assert held.empty_since == state.empty_since
