@@ -9,6 +9,7 @@ import base64
 import re
 import subprocess
 import sys
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,14 @@ def report(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+def cells(page: str, *first: str) -> list[str]:
+    """All the cells of the table row that starts with the cells ``first``."""
+    start = r"\s*".join(rf"<td[^>]*>{re.escape(c)}</td>" for c in first)
+    found = re.search(rf"<tr[^>]*>\s*{start}(.*?)</tr>", page, re.S)
+    assert found is not None, first
+    return [*first, *re.findall(r"<td[^>]*>(.*?)</td>", found.group(1))]
 
 
 def row(page: str, *cells: str) -> bool:
@@ -95,6 +104,40 @@ async def test_the_report_of_a_period_with_tier_changes(deployment: Any, tmp_pat
 
     await wait_for(scraped, 60, f"Prometheus to scrape the 2 customers from {instance}", 1)
 
+    async def value(expr: str) -> float | None:
+        found = await promql(expr.replace("INSTANCE", f'instance="{instance}"'))
+        return float(found[0]["value"][1]) if found else None
+
+    # §7.4 and per branch: C1 posts at a branch (its series start at 0 there), and once
+    # Prometheus has seen that, buys a large-denomination CD from the deposit account
+    # (a branch of this run alone: the report reads the whole Prometheus, other runs' too)
+    branch = f"B-REPORT-{uuid.uuid4().hex[:8]}"
+    await d.produce(
+        [posting("R7", "C1", "1.00", event_time_ms=base + 36 * DAY_MS, branch_id=branch)]
+    )
+
+    async def branch_seen() -> bool:
+        expr = f'sum(tiering_branch_purchases_total{{INSTANCE,branch_id="{branch}"}})'
+        return await value(expr) == 0
+
+    await wait_for(branch_seen, 60, "Prometheus to see the branch's series at 0", 1)
+    bought = posting(
+        "R8",
+        "C1",
+        "20000.00",
+        "TRANSFER_OUT",
+        event_time_ms=base + 37 * DAY_MS,
+        branch_id=branch,
+        product_code="LARGE_CD_1Y",
+    )
+    await d.produce([bought])
+
+    async def purchase_seen() -> bool:
+        expr = 'sum(tiering_purchases_total{INSTANCE,tier="PREMIUM",category="LARGE_CD"})'
+        return await value(expr) == 1
+
+    await wait_for(purchase_seen, 60, "Prometheus to see the purchase", 1)
+
     env = dict(d.env)
     env["TIERING_PROMETHEUS_URL"] = PROMETHEUS
     out = tmp_path / "report.html"
@@ -112,11 +155,11 @@ async def test_the_report_of_a_period_with_tier_changes(deployment: Any, tmp_pat
     assert '<html lang="zh-Hans-CN">' in page
     assert f"统计期间：{period_text(Period(first, today), 'zh_Hans_CN')}（北京时间）" in page
 
-    # customers and deposits now: C1 in PREMIUM, C2 back in ORDINARY
-    assert row(page, "优质客户", "1", "50.0%", "¥555,000.00")
+    # customers and deposits now: C1 in PREMIUM (after the purchase), C2 back in ORDINARY
+    assert row(page, "优质客户", "1", "50.0%", "¥535,001.00")
     assert row(page, "普通客户", "1", "50.0%", "¥10,001.00")
-    assert row(page, "全部层级", "2", "", "¥565,001.00")
-    assert "共 2 位客户，存款合计 56.50万元。" in page
+    assert row(page, "全部层级", "2", "", "¥545,002.00")
+    assert "共 2 位客户，存款合计 54.50万元。" in page
     # tier changes: C1's upgrades into POTENTIAL and PREMIUM, C2's downgrade out of PREMIUM
     assert row(page, "潜力客户", "1", "0")
     assert row(page, "优质客户", "1", str(by_direction["DOWNGRADE"]))
@@ -128,6 +171,22 @@ async def test_the_report_of_a_period_with_tier_changes(deployment: Any, tmp_pat
     # growth and churn from Prometheus
     assert '<th class="n">存入</th>' in page
     assert row(page, "高端客户")
+    # satisfaction: the ratings there are, and that the surveys are not loaded
+    assert "<h2>客户满意度</h2>" in page
+    assert "管理办法要求的定期满意度调查结果未导入本系统" in page
+    # marketing completion: PREMIUM's large CDs (this purchase at least: the Prometheus may
+    # hold other runs'), against the policy's target, with its share done
+    assert "<h2>营销任务完成情况</h2>" in page
+    purchase = cells(page, "优质客户", "大额定制存款")
+    assert int(purchase[2].replace(",", "")) >= 1, purchase
+    assert purchase[3] != "–", purchase
+    assert purchase[4].endswith("%"), purchase
+    # per branch: this branch's purchase and its amount; increase() over a series a minute
+    # old extrapolates to the sample interval's edges, so the amount is at least the 20,000
+    assert "<h2>各网点</h2>" in page
+    at_branch = cells(page, branch)
+    assert at_branch[3] == "1", at_branch
+    assert 20_000 <= float(at_branch[4].lstrip("¥").replace(",", "")) < 30_000, at_branch
 
     # Prometheus away, in English: the rest of the report, and a note in place of growth and churn
     env["TIERING_PROMETHEUS_URL"] = "http://127.0.0.1:1"
@@ -137,5 +196,6 @@ async def test_the_report_of_a_period_with_tier_changes(deployment: Any, tmp_pat
     assert "could not be read" in page
     assert "<code>http://127.0.0.1:1</code>" in page
     assert page.count("data:image/png;base64,") == 3
-    assert row(page, "All tiers", "2", "", "¥565,001.00")
-    assert row(page, "Premium customer", "1", "50.0%", "¥555,000.00")
+    assert row(page, "All tiers", "2", "", "¥545,002.00")
+    assert row(page, "Premium customer", "1", "50.0%", "¥535,001.00")
+    assert page.count("These figures come from Prometheus") == 3  # each section says so

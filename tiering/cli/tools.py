@@ -91,8 +91,9 @@ def report(first: str, last: str, out: Path, language: Language | None) -> None:
     """Write a KPI report of a period as one self-contained HTML file, for branch heads.
 
     Customers and deposits per tier now, tier changes per day, notifications per team with
-    the acknowledged share (from PostgreSQL), and deposit growth and churn per tier (from
-    Prometheus at TIERING_PROMETHEUS_URL, default http://127.0.0.1:9090, when it answers).
+    the acknowledged share (from PostgreSQL), and deposit growth and churn per tier,
+    satisfaction, marketing completion against the policy's targets and the KPIs per branch
+    (from Prometheus at TIERING_PROMETHEUS_URL, default http://127.0.0.1:9090, when it answers).
     Amounts in yuan (large totals in 万元 in Chinese), days and times in China time. Chinese
     charts need a CJK font (Debian's fonts-noto-cjk).
     """

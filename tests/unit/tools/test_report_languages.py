@@ -218,7 +218,8 @@ def test_the_notes_about_prometheus_are_worded_too() -> None:
         page = render_html(sample_report(trends=None, trends_notes=limited), language)
         text = visible_text(page)
         assert not ENGLISH_WORD.findall(text), language
-        assert page.count('<p class="note">') == 5
+        # the five, and one in each later section Prometheus feeds, pointing at them
+        assert page.count('<p class="note">') == 5 + 3
         assert "<code>http://127.0.0.1:1</code>" in page
     page = render_html(sample_report(trends=None, trends_notes=limited), "zh_Hans_CN")
     assert "监控系统仅有自 2026年11月2日 14:00:00 起的本期数据" in page  # 06:00 UTC

@@ -3,7 +3,8 @@ heads who read reports rather than dashboards (POLICY §7).
 
 From PostgreSQL: customers and deposits per tier now, tier changes per day, notifications per
 team and kind with the acknowledged share. From Prometheus, when it answers: deposit growth and
-churn per tier over the period. Days are China Standard Time. ``sources`` gathers, ``figures``
+churn per tier over the period, satisfaction, marketing completion against the policy's targets
+(``kpis``) and the KPIs per branch. Days are China Standard Time. ``sources`` gathers, ``figures``
 aggregates, ``charts`` draws (PNG, in a font ``fonts`` finds), ``page`` fills
 ``templates/report.html``. Every word on the page and in the charts is in the reader's language
 (zh_Hans_CN, zh_Hant or en: the ``report`` gettext domain, tiers and teams from

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from tiering.core.teams import TEAM_OF
 from tiering.core.tiers import TIER_NAMES, Tier
+from tiering.tools.report.kpis import Kpis
 from tiering.tools.report.period import Period
 
 TEAMS = [TEAM_OF[t].value for t in Tier]
@@ -89,6 +90,8 @@ class Report:
     trends: list[TierTrend] | None = None
     #: why there are no trends, or what limits them
     trends_notes: list[Note] = field(default_factory=list)
+    #: satisfaction, marketing completion, per branch (from Prometheus, with the trends)
+    kpis: Kpis | None = None
     charts: dict[str, bytes] = field(default_factory=dict)
 
 

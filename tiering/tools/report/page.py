@@ -10,13 +10,13 @@ import base64
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import jinja2
 from babel.dates import format_date
 from babel.lists import format_list
-from babel.numbers import format_percent
+from babel.numbers import format_decimal, format_percent
 from markupsafe import Markup, escape
 
 from tiering.core.tiers import TIER_NAMES
@@ -30,6 +30,7 @@ from tiering.i18n import (
 )
 from tiering.i18n.terms import N_
 from tiering.tools.report.figures import Note, Report, team_totals
+from tiering.tools.report.kpis import Kpis, Rating
 from tiering.tools.report.labels import kind_label, team_label, tier_label
 from tiering.tools.report.period import Period
 
@@ -51,6 +52,10 @@ METRICS = (
     "tiering_outflow_cny_total",
     "tiering_churned_customers_total",
     "tiering_customers",
+    "tiering_satisfaction_rating",
+    "tiering_purchases_total",
+    "tiering_conversions_total",
+    "tiering_branch_*",
 )
 
 
@@ -113,6 +118,7 @@ def page_values(r: Report, language: Language) -> dict[str, Any]:
         "notification_rows": _notification_rows(r, language),
         "trend_rows": _trend_rows(r, language),
         "trends_notes": [note_text(n, language) for n in r.trends_notes],
+        **kpi_values(r.kpis, language),
         "tables": _code_list(TABLES, language),
         "metrics": _code_list(METRICS, language),
         "metrics_doc": _code("docs/metrics.md"),
@@ -217,6 +223,83 @@ def _trend_rows(r: Report, language: Language) -> list[Row] | None:
         )
         for t in r.trends
     ]
+
+
+def kpi_values(k: Kpis | None, language: Language) -> dict[str, Any]:
+    """The satisfaction, marketing and per-branch sections' rows (None: no figures)."""
+    if k is None:
+        return {
+            "rating_rows": None,
+            "purchase_rows": None,
+            "prompted_rows": None,
+            "branch_rows": None,
+            "target_days": "",
+        }
+    _ = translations(language, "report").gettext
+    n = partial(_round_count, language=language)
+    money = partial(_money, language=language)
+
+    def rating(r: Rating) -> tuple[str, str]:
+        return n(r.ratings), "–" if r.average is None else format_decimal(
+            r.average, "0.00", locale=language
+        )
+
+    def category(code: str) -> str:
+        product = k.products.get(code)
+        return product.in_language(language) if product is not None else code
+
+    def branch(code: str) -> str:
+        return {"NONE": _("No branch"), "OTHER": _("Other branches")}.get(code, code)
+
+    rated = [r for r in k.satisfaction.values() if r.ratings]
+    return {
+        "rating_rows": [(tier_label(t, language), *rating(r)) for t, r in k.satisfaction.items()]
+        if rated
+        else [],
+        "purchase_rows": [
+            (
+                tier_label(p.tier, language),
+                category(p.category),
+                n(p.count),
+                "–" if p.target_count is None else n(p.target_count),
+                _pct(p.count_done, language),
+                money(p.amount),
+                "–" if p.target_amount is None else money(p.target_amount),
+                _pct(p.amount_done, language),
+            )
+            for p in k.purchases
+        ],
+        "prompted_rows": [
+            (
+                tier_label(t, language),
+                n(bought),
+                n(prompted),
+                _pct(prompted / bought if bought else None, language),
+            )
+            for t, (prompted, bought) in k.prompted.items()
+        ],
+        "branch_rows": [
+            (
+                branch(b.branch),
+                money(b.growth),
+                n(b.lost),
+                n(b.purchases),
+                money(b.amount),
+                rating(b.rating)[1],
+            )
+            for b in k.branches
+        ],
+        "target_days": format_decimal(k.days, "0.#", locale=language),
+    }
+
+
+def _round_count(value: float, language: Language) -> str:
+    """A count from Prometheus' increase() (extrapolated, so not always whole), as a whole."""
+    return format_count(round(value), language)
+
+
+def _money(yuan: float, language: Language) -> str:
+    return format_money(_fen(yuan), language)
 
 
 def _fen(yuan: Decimal | float) -> int:

@@ -1,6 +1,7 @@
 """Where the report's figures come from: PostgreSQL (customers and deposits per tier now, tier
 changes per day, notifications per team and kind) and Prometheus (deposit growth and churn per
-tier over the period, when it answers)."""
+tier, satisfaction, marketing completion and the KPIs per branch over the period, when it
+answers)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from tiering.tools.report.figures import (
     tier_trends,
     tiers_now,
 )
+from tiering.tools.report.kpis import Answer, kpis_from_prometheus, period_seconds
 from tiering.tools.report.period import CST, Period
 
 _TIERS_NOW = "SELECT tier, count(*), sum(balance) FROM customer_balances GROUP BY tier"
@@ -52,6 +54,11 @@ class PrometheusError(Exception):
 
 def _instant(url: str, expr: str, at: datetime) -> dict[str, float]:
     """``expr`` at ``at``, as {tier: value}."""
+    return {k[0]: v for k, v in _query(url, expr, at, ("tier",)).items()}
+
+
+def _query(url: str, expr: str, at: datetime, by: tuple[str, ...]) -> Answer:
+    """``expr`` at ``at``, as {the values of the labels ``by``: value}."""
     params = urllib.parse.urlencode({"query": expr, "time": f"{at.timestamp():.3f}"})
     try:
         # http(s) only: prometheus_url() checks the scheme
@@ -63,7 +70,10 @@ def _instant(url: str, expr: str, at: datetime) -> dict[str, float]:
         raise PrometheusError(str(exc)) from None
     if answer.get("status") != "success":
         raise PrometheusError(str(answer.get("error")))
-    return {r["metric"].get("tier", ""): float(r["value"][1]) for r in answer["data"]["result"]}
+    return {
+        tuple(r["metric"].get(label, "") for label in by): float(r["value"][1])
+        for r in answer["data"]["result"]
+    }
 
 
 def trends_from_prometheus(
@@ -137,4 +147,21 @@ async def gather(settings: Settings, period: Period, url: str, now: datetime) ->
     report.trends, report.trends_notes = await asyncio.to_thread(
         trends_from_prometheus, url, period, now
     )
+    if report.trends is not None:
+        seconds = period_seconds(period, now)
+        end = min(period.end, now)
+
+        def ask(expr: str, by: tuple[str, ...]) -> Answer:
+            return _query(url, expr, end, by)
+
+        try:
+            report.kpis = await asyncio.to_thread(
+                kpis_from_prometheus, ask, seconds, settings.policy
+            )
+        except PrometheusError as exc:
+            unreadable = N_(
+                "Satisfaction, marketing completion and the branches come from Prometheus at "
+                "%(url)s, which could not be read (%(reason)s)."
+            )
+            report.trends_notes.append(Note(unreadable, {"url": url, "reason": str(exc)}))
     return report
