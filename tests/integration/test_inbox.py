@@ -81,21 +81,18 @@ async def add_notification(
     )
 
 
-async def seed(d: Deployment) -> dict[str, str]:
-    """The four managers and the notifications above; the managers' sign-in tokens."""
-    for manager_id, name, team, branch in MANAGERS:
-        await d.fetch(
-            "INSERT INTO managers (manager_id, name, team, branch_id) VALUES ($1, $2, $3, $4)",
-            manager_id,
-            name,
-            team,
-            branch,
-        )
-    for nid, (manager, team, branch, tier, kind, minutes) in NOTIFICATIONS.items():
+async def seed(
+    d: Deployment, managers: Any = MANAGERS, notes: Any = NOTIFICATIONS
+) -> dict[str, str]:
+    """The managers and the notifications (by default the four above); their sign-in tokens."""
+    for row in managers:
+        sql = "INSERT INTO managers (manager_id, name, team, branch_id) VALUES ($1, $2, $3, $4)"
+        await d.fetch(sql, *row)
+    for nid, (manager, team, branch, tier, kind, minutes) in notes.items():
         await add_notification(
             d, nid, manager, team, branch, tier, kind, T0 + timedelta(minutes=minutes)
         )
-    return {m[0]: await issue_token(d.settings, m[0]) for m in MANAGERS}
+    return {m[0]: await issue_token(d.settings, m[0]) for m in managers}
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ branch is in the head-office queue of its team; nobody else sees more than befor
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,11 +12,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from tests.harness.deployment import Deployment
 from tests.integration.test_inbox import (
-    T0,
     ack,
     add_notification,
     listed,
     next_event,
+    seed,
     signed_in,
 )
 from tiering.directory.tokens import issue_token
@@ -53,19 +52,7 @@ SEES = {
 @pytest.fixture
 async def inbox(deployment: Any) -> AsyncIterator[tuple[Deployment, dict[str, str], TestClient]]:
     d = await deployment("hq")
-    for manager_id, name, team, branch in MANAGERS:
-        await d.fetch(
-            "INSERT INTO managers (manager_id, name, team, branch_id) VALUES ($1, $2, $3, $4)",
-            manager_id,
-            name,
-            team,
-            branch,
-        )
-    for nid, (manager, team, branch, tier, kind, minutes) in NOTIFICATIONS.items():
-        await add_notification(
-            d, nid, manager, team, branch, tier, kind, T0 + timedelta(minutes=minutes)
-        )
-    tokens = {m[0]: await issue_token(d.settings, m[0]) for m in MANAGERS}
+    tokens = await seed(d, MANAGERS, NOTIFICATIONS)
     settings = d.settings.model_copy(update={"language": "en"})
     assert settings.head_office_branch == "HQ"  # the default
     client = TestClient(TestServer(create_app(settings, keepalive=0.3), host="127.0.0.1"))
