@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # the benchmark's Quix Streams peer, inside the project's environment
 PEER := $(VENV)/peer
 
-.PHONY: install up down migrate demo test lint unit integration bench clean browser fonts messages
+.PHONY: install up down migrate demo test lint unit integration bench clean browser fonts messages k8s-policy
 
 install: $(VENV)/.installed
 
@@ -73,6 +73,14 @@ messages: install
 	      -i $(CATALOGS)/$$domain.pot -d $(CATALOGS) -D $$domain -l $$lang || exit 1; \
 	  done; \
 	done
+
+# The Kubernetes policy ConfigMap carries the packaged default policy: write it again from
+# tiering/core/default_policy.toml after changing the policy (tests/deploy/test_k8s.py checks).
+POLICY_CONFIGMAP := deploy/k8s/policy-configmap.yaml
+k8s-policy:
+	@{ sed '/^  policy.toml: |$$/q' $(POLICY_CONFIGMAP); \
+	   sed 's/^\(.\)/    \1/' tiering/core/default_policy.toml; } > $(POLICY_CONFIGMAP).new
+	@mv $(POLICY_CONFIGMAP).new $(POLICY_CONFIGMAP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -20,6 +20,7 @@ from tiering.settings import Settings
 from tiering.sinks.channels.config import parse_channels
 
 ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_POLICY = ROOT / "tiering" / "core" / "default_policy.toml"
 K8S = ROOT / "deploy" / "k8s"
 #: the newest Kubernetes whose schemas the pinned kubernetes-validate ships
 KUBERNETES_VERSION = "1.37.0"
@@ -326,7 +327,10 @@ def mounted_file(pod: Doc, container: Doc, path: str) -> tuple[str, str]:
 
 
 def test_policy_is_the_packaged_default() -> None:
+    """Word for word, comments included: the pods read the policy the repository ships (write
+    it again with `make k8s-policy`)."""
     text = the("ConfigMap", "tiering-policy")["data"]["policy.toml"]
+    assert text == DEFAULT_POLICY.read_text(encoding="utf-8"), "run make k8s-policy"
     assert parse_policy_text(text, "policy-configmap.yaml") == load_policy()
 
 
