@@ -26,6 +26,10 @@ pytestmark = pytest.mark.integration
 
 TEAMS = ("BRANCH_SERVICE", "CUSTOMER_MANAGER", "WEALTH_TEAM", "PRIVATE_BANKING")
 LINK = re.compile(rf"^\s+({'|'.join(TEAMS)})\s+(.+?)\s+(http://\S+)$", re.MULTILINE)
+#: the other links the demo prints: the sample branch's supervisor, a head-office private banker
+OTHER_LINK = re.compile(
+    r"^\s+(SUPERVISOR|HEAD_OFFICE PRIVATE_BANKING)\s+(.+?)\s+(http://\S+)$", re.M
+)
 
 
 def free_port() -> int:
@@ -79,6 +83,17 @@ async def open_link(url: str) -> tuple[int, str, str]:
         return response.status, response.url.path, await response.text()
 
 
+async def open_then(url: str, then: str) -> int:
+    """Sign in with the link, then open ``then`` on the same inbox: its status."""
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as session:
+        async with session.get(url) as response:
+            assert response.status == 200
+            page = response.url.with_path(then).with_query(None)
+        async with session.get(page) as response:
+            return response.status
+
+
 async def test_the_demos_links_sign_its_managers_in(deployment: Any, tmp_path: Path) -> None:
     d = await deployment("dlinks")
     env = demo_env(d)
@@ -89,9 +104,12 @@ async def test_the_demos_links_sign_its_managers_in(deployment: Any, tmp_path: P
 
     teams = await directory(d)
     assert len({r["branch_id"] for r in teams}) >= 3
+    assert "HQ" in {r["branch_id"] for r in teams}  # head office, the deployment's default
     assert {(r["branch_id"], r["team"]) for r in teams} == {
         (branch, team) for branch in {r["branch_id"] for r in teams} for team in TEAMS
     }
+    supervisors = await d.fetch("SELECT branch_id FROM managers WHERE role = 'supervisor'")
+    assert sorted(r["branch_id"] for r in supervisors) == sorted({r["branch_id"] for r in teams})
 
     # a second run changes nothing, and the links of the first keep working
     again = await asyncio.to_thread(tiering, "demo", "--prepare-only", env=env)
@@ -106,6 +124,13 @@ async def test_the_demos_links_sign_its_managers_in(deployment: Any, tmp_path: P
         assert (status, path) == (200, "/notifications"), (team, page)
         assert f"<strong>{name}</strong>" in page
         assert team_name(team, "zh_Hans_CN") in page  # the inbox's default language
+    others = {what: url for what, _, url in OTHER_LINK.findall(first.stdout)}
+    status, path, page = await open_link(others["HEAD_OFFICE PRIVATE_BANKING"])
+    assert (status, path) == (200, "/notifications"), page
+    assert team_name("PRIVATE_BANKING", "zh_Hans_CN") in page
+    # the supervisor reads who looked at which customer; a manager may not
+    assert await open_then(others["SUPERVISOR"], "/views") == 200
+    assert await open_then(links["CUSTOMER_MANAGER"][1], "/views") == 404
     status, path, page = await open_link(links["WEALTH_TEAM"][1][:-4] + "AAAA")
     assert (status, path) == (401, "/signin/link")
     assert "<strong>" not in page

@@ -6,7 +6,10 @@ team's manager sees.
 The directory is a CSV file in the format ``tiering import-managers`` reads, written beside the
 worker's data directory and loaded the same way: loading it again changes nothing. No customer
 is assigned to a manager: notifications go to the team's queue at the customer's branch, which
-every manager of the team at that branch sees.
+every manager of the team at that branch sees. Each branch also has a supervisor (role
+``supervisor``: reads who looked at which customer, §9), and head office
+(``TIERING_HEAD_OFFICE_BRANCH``) has every team, with two private bankers who see every
+branch's HIGH_END customers (§4), and a supervisor of its own.
 """
 
 from __future__ import annotations
@@ -38,6 +41,10 @@ _CODES = {
 }
 _SURNAMES = ("Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu")
 _GIVEN = ("Fang", "Wei", "Min", "Jing", "Lei", "Yan", "Tao", "Xin", "Hui", "Jun", "Li", "Na")
+#: head office: private banking sees every branch's HIGH_END customers, so it has more bankers
+HEAD_OFFICE_SIZES = {**dict.fromkeys(Team, 1), Team.PRIVATE_BANKING: 2}
+#: a supervisor sits with the branch's service team (the lobby manager on duty)
+SUPERVISOR_TEAM = Team.BRANCH_SERVICE
 #: the sample managers whose links are printed work at the first branch
 SAMPLE_BRANCH = next(iter(BRANCHES))
 
@@ -48,6 +55,7 @@ class DemoManager:
     name: str
     team: Team
     branch_id: str
+    role: str = "manager"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,36 +64,51 @@ class SampleLink:
     url: str
 
 
-def demo_managers() -> list[DemoManager]:
-    """Every manager of the demo bank: the same on every run."""
+def demo_managers(head_office: str) -> list[DemoManager]:
+    """Every manager of the demo bank, at its branches and at ``head_office``: the same on
+    every run."""
     managers: list[DemoManager] = []
-    for b, branch in enumerate(BRANCHES):
-        for team, size in TEAM_SIZES.items():
+
+    def add(branch: str, code: str, team: Team, role: str = "manager") -> None:
+        i = len(managers)
+        name = f"{_SURNAMES[(i + i // len(_GIVEN)) % len(_SURNAMES)]} {_GIVEN[i % len(_GIVEN)]}"
+        managers.append(DemoManager(f"DEMO-{branch}-{code}", name, team, branch, role))
+
+    for branch, sizes in [*((b, TEAM_SIZES) for b in BRANCHES), (head_office, HEAD_OFFICE_SIZES)]:
+        for team, size in sizes.items():
             for n in range(1, size + 1):
-                i = len(managers)
-                name = f"{_SURNAMES[(i + b) % len(_SURNAMES)]} {_GIVEN[i % len(_GIVEN)]}"
-                manager_id = f"DEMO-{branch}-{_CODES[team]}-{n}"
-                managers.append(DemoManager(manager_id, name, team, branch))
+                add(branch, f"{_CODES[team]}-{n}", team)
+        add(branch, "SV-1", SUPERVISOR_TEAM, "supervisor")
     return managers
 
 
-def sample_managers() -> list[DemoManager]:
-    """One manager of each team at :data:`SAMPLE_BRANCH`, in the order of the tiers."""
+def sample_managers(head_office: str) -> list[DemoManager]:
+    """One manager of each team at :data:`SAMPLE_BRANCH`, in the order of the tiers; then that
+    branch's supervisor and a head-office private banker."""
+    everyone = demo_managers(head_office)
     return [
-        next(m for m in demo_managers() if m.team is team and m.branch_id == SAMPLE_BRANCH)
-        for team in Team
+        *(
+            next(
+                m
+                for m in everyone
+                if (m.team, m.branch_id, m.role) == (team, SAMPLE_BRANCH, "manager")
+            )
+            for team in Team
+        ),
+        next(m for m in everyone if (m.branch_id, m.role) == (SAMPLE_BRANCH, "supervisor")),
+        next(m for m in everyone if (m.team, m.branch_id) == (Team.PRIVATE_BANKING, head_office)),
     ]
 
 
-def write_directory(path: Path) -> Path:
+def write_directory(path: Path, head_office: str) -> Path:
     """The demo's directory as ``tiering import-managers`` reads it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
-        out.writerow(COLUMNS)
-        for m in demo_managers():
+        out.writerow((*COLUMNS, "role"))
+        for m in demo_managers(head_office):
             email = f"{m.manager_id.lower()}@demo-bank.example"
-            out.writerow([m.manager_id, m.name, m.team.value, m.branch_id, email, ""])
+            out.writerow([m.manager_id, m.name, m.team.value, m.branch_id, email, "", m.role])
     return path
 
 
@@ -95,14 +118,17 @@ def directory_file(settings: Settings) -> Path:
 
 
 async def load_directory(settings: Settings) -> tuple[Path, ImportResult]:
-    path = write_directory(directory_file(settings))
+    path = write_directory(directory_file(settings), settings.head_office_branch)
     return path, await import_directory(settings, path)
 
 
 async def sample_links(settings: Settings) -> list[SampleLink]:
     """A sign-in link for each sample manager (``NoLinkSecretError`` without an inbox
     secret)."""
-    return [SampleLink(m, await sign_in_link(settings, m.manager_id)) for m in sample_managers()]
+    return [
+        SampleLink(m, await sign_in_link(settings, m.manager_id))
+        for m in sample_managers(settings.head_office_branch)
+    ]
 
 
 def show_links(console: Console, settings: Settings, links: list[SampleLink]) -> None:
@@ -115,4 +141,10 @@ def show_links(console: Console, settings: Settings, links: list[SampleLink]) ->
     )
     for link in links:
         m = link.manager
-        console.print(f"  {m.team.value:<17} {m.name:<12} {link.url}", soft_wrap=True)
+        if m.role == "supervisor":
+            what = "SUPERVISOR"  # reads who looked at which customer, on /views
+        elif m.branch_id != SAMPLE_BRANCH:
+            what = f"HEAD_OFFICE {m.team.value}"  # every branch's HIGH_END customers
+        else:
+            what = m.team.value
+        console.print(f"  {what:<17} {m.name:<12} {link.url}", soft_wrap=True)

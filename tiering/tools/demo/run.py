@@ -135,8 +135,9 @@ async def prepare(settings: Settings, console: Console, strict: bool) -> list[Sa
         console.print(f"[yellow]{problem}: no manager can sign in to the inbox.")
         return []
     console.print(
-        f"Managers' directory: {loaded.managers} managers, every team at each of "
-        f"{len(BRANCHES)} branches ({', '.join(BRANCHES.values())}), loaded from {path}",
+        f"Managers' directory: {loaded.managers} managers, every team and a supervisor at each "
+        f"of {len(BRANCHES)} branches ({', '.join(BRANCHES.values())}) and at head office "
+        f"({settings.head_office_branch}), loaded from {path}",
         highlight=False,
     )
     try:
@@ -144,7 +145,7 @@ async def prepare(settings: Settings, console: Console, strict: bool) -> list[Sa
     except NoLinkSecretError as exc:
         problem = (
             f"no sign-in links: {exc} (make demo sets one); or give a manager a token with "
-            f"`tiering managers token {sample_managers()[1].manager_id}`"
+            f"`tiering managers token {sample_managers(settings.head_office_branch)[1].manager_id}`"
         )
         if strict:
             raise DemoNotReadyError(problem) from exc
