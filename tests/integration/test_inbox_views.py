@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -227,3 +227,29 @@ async def test_a_supervisor_reads_their_branchs_views_in_their_language(
         assert (await s1.get("/notifications/n-own")).status == 404
     finally:
         await s1.session.close()
+
+
+async def test_the_detail_page_says_which_risk_tolerance_the_products_were_kept_within(
+    inbox: Any,
+) -> None:
+    """§9 audit trail, read by the manager: the level and its assessment day; an expired
+    assessment (and its day) told apart from none at all."""
+    d, tokens, client = inbox
+    trail = "UPDATE notifications SET risk_level = $2, risk_assessed_on = $3, risk_expired_on = $4"
+    await d.fetch(f"{trail} WHERE notification_id = $1", "n-own", 3, date(2025, 3, 1), None)
+    await d.fetch(f"{trail} WHERE notification_id = $1", "n-queue", None, None, date(2024, 1, 2))
+    assert (await sign_in(client, tokens["MA"])).status == 303
+    said = {}
+    for nid in ("n-own", "n-queue", "n-colleague"):
+        page = await client.get(f"/notifications/{nid}")
+        assert page.status == 200, nid
+        found = re.search(r'<dd class="suitability">\s*(.*?)\s*</dd>', await page.text(), re.S)
+        assert found, nid
+        said[nid] = found.group(1)
+    assert said == {
+        "n-own": "Level 3 of 5, assessed on Mar 1, 2025: the products named are within it.",
+        "n-queue": "Unknown: the assessment of Jan 2, 2024 had expired, so only the lowest-risk "
+        "products are named. Ask the customer to be assessed again.",
+        "n-colleague": "Unknown: no risk assessment was in force, so only the lowest-risk "
+        "products are named.",
+    }

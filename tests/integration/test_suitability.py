@@ -68,7 +68,7 @@ async def test_assessments_keep_their_history_and_bound_each_notification(
     await d.wait_healthy()
     # Each is placed straight in HIGH_END by a real posting: private banking's upgrade, whose
     # scarce investments (risk 5) are named only within a known tolerance of 5.
-    customers = ("C00011111", "C00022222", "C00033333")
+    customers = ("C00011111", "C00022222", "C00033333", "C00044444")  # C4: never assessed
     await d.produce(
         [posting(f"T{i}", c, "3000000.00", event_time_ms=T0) for i, c in enumerate(customers)]
     )
@@ -77,25 +77,27 @@ async def test_assessments_keep_their_history_and_bound_each_notification(
         notes = [CODEC.decode(r.value, expect=MANAGER_NOTIFICATION)[1] for r in records]
         return {n["customer_id"]: n for n in notes if n["kind"] == "TIER_UPGRADE"}
 
-    await d.read_until("manager-notifications", until=lambda rs: len(upgrades(rs)) == 3)
+    await d.read_until("manager-notifications", until=lambda rs: len(upgrades(rs)) == 4)
     await d.wait_settled()
     notes = upgrades(await d.read_to_end("manager-notifications"))
-    used = {c: (n["risk_level"], n["risk_assessed_on"]) for c, n in notes.items()}
+    trail = ("risk_level", "risk_assessed_on", "risk_expired_on")
+    used = {c: tuple(n[f] for f in trail) for c, n in notes.items()}
     assert used == {
-        "C00011111": (5, date(2025, 10, 1)),
-        "C00022222": (None, None),
-        "C00033333": (5, date(2024, 11, 25)),
+        "C00011111": (5, date(2025, 10, 1), None),
+        "C00022222": (None, None, date(2024, 11, 24)),  # expired: unknown, and said so
+        "C00033333": (5, date(2024, 11, 25), None),
+        "C00044444": (None, None, None),  # never assessed
     }
     named = {c: any(a.startswith(SCARCE) for a in n["actions"]) for c, n in notes.items()}
-    assert named == {"C00011111": True, "C00022222": False, "C00033333": True}
+    assert named == {"C00011111": True, "C00022222": False, "C00033333": True, "C00044444": False}
 
     # The notifications table keeps the same audit trail, once per notification.
     async def rows() -> list | None:
         found = await d.fetch(
-            "SELECT customer_id, risk_level, risk_assessed_on FROM notifications "
+            "SELECT customer_id, risk_level, risk_assessed_on, risk_expired_on FROM notifications "
             "WHERE kind = 'TIER_UPGRADE'"
         )
-        return found if len(found) == 3 else None
+        return found if len(found) == 4 else None
 
-    found = await wait_for(rows, 30, "the three upgrades in the notifications table")
-    assert {r["customer_id"]: (r["risk_level"], r["risk_assessed_on"]) for r in found} == used
+    found = await wait_for(rows, 30, "the four upgrades in the notifications table")
+    assert {r["customer_id"]: tuple(r[f] for f in trail) for r in found} == used

@@ -46,12 +46,13 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# risk_level, risk_assessed_on: the §9 audit trail, what the recommendations were kept within
+# risk_level, risk_assessed_on, risk_expired_on: the §9 audit trail, what the recommendations
+# were kept within
 _INSERT_NOTIFICATION = """
 INSERT INTO notifications (notification_id, customer_id, tier, team, manager_id, branch_id,
                            kind, priority, title, body, actions, source_event_id, created_at,
-                           texts, risk_level, risk_assessed_on)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16)
+                           texts, risk_level, risk_assessed_on, risk_expired_on)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17)
 ON CONFLICT (notification_id) DO NOTHING
 """
 _MANAGER_EMAILS = """
@@ -337,6 +338,7 @@ def _row(n: Notification) -> tuple[Any, ...]:
         json.dumps(n.texts_json(), ensure_ascii=False),
         n.risk_level,
         n.risk_assessed_on,
+        n.risk_expired_on,
     )
 
 

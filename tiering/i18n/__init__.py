@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -24,6 +24,7 @@ from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as _babel_date
 from babel.dates import format_datetime as _babel_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -148,6 +149,12 @@ def format_time(moment: datetime | int, language: Language, format: str = "mediu
     if isinstance(moment, int):
         moment = from_epoch_ms(moment)
     return _babel_datetime(moment, format, tzinfo=CHINA_TIME, locale=language)
+
+
+def format_day(day: date, language: Language) -> str:
+    """A calendar day (a bank day, no time of day), as ``language`` writes it: ``2025年3月1日``,
+    ``Mar 1, 2025``."""
+    return _babel_date(day, "medium", locale=language)
 
 
 def format_count(n: int, language: Language) -> str:

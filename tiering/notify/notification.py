@@ -54,6 +54,9 @@ class Notification:
     #: only the lowest-risk products), and in records written before version 3
     risk_level: int | None = None
     risk_assessed_on: date | None = None
+    #: with the tolerance unknown because the newest assessment had expired at the event time:
+    #: the day it was made (version 4); None when there was none, or when it was in force
+    risk_expired_on: date | None = None
 
     @property
     def created_at(self) -> datetime:
@@ -74,7 +77,8 @@ class Notification:
 
     def to_json(self) -> dict[str, Any]:
         """Every field, names as the schema spells them, ``created_at`` in ISO 8601 (UTC,
-        milliseconds), ``texts`` per language, ``risk_assessed_on`` as YYYY-MM-DD."""
+        milliseconds), ``texts`` per language, ``risk_assessed_on`` and ``risk_expired_on`` as
+        YYYY-MM-DD."""
         return {
             "notification_id": self.notification_id,
             "customer_id": self.customer_id,
@@ -91,10 +95,13 @@ class Notification:
             "created_at": self.created_at.astimezone(UTC).isoformat(timespec="milliseconds"),
             "texts": self.texts_json(),
             "risk_level": self.risk_level,
-            "risk_assessed_on": (
-                self.risk_assessed_on.isoformat() if self.risk_assessed_on is not None else None
-            ),
+            "risk_assessed_on": _iso(self.risk_assessed_on),
+            "risk_expired_on": _iso(self.risk_expired_on),
         }
 
     def __repr__(self) -> str:
         return f"Notification({self.notification_id!r}, {self.kind}, {self.priority.name})"
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None

@@ -30,6 +30,7 @@ def notification_record(n: Notification) -> dict[str, object]:
         "texts": n.texts_json(),
         "risk_level": n.risk_level,
         "risk_assessed_on": n.risk_assessed_on,
+        "risk_expired_on": n.risk_expired_on,
     }
 
 
@@ -59,6 +60,7 @@ def notification_from_record(record: dict[str, Any]) -> Notification:
         },
         risk_level=record.get("risk_level"),
         risk_assessed_on=record.get("risk_assessed_on"),
+        risk_expired_on=record.get("risk_expired_on"),
     )
 
 

@@ -91,6 +91,19 @@ def assessment_in_force(
     return newest if newest.assessed_on >= _months_before(day, valid_months) else None
 
 
+def expired_assessment(
+    assessments: Sequence[Assessment], event_time_ms: int, valid_months: int
+) -> date | None:
+    """§9 audit trail: the day of the customer's newest assessment on or before the bank day of
+    ``event_time_ms`` when it had expired there (:func:`assessment_in_force` found none in
+    force because of it); None when there is none at all, or it is in force."""
+    day = _bank_date(event_time_ms)
+    made = [a.assessed_on for a in assessments if a.assessed_on <= day]
+    if not made or assessment_in_force(assessments, event_time_ms, valid_months) is not None:
+        return None
+    return max(made)
+
+
 def _bank_date(ms: int) -> date:
     return date(1970, 1, 1) + timedelta(days=bank_day(ms))
 
@@ -134,7 +147,9 @@ def decide(
     taker = handover(signal)
     if taker is not None:
         audiences.append((taker, HANDOVER))
-    known = assessment_in_force(assessments, signal.event_time_ms, policy.assessment_valid_months)
+    valid_months = policy.assessment_valid_months
+    known = assessment_in_force(assessments, signal.event_time_ms, valid_months)
+    expired_on = expired_assessment(assessments, signal.event_time_ms, valid_months)
     tolerance = known.risk_level if known is not None else None
     notifications: list[Notification] = []
     conversions: list[tuple[Tier, str]] = []
@@ -142,7 +157,7 @@ def decide(
         advice, offered = recommend(policy, tier, cause or kind, tolerance, signal.detail)
         conversions += _suggested(state, offered, kind, signal, policy)
         notifications.append(
-            _notification(signal, policy, assignment, kind, tier, cause, advice, known)
+            _notification(signal, policy, assignment, kind, tier, cause, advice, known, expired_on)
         )
     return Decision(
         NotificationOutcome.EMITTED,
@@ -161,10 +176,12 @@ def _notification(
     cause: str | None,
     advice: Recommendation,
     known: Assessment | None,
+    expired_on: date | None,
 ) -> Notification:
     """The notification to ``team_tier``'s team; ``cause`` HANDOVER for a downgrade's
     hand-over, which has an id of its own (a second notification for the same signal).
-    ``known``: the assessment its products were kept within (§9), recorded on it."""
+    ``known``: the assessment its products were kept within (§9), recorded on it; else
+    ``expired_on``, the day of the expired assessment that left the tolerance unknown."""
     team = TEAM_OF[team_tier]
     # The assigned manager hears of it when they belong to the team concerned; otherwise the
     # team's queue for the customer's branch does.
@@ -190,6 +207,7 @@ def _notification(
         texts=texts(kind, signal, policy, advice, handing_over),
         risk_level=known.risk_level if known is not None else None,
         risk_assessed_on=known.assessed_on if known is not None else None,
+        risk_expired_on=expired_on,
     )
 
 

@@ -18,7 +18,7 @@ from tiering.core.tiers import Tier
 from tiering.notify.context import Assessment, CustomerContext
 from tiering.notify.lookup import contexts
 from tiering.notify.notification import Notification
-from tiering.notify.rules import assessment_in_force, decide
+from tiering.notify.rules import assessment_in_force, decide, expired_assessment
 from tiering.notify.state import NotifierState
 
 UPGRADE = change(Tier.PREMIUM, Tier.HIGH_END, "UPGRADE")  # at T0, bank day 2025-11-25
@@ -39,14 +39,21 @@ def test_an_assessment_exactly_12_months_before_the_event_counts_a_day_more_does
     assert any("private equity" in a for a in on_the_day.actions)  # risk 5 within 5
     a_day_more = notify(known(5, date(2024, 11, 24)))
     assert (a_day_more.risk_level, a_day_more.risk_assessed_on) == (None, None)
+    assert (on_the_day.risk_expired_on, a_day_more.risk_expired_on) == (None, date(2024, 11, 24))
     assert not any("private equity" in a for a in a_day_more.actions)
 
 
-def test_an_expired_assessment_is_treated_exactly_as_no_assessment() -> None:
+def test_an_expired_assessment_counts_as_none_but_is_recorded_as_expired() -> None:
+    """The same products as for a customer never assessed; the audit trail tells them apart:
+    the expired assessment's day, or nothing at all."""
     expired = notify(known(5, date(2023, 6, 1)))
     never = notify(())
     assert (expired.actions, expired.texts) == (never.actions, never.texts)
     assert "treasury bonds" not in " ".join(never.actions)  # only level-1 products
+    assert (expired.risk_level, expired.risk_expired_on) == (None, date(2023, 6, 1))
+    assert (never.risk_level, never.risk_expired_on) == (None, None)
+    # made after the event: not expired, not yet made
+    assert notify(known(5, date(2025, 12, 1))).risk_expired_on is None
 
 
 def test_the_event_time_decides_not_the_clock_and_on_the_banks_day() -> None:
@@ -73,6 +80,7 @@ def test_the_newest_assessment_made_by_the_event_wins_older_ones_are_history() -
     assert not any("fund" in a for a in n.actions)  # kept within level 2, not the older 4
     # a newest one that has expired is not replaced by an older (even more expired) one
     assert assessment_in_force(history[1:], T0 + 400 * 86_400_000, 12) is None
+    assert expired_assessment(history[1:], T0 + 400 * 86_400_000, 12) == date(2025, 6, 1)
 
 
 def test_the_validity_is_the_policys() -> None:

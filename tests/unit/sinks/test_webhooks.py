@@ -144,6 +144,7 @@ def test_json_carries_every_field_and_a_signature_of_the_raw_body() -> None:
         "texts": {},  # written before there were texts
         "risk_level": 3,  # §9: the tolerance its products were kept within, and its date
         "risk_assessed_on": "2025-03-01",
+        "risk_expired_on": None,  # known, so none expired
     }
     expected = hmac.new(b"k3y", request.body, hashlib.sha256).hexdigest()
     assert request.headers["X-Tiering-Signature"] == f"sha256={expected}"
