@@ -16,6 +16,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from tests.harness.deployment import Deployment
+from tests.integration import test_inbox
 from tests.integration.test_inbox import csrf_of, next_event
 from tiering.directory.tokens import issue_token
 from tiering.inbox.app import create_app
@@ -84,9 +85,8 @@ Browser = Callable[..., Awaitable[TestClient]]
 
 @pytest.fixture
 async def inbox(deployment: Any) -> AsyncIterator[tuple[Deployment, dict[str, str], Browser]]:
-    """The managers and notifications above; ``browser(accept_language, language=...)`` is a
-    new browser (its own cookies) on an inbox of the deployment, whose TIERING_LANGUAGE is the
-    default unless ``language`` is given."""
+    """The managers and notifications above; ``browser(accept_language, language=...)``: a new
+    browser (own cookies) on an inbox whose TIERING_LANGUAGE is ``language``, else the default."""
     d = await deployment("lang")
     for manager_id, name, branch, language in MANAGERS:
         await d.fetch(
@@ -127,10 +127,7 @@ async def inbox(deployment: Any) -> AsyncIterator[tuple[Deployment, dict[str, st
 
 
 async def sign_in(client: TestClient, token: str) -> None:
-    page = await client.get("/signin")
-    form = {"csrf": csrf_of(await page.text()), "token": token}
-    signed = await client.post("/signin", data=form, allow_redirects=False)
-    assert signed.status == 303
+    assert (await test_inbox.sign_in(client, token)).status == 303
 
 
 class Page(HTMLParser):
