@@ -30,8 +30,8 @@ from tiering.i18n import (
     Language,
     accept_language,
     choose_language,
-    format_day,
     format_count,
+    format_day,
     format_time,
     translations,
 )
