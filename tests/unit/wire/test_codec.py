@@ -97,7 +97,7 @@ RECORDS = {
         (DEPOSIT_TRANSACTION, "db70bb36746bbce2"),  # version 2, with account_type
         (ONLINE_BEHAVIOR_EVENT, "aa1ae70d88f57866"),
         (TIER_CHANGE, "e26c3a3354091e40"),
-        (MANAGER_NOTIFICATION, "e7e91beaa36a4447"),  # version 3, with the risk level used
+        (MANAGER_NOTIFICATION, "c3017bfd48a65d75"),  # version 4, with the kind CAMPAIGN
     ],
 )
 def test_fingerprints_are_the_contracts(name: str, fingerprint: str) -> None:
@@ -255,6 +255,41 @@ def test_a_notification_written_with_version_2_still_decodes_with_no_risk_level(
     )
     assert name == MANAGER_NOTIFICATION
     assert decoded == old | {"risk_level": None, "risk_assessed_on": None}
+
+
+def test_a_notification_written_with_version_3_still_decodes() -> None:
+    """Version 3 (the risk level, fingerprint e7e91beaa36a4447) is kept in schemas/avro/history/:
+    version 4 only adds the kind CAMPAIGN, so its records decode unchanged."""
+    import io
+
+    from fastavro import parse_schema, schemaless_writer
+
+    v3 = schema_history(MANAGER_NOTIFICATION)[2]
+    assert schema_fingerprint(v3).hex() == "e7e91beaa36a4447"
+    buf = io.BytesIO()
+    schemaless_writer(buf, parse_schema(v3), RECORDS[MANAGER_NOTIFICATION])
+    name, decoded = AvroCodec().decode(
+        MAGIC + bytes.fromhex("e7e91beaa36a4447") + buf.getvalue(), expect=MANAGER_NOTIFICATION
+    )
+    assert name == MANAGER_NOTIFICATION
+    assert decoded == RECORDS[MANAGER_NOTIFICATION]
+
+
+def test_a_reader_on_version_3_reads_a_campaign_as_other() -> None:
+    """The kind's default keeps older readers working: a consumer still on version 3 reads
+    version 4's CAMPAIGN as OTHER (Avro schema resolution), the rest of the record as is."""
+    import io
+
+    from fastavro import parse_schema, schemaless_reader
+
+    campaign = RECORDS[MANAGER_NOTIFICATION] | {"kind": "CAMPAIGN"}
+    body = CODEC.encode(MANAGER_NOTIFICATION, campaign)[10:]
+    current = parse_schema(load_schema(MANAGER_NOTIFICATION))
+    v3 = parse_schema(schema_history(MANAGER_NOTIFICATION)[2])
+    old = schemaless_reader(io.BytesIO(body), current, v3)
+    assert isinstance(old, dict)
+    assert old["kind"] == "OTHER"
+    assert CODEC.decode(MAGIC + CODEC.fingerprint(MANAGER_NOTIFICATION) + body)[1] == campaign
 
 
 def test_a_notification_records_the_risk_level_it_used_both_ways() -> None:
