@@ -92,8 +92,7 @@ def describe(
         name = f"{campaign.en} ({campaign.zh_hant})" if campaign else (n.detail or "")
         return (
             f"Campaign {name}: {who}",
-            f"The {who} ({tier}) is in the cohort of the campaign {name}: propose its "
-            "combination.",
+            f"The {who} ({tier}) is in the cohort of the campaign {name}: propose its combination.",
         )
     return (
         f"{kind.replace('_', ' ').capitalize()}: {who}",
