@@ -255,10 +255,14 @@ def campaign_suitable(policy: Policy, signal: Signal, tolerance: int | None) -> 
     customer's known risk tolerance (unknown: the lowest-risk products only) admits every
     product of its combination: the combination is pushed whole or not at all."""
     campaign = policy.campaigns.get(signal.detail or "")
-    if campaign is None:
-        return False
+    return campaign is not None and within_tolerance(policy, campaign.products, tolerance)
+
+
+def within_tolerance(policy: Policy, products: Sequence[str], tolerance: int | None) -> bool:
+    """§9: every one of ``products`` is within ``tolerance`` (None: unknown, the lowest-risk
+    products only)."""
     limit = tolerance if tolerance is not None else LOWEST_RISK
-    return all(policy.products[p].risk <= limit for p in campaign.products)
+    return all(policy.products[p].risk <= limit for p in products)
 
 
 def _suggested(
