@@ -83,3 +83,15 @@ def test_a_campaigns_name_must_fit_ids_and_the_command_line() -> None:
     )
     with pytest.raises(PolicyError, match="capital letters, digits and _"):
         parse_policy_text(text)
+
+
+def test_policy_check_lists_the_campaigns() -> None:
+    from click.testing import CliRunner
+
+    from tiering.cli.admin import policy_check
+
+    output = CliRunner().invoke(policy_check, []).output
+    assert (
+        "campaign SHORT_TERM_COMBINATION: POTENTIAL with SHORT_TERM_WEALTH interest 2.0 or more "
+        "-> SHORT_TERM_WEALTH + NOTICE_DEPOSIT"
+    ) in output
