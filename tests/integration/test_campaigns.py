@@ -16,6 +16,7 @@ from typing import Any
 from tests.harness.records import CODEC, online, posting
 from tests.harness.waiting import wait_for
 from tiering.core.bank_time import CHINA_STANDARD_TIME, from_epoch_ms
+from tiering.tools.report.interest import INTEREST_BY_TIER, MIN_SCORE
 from tiering.wire.codec import MANAGER_NOTIFICATION, ONLINE_BEHAVIOR_EVENT
 from tiering.wire.signals import decode_signal
 
@@ -100,6 +101,15 @@ async def test_a_campaign_reaches_each_eligible_customer_once(deployment, tmp_pa
     )
     await d.wait_settled()
 
+    # The report's product interest by tier and category reads the same profiles: at least one
+    # view's worth now (C00050006's single view five hours ago has decayed just below it).
+    half_life_s = d.settings.policy.interest_half_life_ms / 1000
+    interest_rows = await d.fetch(INTEREST_BY_TIER, from_epoch_ms(now), half_life_s, MIN_SCORE)
+    assert sorted((r[0], r[1], r[2]) for r in interest_rows) == [
+        ("POTENTIAL", "SHORT_TERM_WEALTH", 4),
+        ("PREMIUM", "SHORT_TERM_WEALTH", 1),
+    ]
+
     # The dry run: the cohort per tier and branch, in Simplified Chinese; nothing sent.
     dry = await asyncio.to_thread(campaign, d, NAME, "--dry-run")
     assert dry.returncode == 0, dry.stderr
@@ -147,6 +157,9 @@ async def test_a_campaign_reaches_each_eligible_customer_once(deployment, tmp_pa
     assert await d.metric("tiering_notifications_total", kind="CAMPAIGN", outcome="emitted") == 2
     rows = await d.fetch("SELECT count(*) FROM notifications WHERE kind = 'CAMPAIGN'")
     assert rows[0][0] == 2
+    runs = await d.fetch("SELECT dry_run, cohort, run_id FROM campaign_runs ORDER BY started_at")
+    assert [(r[0], r[1]) for r in runs] == [(True, 2), (False, 2), (False, 2)]
+    assert len({r[2] for r in runs}) == 1  # one bank day, one run id
     interest = await d.metric(
         "tiering_product_interest_total", tier="POTENTIAL", category="SHORT_TERM_WEALTH"
     )
