@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from tests.deploy.test_dashboards import RULES, SERIES_NAMES, expressions, metric_names, rules
 from tests.harness.deployment import ROOT, Deployment
 from tests.harness.prometheus import PROMETHEUS
-from tests.harness.records import CODEC, online, posting
+from tests.harness.records import online, posting
 from tests.harness.waiting import wait_for
 from tiering.wire.codec import ONLINE_BEHAVIOR_EVENT
 
@@ -126,20 +125,6 @@ def demo(d: Deployment) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def produce_online(d: Deployment, events: list[dict[str, Any]]) -> None:
-    """Online-banking events on the deployment's online-behavior topic."""
-    producer = AIOKafkaProducer(bootstrap_servers=d.settings.bootstrap_servers, acks="all")
-    await producer.start()
-    try:
-        for event in events:
-            value = CODEC.encode(ONLINE_BEHAVIOR_EVENT, event)
-            key = event["customer_id"].encode()
-            await producer.send(d.topic("online-behavior"), key=key, value=value)
-        await producer.flush()
-    finally:
-        await producer.stop()
-
-
 def rating(customer: str, at_ms: int) -> dict[str, Any]:
     """A FEEDBACK rating of 4."""
     return online(f"rating-{customer}", customer, "FEEDBACK", at_ms, rating=4)
@@ -199,8 +184,9 @@ async def test_every_dashboard_and_rule_expression_finds_data(
     each_tier = await d.fetch(
         "SELECT DISTINCT ON (tier) customer_id FROM customer_balances ORDER BY tier, customer_id"
     )
-    await produce_online(d, [rating(r["customer_id"], now_ms) for r in each_tier])
-    await produce_online(d, views(each_tier[0]["customer_id"], now_ms))
+    events = [rating(r["customer_id"], now_ms) for r in each_tier]
+    events += views(each_tier[0]["customer_id"], now_ms)
+    await d.produce(events, topic="online-behavior", schema=ONLINE_BEHAVIOR_EVENT)
     await d.produce(
         posting(f"wave-{i}", r["customer_id"], "600000.00", event_time_ms=now_ms)
         for i, r in enumerate(rows)
