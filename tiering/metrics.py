@@ -114,6 +114,12 @@ ONLINE_EVENTS = Counter(
     "Online-banking events applied to customer profiles (§6).",
     ["event_type", "channel", "tier"],
 )
+PRODUCT_INTEREST = Counter(
+    "tiering_product_interest_total",
+    "Product-interest signals (§6: a customer kept looking at a product category), by the "
+    "customer's tier and the category (one of the policy's [products]; any other is OTHER).",
+    ["tier", "category"],
+)
 SATISFACTION = Histogram(
     "tiering_satisfaction_rating",
     "FEEDBACK ratings from online banking, 1 (worst) to 5 (best) (§7.1).",
@@ -236,6 +242,19 @@ def export_marketing(policy: Policy) -> None:
             if target is not None:
                 PURCHASE_TARGET.labels(tier.name, category).set(target.count)
                 PURCHASE_TARGET_CNY.labels(tier.name, category).set(target.amount_fen / 100)
+
+
+def interest_category(category: str, policy: Policy) -> str:
+    """The ``category`` label: a category of the policy's [products], else OTHER (online
+    banking may name categories the policy does not know; the label set stays bounded)."""
+    return category if category in policy.products else "OTHER"
+
+
+def export_interest(policy: Policy) -> None:
+    """§6: every tier's interest in every category (and OTHER) from 0."""
+    for tier in Tier:
+        for category in (*policy.products, "OTHER"):
+            PRODUCT_INTEREST.labels(tier.name, category)
 
 
 # --- §7 per branch ------------------------------------------------------------------------------

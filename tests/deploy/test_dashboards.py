@@ -41,8 +41,9 @@ CONTRACT_METRICS = {
     "tiering_dependency_up",
 }
 #: metrics the project added (docs/metrics.md): the §7.4 purchases and targets, the KPIs per
-#: branch
+#: branch, §6 product interest
 PROJECT_METRICS = {
+    "tiering_product_interest_total",
     "tiering_purchases_total",
     "tiering_purchases_cny_total",
     "tiering_purchase_target",

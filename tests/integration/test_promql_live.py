@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from tests.deploy.test_dashboards import RULES, SERIES_NAMES, expressions, metric_names, rules
 from tests.harness.deployment import ROOT, Deployment
 from tests.harness.prometheus import PROMETHEUS
-from tests.harness.records import CODEC, posting
+from tests.harness.records import online, posting
 from tests.harness.waiting import wait_for
 from tiering.wire.codec import ONLINE_BEHAVIOR_EVENT
 
@@ -126,25 +125,23 @@ def demo(d: Deployment) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def produce_ratings(d: Deployment, customers: list[str], at_ms: int) -> None:
-    """A FEEDBACK rating of 4 from each customer, on the deployment's online-behavior topic."""
-    producer = AIOKafkaProducer(bootstrap_servers=d.settings.bootstrap_servers, acks="all")
-    await producer.start()
-    try:
-        for customer in customers:
-            event = {
-                "event_id": f"rating-{customer}",
-                "customer_id": customer,
-                "event_type": "FEEDBACK",
-                "channel": "MOBILE_APP",
-                "rating": 4,
-                "event_time": at_ms,
-            }
-            value = CODEC.encode(ONLINE_BEHAVIOR_EVENT, event)
-            await producer.send(d.topic("online-behavior"), key=customer.encode(), value=value)
-        await producer.flush()
-    finally:
-        await producer.stop()
+def rating(customer: str, at_ms: int) -> dict[str, Any]:
+    """A FEEDBACK rating of 4."""
+    return online(f"rating-{customer}", customer, "FEEDBACK", at_ms, rating=4)
+
+
+def views(customer: str, at_ms: int) -> list[dict[str, Any]]:
+    """Three views of one category within seconds: a product-interest signal (§6)."""
+    return [
+        online(
+            f"view-{customer}-{i}",
+            customer,
+            "PRODUCT_VIEW",
+            at_ms + i,
+            product_category="SHORT_TERM_WEALTH",
+        )
+        for i in range(3)
+    ]
 
 
 async def test_every_dashboard_and_rule_expression_finds_data(
@@ -181,13 +178,15 @@ async def test_every_dashboard_and_rule_expression_finds_data(
     await wait_for(high_end, 60, "a HIGH_END customer")
     # The demo's counters appeared, each at once, after the first scrape: increase() and rate()
     # start from their first sample. A second wave, now that they are scraped, moves them:
-    # large deposits (notifications, upgrades) for customers the demo placed, and a rating
-    # from a customer of each tier.
+    # large deposits (notifications, upgrades) for customers the demo placed, a rating from a
+    # customer of each tier, and one customer's interest in a product.
     rows = await d.fetch("SELECT customer_id FROM customer_balances ORDER BY customer_id LIMIT 20")
     each_tier = await d.fetch(
         "SELECT DISTINCT ON (tier) customer_id FROM customer_balances ORDER BY tier, customer_id"
     )
-    await produce_ratings(d, [r["customer_id"] for r in each_tier], now_ms)
+    events = [rating(r["customer_id"], now_ms) for r in each_tier]
+    events += views(each_tier[0]["customer_id"], now_ms)
+    await d.produce(events, topic="online-behavior", schema=ONLINE_BEHAVIOR_EVENT)
     await d.produce(
         posting(f"wave-{i}", r["customer_id"], "600000.00", event_time_ms=now_ms)
         for i, r in enumerate(rows)

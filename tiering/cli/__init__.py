@@ -10,7 +10,7 @@ import click
 from tiering.cli.admin import db, managers, policy, topics
 from tiering.cli.imports import import_balances, import_managers, import_risk_profiles
 from tiering.cli.service import deliver, inbox, worker
-from tiering.cli.tools import demo, report
+from tiering.cli.tools import campaign, demo, report
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -41,5 +41,6 @@ for command in (
     import_managers,
     demo,
     report,
+    campaign,
 ):
     main.add_command(command)

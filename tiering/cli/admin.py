@@ -71,6 +71,11 @@ def policy_check(file: Path | None) -> None:
         f"  risk assessments count for {p.assessment_valid_months} months "
         "(older: tolerance unknown)"
     )
+    for name, c in p.campaigns.items():
+        click.echo(
+            f"  campaign {name}: {'/'.join(t.name for t in c.tiers)} with {c.interest} interest "
+            f"{c.min_interest} or more -> {' + '.join(c.products)}"
+        )
     if p.without_simplified:
         click.echo(
             "  without zh_Hans (Simplified Chinese readers see the zh_Hant text): "

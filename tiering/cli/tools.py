@@ -113,3 +113,55 @@ def report(first: str, last: str, out: Path, language: Language | None) -> None:
     except MissingFontError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"report for {period} written to {out}")
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Choose the cohort and show it per tier and branch; send nothing (the run is still "
+    "recorded, as a dry run).",
+)
+@click.option(
+    "--language",
+    type=click.Choice(LANGUAGES),
+    default=None,
+    help="The language of what is shown: zh_Hans_CN, zh_Hant or en. Default: TIERING_LANGUAGE, "
+    "which defaults to zh_Hans_CN.",
+)
+def campaign(name: str | None, dry_run: bool, language: Language | None) -> None:
+    """Push a campaign of the policy file ([campaigns.NAME]) to its cohort (POLICY §6).
+
+    The cohort: customers now in the campaign's tiers whose interest score in its product
+    category (online-banking views, decayed by [interest] half_life_days) is at least its
+    min_interest, and whose risk tolerance in force admits every product of its combination
+    (§9; those left out are counted by reason). Each is sent to the notifier, which tells
+    the team of the customer's tier once, with the combination and the campaign's action;
+    running it again the same day, or within the notifications cooldown, tells no one twice.
+    Reads PostgreSQL (profiles, balances, managers, risk assessments), writes to the internal
+    signals topic, and records every run in campaign_runs. Without NAME: lists the campaigns.
+    """
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from tiering.tools.campaign import run_campaign, sending_label, show_run
+
+    s = settings()
+    campaigns = s.policy.campaigns
+    if name is None or name not in campaigns:
+        known = ", ".join(campaigns) or "none"
+        if name is None:
+            click.echo(f"campaigns in the policy ({s.policy.version}): {known}")
+            return
+        raise click.UsageError(f"no campaign {name!r} in the policy; its campaigns: {known}")
+    shown = language or s.language
+    console = Console()
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(sending_label(shown), total=None)
+
+        def progress(sent: int, total: int) -> None:
+            bar.update(task, completed=sent, total=total)
+
+        result = run(run_campaign(s, campaigns[name], dry_run, progress))
+    show_run(console, result, s.policy, shown)

@@ -17,6 +17,7 @@ class SignalKind(enum.StrEnum):
     IDLE_FUNDS = "IDLE_FUNDS"  #: a large sum held with no debit for long (§5 PREMIUM example)
     PRODUCT_INTEREST = "PRODUCT_INTEREST"  #: §6: keeps looking at a product category
     PURCHASE = "PURCHASE"  #: a posting into a product (§7.4 conversions)
+    CAMPAIGN = "CAMPAIGN"  #: §6: ``tiering campaign`` picked the customer for a combination
 
 
 class NotificationKind(enum.StrEnum):
@@ -30,6 +31,7 @@ class NotificationKind(enum.StrEnum):
     PRODUCT_INTEREST = "PRODUCT_INTEREST"
     NEAR_UPGRADE = "NEAR_UPGRADE"
     IDLE_FUNDS = "IDLE_FUNDS"
+    CAMPAIGN = "CAMPAIGN"  #: since ManagerNotification version 4
     OTHER = "OTHER"
 
 

@@ -76,6 +76,26 @@ class Action(InLanguages):
 
 
 @dataclass(frozen=True, slots=True)
+class Campaign(InLanguages):
+    """§6 (the policy's example: potential customers showing rising interest in short-term
+    products get a matching combination): who a campaign is for and what it proposes. The
+    texts name the combination; ``action``, if given, is what the team should do."""
+
+    name: str  #: its key in ``[campaigns]``, upper case: it goes into signal and notice ids
+    tiers: tuple[Tier, ...]
+    #: the product category whose interest score selects the cohort...
+    interest: str
+    #: ...at or above this score (the profile's decayed score, §6)
+    min_interest: Decimal
+    #: the combination's product categories; all must be within the customer's tolerance (§9)
+    products: tuple[str, ...]
+    en: str
+    zh_hant: str
+    zh_hans: str
+    action: Action | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     """Every number the rules use, already checked."""
 
@@ -124,6 +144,8 @@ class Policy:
     departure_ms: int = DEFAULT_INACTIVE_DAYS * DAY_MS
     #: §7.4 marketing targets per tier and product category, per 30 days
     purchase_targets: Targets = field(default_factory=dict)
+    #: §6 campaigns by name (``tiering campaign NAME``)
+    campaigns: Mapping[str, Campaign] = field(default_factory=dict)
 
     def category_of(self, product_code: str) -> str | None:
         """The product category a posting's product_code belongs to: the longest category

@@ -16,6 +16,7 @@ from typing import Any
 from tiering.core.bank_time import DAY_MS, HOUR_MS, MINUTE_MS
 from tiering.core.policy import ACCOUNT_TYPES, Policy, PolicyError
 from tiering.core.policy_actions import parse_actions, parse_combinations, parse_products
+from tiering.core.policy_campaigns import parse_campaigns
 from tiering.core.policy_checks import Collector
 from tiering.core.policy_kpis import parse_churn, parse_targets
 from tiering.core.tiers import Tier
@@ -46,6 +47,7 @@ _TOP_KEYS = {
     "suitability",
     "churn",
     "targets",
+    "campaigns",
 }
 _INTEREST_KEYS = {"views", "window_days", "half_life_days", "conversion_window_days"}
 _DEDUP_KEYS = {"horizon_days", "max_ids"}
@@ -87,6 +89,7 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
     valid_months = _suitability(c, doc.get("suitability", {}))
     inactive_days = parse_churn(c, doc.get("churn", {}))
     targets = parse_targets(c, doc.get("targets", {}), products)
+    campaigns = parse_campaigns(c, doc.get("campaigns", {}), products)
     if c.problems:
         raise PolicyError(
             f"{source}: {len(c.problems)} problem(s):\n  - " + "\n  - ".join(c.problems)
@@ -120,6 +123,7 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
         assessment_valid_months=valid_months,
         departure_ms=inactive_days * DAY_MS,
         purchase_targets=targets,
+        campaigns=campaigns,
     )
 
 

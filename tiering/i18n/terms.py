@@ -38,6 +38,7 @@ KIND_LABELS = {
     NotificationKind.PRODUCT_INTEREST: N_("Product interest"),
     NotificationKind.NEAR_UPGRADE: N_("Close to the next tier"),
     NotificationKind.IDLE_FUNDS: N_("Idle funds"),
+    NotificationKind.CAMPAIGN: N_("Campaign"),
     NotificationKind.OTHER: N_("Other"),
 }
 PRIORITY_LABELS = {

@@ -87,6 +87,13 @@ def describe(
             f"Interested in {what}: {who}",
             f"The {who} ({tier}) keeps looking at {what} in online banking.",
         )
+    if kind == NotificationKind.CAMPAIGN:
+        campaign = policy.campaigns.get(n.detail or "")
+        name = f"{campaign.en} ({campaign.zh_hant})" if campaign else (n.detail or "")
+        return (
+            f"Campaign {name}: {who}",
+            f"The {who} ({tier}) is in the cohort of the campaign {name}: propose its combination.",
+        )
     return (
         f"{kind.replace('_', ' ').capitalize()}: {who}",
         f"The {who} ({tier}); total deposits {balance}.",

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from tiering.core.bank_time import bank_day
 from tiering.core.ids import deterministic_id
 from tiering.core.kinds import NotificationKind, Priority, SignalKind
-from tiering.core.policy import HANDOVER, Policy
+from tiering.core.policy import HANDOVER, Action, Policy
 from tiering.core.signals import Signal
 from tiering.core.teams import TEAM_OF, Team, handover, route
 from tiering.core.tiers import Tier
@@ -62,7 +62,8 @@ class Decision:
 
 def priority(kind: NotificationKind, tier: Tier) -> Priority:
     """§5: a new HIGH_END customer is urgent; a new PREMIUM one, a large deposit, or churn
-    risk among PREMIUM and HIGH_END customers is high."""
+    risk among PREMIUM and HIGH_END customers is high. A campaign (§6) reaches a whole cohort
+    at once: low, so that channels kept for what cannot wait are not flooded by it."""
     if kind == NotificationKind.TIER_UPGRADE:
         return {Tier.HIGH_END: Priority.URGENT, Tier.PREMIUM: Priority.HIGH}.get(
             tier, Priority.NORMAL
@@ -71,7 +72,7 @@ def priority(kind: NotificationKind, tier: Tier) -> Priority:
         return Priority.HIGH
     if kind == NotificationKind.CHURN_RISK:
         return Priority.HIGH if tier >= Tier.PREMIUM else Priority.NORMAL
-    if kind == NotificationKind.NEAR_UPGRADE:
+    if kind in (NotificationKind.NEAR_UPGRADE, NotificationKind.CAMPAIGN):
         return Priority.LOW
     return Priority.NORMAL
 
@@ -136,6 +137,12 @@ def decide(
         return Decision(NotificationOutcome.IGNORED)
     kind, team_tier = routed
     team = TEAM_OF[team_tier]
+    valid_months = policy.assessment_valid_months
+    known = assessment_in_force(assessments, signal.event_time_ms, valid_months)
+    expired_on = expired_assessment(assessments, signal.event_time_ms, valid_months)
+    tolerance = known.risk_level if known is not None else None
+    if signal.kind == SignalKind.CAMPAIGN and not campaign_suitable(policy, signal, tolerance):
+        return Decision(NotificationOutcome.IGNORED)
     if signal.kind != SignalKind.TIER_CHANGE:  # tier changes are never suppressed
         last = state.last_sent.get(kind)
         if last is not None and signal.event_time_ms - last < policy.notification_cooldown_ms:
@@ -147,10 +154,6 @@ def decide(
     taker = handover(signal)
     if taker is not None:
         audiences.append((taker, HANDOVER))
-    valid_months = policy.assessment_valid_months
-    known = assessment_in_force(assessments, signal.event_time_ms, valid_months)
-    expired_on = expired_assessment(assessments, signal.event_time_ms, valid_months)
-    tolerance = known.risk_level if known is not None else None
     notifications: list[Notification] = []
     conversions: list[tuple[Tier, str]] = []
     for tier, cause in audiences:
@@ -234,25 +237,50 @@ def recommend(
     tier: Tier,
     kind: str,
     tolerance: int | None,
-    viewed: str | None,
+    detail: str | None,
 ) -> tuple[Recommendation, tuple[str, ...]]:
     """§5 actions for ``tier``'s team and ``kind`` (or the cause HANDOVER), keeping only
     products within the customer's risk tolerance (§9; unknown: the lowest-risk products
-    only); for product interest, the tier's combination for the category looked at. Returns
-    (what to recommend, categories offered)."""
+    only); for product interest, the tier's combination for the category looked at
+    (``detail``); for a campaign (§6, ``detail`` its name), the campaign's action and
+    combination. Returns (what to recommend, categories offered)."""
     limit = tolerance if tolerance is not None else LOWEST_RISK
 
     def allowed(category: str) -> bool:
         product = policy.products.get(category)
         return product is not None and product.risk <= limit
 
-    kept = tuple(a for a in policy.actions_for(tier, kind) if all(allowed(p) for p in a.products))
+    campaign = policy.campaigns.get(detail or "") if kind == NotificationKind.CAMPAIGN else None
+    if campaign is not None and campaign.action is not None:
+        listed: tuple[Action, ...] = (campaign.action,)
+    else:
+        # a campaign without its own action is worded like the interest it answers (§6)
+        cause = NotificationKind.PRODUCT_INTEREST if kind == NotificationKind.CAMPAIGN else kind
+        listed = policy.actions_for(tier, cause)
+    kept = tuple(a for a in listed if all(allowed(p) for p in a.products))
     offered = [p for a in kept for p in a.products]
     combination: tuple[str, ...] = ()
-    if kind == NotificationKind.PRODUCT_INTEREST and viewed:
-        combination = tuple(c for c in policy.combination(tier, viewed) if allowed(c))
-        offered += combination
+    if kind == NotificationKind.PRODUCT_INTEREST and detail:
+        combination = tuple(c for c in policy.combination(tier, detail) if allowed(c))
+    elif campaign is not None:
+        combination = tuple(c for c in campaign.products if allowed(c))
+    offered += combination
     return Recommendation(kept, combination), tuple(dict.fromkeys(offered))
+
+
+def campaign_suitable(policy: Policy, signal: Signal, tolerance: int | None) -> bool:
+    """§6, §9: a campaign signal is told only while its campaign is in the policy and the
+    customer's known risk tolerance (unknown: the lowest-risk products only) admits every
+    product of its combination: the combination is pushed whole or not at all."""
+    campaign = policy.campaigns.get(signal.detail or "")
+    return campaign is not None and within_tolerance(policy, campaign.products, tolerance)
+
+
+def within_tolerance(policy: Policy, products: Sequence[str], tolerance: int | None) -> bool:
+    """§9: every one of ``products`` is within ``tolerance`` (None: unknown, the lowest-risk
+    products only)."""
+    limit = tolerance if tolerance is not None else LOWEST_RISK
+    return all(policy.products[p].risk <= limit for p in products)
 
 
 def _suggested(

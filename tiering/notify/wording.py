@@ -215,6 +215,25 @@ def _product_interest(
     )
 
 
+def _campaign(_: Gettext, n: Signal, p: Policy, lang: Language, f: Facts) -> tuple[str, str]:
+    """§6: ``tiering campaign`` picked the customer for its combination, by their interest in
+    a product category (the signal's detail names the campaign)."""
+    campaign = p.campaigns.get(n.detail or "")
+    if campaign is None:
+        facts = {**f, "campaign": n.detail or "", "product": _("a product")}
+    else:
+        interest = p.products[campaign.interest].in_language(lang)
+        facts = {**f, "campaign": campaign.in_language(lang), "product": interest}
+    return (
+        _("Campaign %(campaign)s: customer %(customer)s") % facts,
+        _(
+            "Customer %(customer)s (%(tier)s) has shown interest in %(product)s and is in the "
+            "cohort of the campaign %(campaign)s: propose its combination."
+        )
+        % facts,
+    )
+
+
 _WORDING: dict[str, Callable[[Gettext, Signal, Policy, Language, Facts], tuple[str, str] | None]]
 _WORDING = {
     NotificationKind.TIER_UPGRADE: _upgrade,
@@ -225,4 +244,5 @@ _WORDING = {
     NotificationKind.NEAR_UPGRADE: _near_upgrade,
     NotificationKind.PRODUCT_INTEREST: _product_interest,
     NotificationKind.IDLE_FUNDS: _idle_funds,
+    NotificationKind.CAMPAIGN: _campaign,
 }

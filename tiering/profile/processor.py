@@ -46,6 +46,8 @@ class ProfileOutput(InputTally):
     profiles: dict[str, ProfileRow] = field(default_factory=dict)
     #: (event_type, channel, tier) → events, for tiering_online_events_total
     online: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    #: (tier, category label) → PRODUCT_INTEREST signals, for tiering_product_interest_total
+    interest_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     #: (tier, branch, rating) of each FEEDBACK, for tiering_satisfaction_rating and its
     #: per-branch twin (§7.1)
     ratings: list[tuple[str, str | None, int]] = field(default_factory=list)
@@ -125,6 +127,8 @@ class ProfileProcessor:
             out.ratings.append((tier.name, self.branch_of(event.customer_id), event.rating))
         if applied.interest is not None:
             out.interest.append((partition, interest_signal(event, tier, applied.interest)))
+            category = metrics.interest_category(applied.interest, self.policy)
+            out.interest_counts[tier.name, category] += 1
         out.profiles[event.customer_id] = profile_row(event.customer_id, state, self.policy)
 
 
@@ -146,6 +150,8 @@ def count(out: ProfileOutput) -> None:
     out.count(ONLINE_BEHAVIOR)
     for (event_type, channel, tier), n in out.online.items():
         metrics.ONLINE_EVENTS.labels(event_type, channel, tier).inc(n)
+    for (tier, category), n in out.interest_counts.items():
+        metrics.PRODUCT_INTEREST.labels(tier, category).inc(n)
     for tier, branch, rating in out.ratings:
         metrics.SATISFACTION.labels(tier).observe(rating)
         metrics.BRANCH_SATISFACTION.labels(metrics.branch_label(branch)).observe(rating)

@@ -210,6 +210,7 @@ class TieringApp:
         metrics.register_tier_gauges(self.ledger.store.tier_totals)
         metrics.start_at_zero((DEPOSIT_TRANSACTIONS, ONLINE_BEHAVIOR))
         metrics.export_marketing(self.ledger.policy)
+        metrics.export_interest(self.ledger.policy)
 
     # --- rebalancing ----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from tiering.core.policy_file import load_policy
 from tiering.tools.report.charts import draw_charts
 from tiering.tools.report.figures import (
     Note,
@@ -20,11 +21,13 @@ from tiering.tools.report.figures import (
     tier_trends,
     tiers_now,
 )
+from tiering.tools.report.interest import product_interest
 from tiering.tools.report.page import render_html
 from tiering.tools.report.period import CST, Period
 from tiering.tools.report.sources import trends_from_prometheus
 
 PERIOD = Period(date(2026, 11, 1), date(2026, 11, 3))
+POLICY = load_policy()
 
 
 def sample_report(**overrides: object) -> Report:
@@ -55,6 +58,17 @@ def sample_report(**overrides: object) -> Report:
             {"PREMIUM": 500_000.0, "ORDINARY": 35_000.0},
             {"PREMIUM": 3.0},
             {"PREMIUM": 30.0, "ORDINARY": 1200.0},
+        ),
+        interest=product_interest(
+            [
+                ("POTENTIAL", "SHORT_TERM_WEALTH", 37, 2.46),
+                ("PREMIUM", "LARGE_CD", 5, 1.2),
+                ("POTENTIAL", "TIME_DEPOSIT", 12, 1.04),
+                ("POTENTIAL", "CRYPTO", 2, 3.0),
+            ],
+            POLICY.products,
+            datetime(2026, 11, 3, 16, tzinfo=UTC),
+            7,
         ),
     )
     for name, value in overrides.items():
@@ -157,8 +171,18 @@ def test_the_page_holds_the_numbers_and_its_charts() -> None:
         "20.0%",  # WEALTH_TEAM acknowledged
         "<td>Premium customer</td>",
         "<td>Wealth team</td><td>Large deposit</td>",
+        "Product interest by tier and category",
+        # tier order, then the policy's categories, one it does not know last
+        '<td>Potential customer</td><td>time deposit</td><td class="n">12</td>'
+        '<td class="n">1.0</td>',
+        '<td>Potential customer</td><td>short-term wealth product</td><td class="n">37</td>',
+        "<td>Premium customer</td><td>large-denomination custom deposit</td>",
     ):
         assert text in page, text
+    order = [
+        page.index(t) for t in ("time deposit</td>", "short-term wealth", "<code>CRYPTO", "large-d")
+    ]
+    assert order == sorted(order)
 
 
 def test_the_page_says_why_growth_and_churn_are_missing() -> None:

@@ -80,7 +80,7 @@ def test_a_chinese_page_has_no_english_words(pages: dict[str, str], language: st
                 '<td class="n">¥9,876,543.21</td>',
                 '<td class="n">-¥15,000.00</td>',
                 "<td>财富团队</td><td>大额存入</td>",
-                "<code>customer_balances</code>、<code>tier_changes</code>和",
+                "<code>customer_balances</code>、<code>tier_changes</code>、",
             ],
         ),
         (

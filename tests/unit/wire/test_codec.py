@@ -98,7 +98,8 @@ RECORDS = {
         (DEPOSIT_TRANSACTION, "db70bb36746bbce2"),  # version 2, with account_type
         (ONLINE_BEHAVIOR_EVENT, "aa1ae70d88f57866"),
         (TIER_CHANGE, "e26c3a3354091e40"),
-        (MANAGER_NOTIFICATION, "944a20b2378ea16a"),  # version 4, with an expired assessment
+        # version 4: the kind CAMPAIGN and the day of an expired assessment
+        (MANAGER_NOTIFICATION, "05e111203c82b3c6"),
     ],
 )
 def test_fingerprints_are_the_contracts(name: str, fingerprint: str) -> None:
@@ -279,6 +280,23 @@ def test_a_notification_written_with_version_3_still_decodes_with_no_expired_ass
         MAGIC + bytes.fromhex("e7e91beaa36a4447") + buf.getvalue(), expect=MANAGER_NOTIFICATION
     )
     assert decoded == old | {"risk_expired_on": None}
+
+
+def test_a_reader_on_version_3_reads_a_campaign_as_other() -> None:
+    """The kind's default keeps older readers working: a consumer still on version 3 reads
+    version 4's CAMPAIGN as OTHER (Avro schema resolution), the rest of the record as is."""
+    import io
+
+    from fastavro import parse_schema, schemaless_reader
+
+    campaign = RECORDS[MANAGER_NOTIFICATION] | {"kind": "CAMPAIGN"}
+    body = CODEC.encode(MANAGER_NOTIFICATION, campaign)[10:]
+    current = parse_schema(load_schema(MANAGER_NOTIFICATION))
+    v3 = parse_schema(schema_history(MANAGER_NOTIFICATION)[2])
+    old = schemaless_reader(io.BytesIO(body), current, v3)
+    assert isinstance(old, dict)
+    assert old["kind"] == "OTHER"
+    assert CODEC.decode(MAGIC + CODEC.fingerprint(MANAGER_NOTIFICATION) + body)[1] == campaign
 
 
 def test_a_notification_records_the_risk_level_it_used_both_ways() -> None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from tiering.core.teams import TEAM_OF
 from tiering.core.tiers import TIER_NAMES, Tier
+from tiering.tools.report.interest import ProductInterest
 from tiering.tools.report.kpis import Kpis
 from tiering.tools.report.period import Period
 
@@ -92,6 +93,8 @@ class Report:
     trends_notes: list[Note] = field(default_factory=list)
     #: satisfaction, marketing completion, per branch (from Prometheus, with the trends)
     kpis: Kpis | None = None
+    #: §6 customers with interest per tier and product category now (from PostgreSQL)
+    interest: ProductInterest | None = None
     charts: dict[str, bytes] = field(default_factory=dict)
 
 

@@ -30,6 +30,7 @@ from tiering.i18n import (
 )
 from tiering.i18n.terms import N_
 from tiering.tools.report.figures import Note, Report, team_totals
+from tiering.tools.report.interest import interest_rows
 from tiering.tools.report.kpis import Kpis, Rating
 from tiering.tools.report.labels import kind_label, team_label, tier_label
 from tiering.tools.report.period import Period
@@ -46,7 +47,7 @@ CHART_ALTS = {
     "growth": N_("Deposit growth per tier"),
 }
 #: where the figures come from, named as they are (the footer)
-TABLES = ("customer_balances", "tier_changes", "notifications")
+TABLES = ("customer_balances", "tier_changes", "notifications", "customer_profiles")
 METRICS = (
     "tiering_inflow_cny_total",
     "tiering_outflow_cny_total",
@@ -119,6 +120,9 @@ def page_values(r: Report, language: Language) -> dict[str, Any]:
         "trend_rows": _trend_rows(r, language),
         "trends_notes": [note_text(n, language) for n in r.trends_notes],
         **kpi_values(r.kpis, language),
+        "interest_rows": None if r.interest is None else interest_rows(r.interest, language),
+        "interest_at": "" if r.interest is None else format_time(r.interest.at, language),
+        "interest_half_life": 0 if r.interest is None else r.interest.half_life_days,
         "tables": _code_list(TABLES, language),
         "metrics": _code_list(METRICS, language),
         "metrics_doc": _code("docs/metrics.md"),

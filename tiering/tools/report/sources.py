@@ -12,6 +12,7 @@ import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta
 
+from tiering.core.bank_time import DAY_MS
 from tiering.i18n.terms import N_
 from tiering.settings import Settings
 from tiering.sinks.postgres.connection import connect
@@ -24,6 +25,7 @@ from tiering.tools.report.figures import (
     tier_trends,
     tiers_now,
 )
+from tiering.tools.report.interest import INTEREST_BY_TIER, MIN_SCORE, product_interest
 from tiering.tools.report.kpis import Answer, kpis_from_prometheus, period_seconds
 from tiering.tools.report.period import CST, Period
 
@@ -134,6 +136,9 @@ async def gather(settings: Settings, period: Period, url: str, now: datetime) ->
         now_rows = await conn.fetch(_TIERS_NOW)
         change_rows = await conn.fetch(_CHANGES, period.start, period.end)
         note_rows = await conn.fetch(_NOTIFICATIONS, period.start, period.end)
+        interest_at = min(period.end, now)
+        half_life_s = settings.policy.interest_half_life_ms / 1000
+        interest_rows = await conn.fetch(INTEREST_BY_TIER, interest_at, half_life_s, MIN_SCORE)
     finally:
         await conn.close()
     report = Report(
@@ -143,6 +148,12 @@ async def gather(settings: Settings, period: Period, url: str, now: datetime) ->
         tiers_now=tiers_now((r[0], r[1], r[2]) for r in now_rows),
         changes=daily_changes(((r[0], r[1], r[2], r[3], r[4]) for r in change_rows), period),
         notifications=notification_lines((r[0], r[1], r[2], r[3]) for r in note_rows),
+        interest=product_interest(
+            ((r[0], r[1], r[2], r[3]) for r in interest_rows),
+            settings.policy.products,
+            interest_at,
+            settings.policy.interest_half_life_ms // DAY_MS,
+        ),
     )
     report.trends, report.trends_notes = await asyncio.to_thread(
         trends_from_prometheus, url, period, now
