@@ -86,7 +86,7 @@ async def test_a_campaign_reaches_each_eligible_customer_once(deployment, tmp_pa
     d.start_worker(tmp_path)
     await d.wait_healthy()
     await d.produce(
-        posting(f"T-{c}", c, balance, event_time_ms=now - 6 * HOUR)
+        posting(f"T-{c}", c, balance, event_time_ms=now - 6 * HOUR, branch_id=f"B{c[-1]}")
         for c, (balance, _, _) in CUSTOMERS.items()
     )
     await wait_for(
@@ -154,10 +154,14 @@ async def test_a_campaign_reaches_each_eligible_customer_once(deployment, tmp_pa
     )
 
     async def stored() -> list | None:
-        rows = await d.fetch("SELECT customer_id FROM notifications WHERE kind = 'CAMPAIGN'")
+        rows = await d.fetch(
+            "SELECT customer_id, branch_id FROM notifications WHERE kind = 'CAMPAIGN'"
+        )
         return rows if len(rows) == 2 else None
 
-    assert {r[0] for r in await wait_for(stored, 30, "both in the inbox")} == ELIGIBLE
+    # no manager is assigned: each goes to the team's queue at the customer's own branch
+    found = await wait_for(stored, 30, "both in the inbox")
+    assert {(r[0], r[1]) for r in found} == {(c, f"B{c[-1]}") for c in ELIGIBLE}
 
     # Again the same day: the same signals go out, and the cooldown holds every one back.
     again = await asyncio.to_thread(campaign, d, NAME)

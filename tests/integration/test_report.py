@@ -185,8 +185,10 @@ async def test_the_report_of_a_period_with_tier_changes(deployment: Any, tmp_pat
     # old extrapolates to the sample interval's edges, so the amount is at least the 20,000
     assert "<h2>各网点</h2>" in page
     at_branch = cells(page, branch)
-    assert at_branch[3] == "1", at_branch
-    assert 20_000 <= float(at_branch[4].lstrip("¥").replace(",", "")) < 30_000, at_branch
+    # C1, the branch's one customer now (customer_balances.branch_id), has not left: 0%
+    assert (at_branch[3], at_branch[4]) == ("1", "0.0%"), at_branch
+    assert at_branch[5] == "1", at_branch
+    assert 20_000 <= float(at_branch[6].lstrip("¥").replace(",", "")) < 30_000, at_branch
 
     # Prometheus away, in English: the rest of the report, and a note in place of growth and churn
     env["TIERING_PROMETHEUS_URL"] = "http://127.0.0.1:1"

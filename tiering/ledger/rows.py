@@ -21,6 +21,7 @@ class BalanceRow:
     tier: str
     version: int
     as_of_ms: int
+    branch_id: str | None = None  #: the customer's branch, from their postings
 
 
 # Amounts go over the wire as fen (bigint) and times as epoch milliseconds, turned into
@@ -30,13 +31,14 @@ _CNY = "({} * 0.01)"
 _AT = "(timestamptz 'epoch' + {} * interval '1 millisecond')"
 
 UPSERT_BALANCES = f"""
-INSERT INTO customer_balances (customer_id, balance, tier, version, as_of, updated_at)
-SELECT b.customer_id, {_CNY.format("b.fen")}, b.tier, b.version, {_AT.format("b.as_of")}, now()
-FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[])
-     AS b(customer_id, fen, tier, version, as_of)
+INSERT INTO customer_balances (customer_id, balance, tier, version, as_of, updated_at, branch_id)
+SELECT b.customer_id, {_CNY.format("b.fen")}, b.tier, b.version, {_AT.format("b.as_of")}, now(),
+       b.branch_id
+FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[])
+     AS b(customer_id, fen, tier, version, as_of, branch_id)
 ON CONFLICT (customer_id) DO UPDATE
 SET balance = EXCLUDED.balance, tier = EXCLUDED.tier, version = EXCLUDED.version,
-    as_of = EXCLUDED.as_of, updated_at = EXCLUDED.updated_at
+    as_of = EXCLUDED.as_of, updated_at = EXCLUDED.updated_at, branch_id = EXCLUDED.branch_id
 WHERE customer_balances.version < EXCLUDED.version
 """
 
@@ -62,6 +64,7 @@ def balance_row(customer_id: str, state: CustomerState) -> BalanceRow:
         tier=state.tier.name,
         version=state.version,
         as_of_ms=state.clock_ms,
+        branch_id=state.branch_id,
     )
 
 
@@ -80,6 +83,7 @@ def ledger_rows(
                     [b.tier for b in balances],
                     [b.version for b in balances],
                     [b.as_of_ms for b in balances],
+                    [b.branch_id for b in balances],
                 ),
             )
         )

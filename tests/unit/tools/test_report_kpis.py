@@ -75,15 +75,16 @@ def test_satisfaction_and_branches() -> None:
 
 
 def test_the_page_shows_the_three_sections_in_english() -> None:
-    page = render_html(sample_report(kpis=KPIS), "en")
+    page = render_html(sample_report(kpis=KPIS, branch_customers={"B-SH-01": 40}), "en")
     for heading in ("Customer satisfaction", "Marketing completion", "Per branch"):
         assert f"<h2>{heading}</h2>" in page
     assert row(page, "Premium customer", "4", "4.50")
     assert row(page, "Premium customer", "large-denomination custom deposit", "3", "3", "100.0%")
     assert row(page, "Ordinary customer", "fund", "2", "–", "–", "¥2,000.00", "–", "–")
     assert row(page, "Premium customer", "3", "1", "33.3%")
-    assert row(page, "B-SH-01", "¥800,000.00", "2", "4", "¥1,502,000.00", "4.50")
-    assert row(page, "No branch", "¥10.00", "0")
+    # §7.3 per branch: 2 of its 40 customers left; with no count of customers, no rate
+    assert row(page, "B-SH-01", "¥800,000.00", "2", "40", "5.0%", "4", "¥1,502,000.00", "4.50")
+    assert row(page, "No branch", "¥10.00", "0", "–", "–")
     assert "over this period of 3 days" in page
 
 

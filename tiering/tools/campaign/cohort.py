@@ -41,7 +41,8 @@ class Candidate:
     tier: Tier
     score: float
     last_seen_ms: int
-    #: the branch of their manager (the manager directory), None without one
+    #: the branch of their manager (the manager directory), else their own (the ledger's, from
+    #: their postings), as the notifier routes them (§4); None without either
     branch_id: str | None = None
     assessments: tuple[Assessment, ...] = ()
 

@@ -1,6 +1,7 @@
 """What a campaign reads and writes in PostgreSQL: its candidates (customers of its tiers with
-a score in its category, their manager's branch and their risk assessments, read as the
-notifier reads them) and the record of each run (``campaign_runs``, the §9 audit trail)."""
+a score in its category, their manager's branch, else their own, and their risk assessments,
+read as the notifier reads them) and the record of each run (``campaign_runs``, the §9 audit
+trail)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from tiering.tools.campaign.cohort import Candidate, Cohort
 #: a profile and no posting yet is ORDINARY, as the profile counts them
 CANDIDATES = """
 SELECT p.customer_id, coalesce(b.tier, 'ORDINARY') AS tier,
-       (p.interest ->> $2)::float8 AS score, p.last_seen
+       (p.interest ->> $2)::float8 AS score, p.last_seen, b.branch_id
 FROM customer_profiles p
 LEFT JOIN customer_balances b ON b.customer_id = p.customer_id
 WHERE coalesce(b.tier, 'ORDINARY') = ANY($1::text[])
@@ -61,7 +62,7 @@ async def read_candidates(conn: asyncpg.Connection, campaign: Campaign) -> list[
                 tier=Tier[r["tier"]],
                 score=r["score"],
                 last_seen_ms=epoch_ms(r["last_seen"]),
-                branch_id=assignment.branch_id if assignment else None,
+                branch_id=assignment.branch_id if assignment else r["branch_id"],
                 assessments=context.assessments if context else (),
             )
         )

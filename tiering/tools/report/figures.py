@@ -95,6 +95,8 @@ class Report:
     kpis: Kpis | None = None
     #: §6 customers with interest per tier and product category now (from PostgreSQL)
     interest: ProductInterest | None = None
+    #: customers per branch now (PostgreSQL; ``NONE``: no branch), for §7.3 churn per branch
+    branch_customers: dict[str, int] = field(default_factory=dict)
     charts: dict[str, bytes] = field(default_factory=dict)
 
 

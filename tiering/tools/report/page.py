@@ -7,7 +7,7 @@ beyond reading the template). Names of machines, tables and metrics are shown as
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cache, partial
@@ -31,7 +31,7 @@ from tiering.i18n import (
 from tiering.i18n.terms import N_
 from tiering.tools.report.figures import Note, Report, team_totals
 from tiering.tools.report.interest import interest_rows
-from tiering.tools.report.kpis import Kpis, Rating
+from tiering.tools.report.kpis import BranchLine, Kpis, Rating
 from tiering.tools.report.labels import kind_label, team_label, tier_label
 from tiering.tools.report.period import Period
 
@@ -119,7 +119,7 @@ def page_values(r: Report, language: Language) -> dict[str, Any]:
         "notification_rows": _notification_rows(r, language),
         "trend_rows": _trend_rows(r, language),
         "trends_notes": [note_text(n, language) for n in r.trends_notes],
-        **kpi_values(r.kpis, language),
+        **kpi_values(r.kpis, language, r.branch_customers),
         "interest_rows": None if r.interest is None else interest_rows(r.interest, language),
         "interest_at": "" if r.interest is None else format_time(r.interest.at, language),
         "interest_half_life": 0 if r.interest is None else r.interest.half_life_days,
@@ -229,8 +229,11 @@ def _trend_rows(r: Report, language: Language) -> list[Row] | None:
     ]
 
 
-def kpi_values(k: Kpis | None, language: Language) -> dict[str, Any]:
-    """The satisfaction, marketing and per-branch sections' rows (None: no figures)."""
+def kpi_values(
+    k: Kpis | None, language: Language, branch_customers: Mapping[str, int] | None = None
+) -> dict[str, Any]:
+    """The satisfaction, marketing and per-branch sections' rows (None: no figures).
+    ``branch_customers``: each branch's customers now, which its churn rate divides by."""
     if k is None:
         return {
             "rating_rows": None,
@@ -254,6 +257,14 @@ def kpi_values(k: Kpis | None, language: Language) -> dict[str, Any]:
 
     def branch(code: str) -> str:
         return {"NONE": _("No branch"), "OTHER": _("Other branches")}.get(code, code)
+
+    def churn(b: BranchLine) -> tuple[str, str]:
+        """§7.3 per branch: its customers now, and the share of them who left in the period
+        (``OTHER`` folds many branches: neither is known)."""
+        customers = (branch_customers or {}).get(b.branch)
+        if not customers:
+            return "–", "–"
+        return format_count(customers, language), _pct(b.lost / customers, language)
 
     rated = [r for r in k.satisfaction.values() if r.ratings]
     return {
@@ -287,6 +298,7 @@ def kpi_values(k: Kpis | None, language: Language) -> dict[str, Any]:
                 branch(b.branch),
                 money(b.growth),
                 n(b.lost),
+                *churn(b),
                 n(b.purchases),
                 money(b.amount),
                 rating(b.rating)[1],

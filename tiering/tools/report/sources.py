@@ -30,6 +30,8 @@ from tiering.tools.report.kpis import Answer, kpis_from_prometheus, period_secon
 from tiering.tools.report.period import CST, Period
 
 _TIERS_NOW = "SELECT tier, count(*), sum(balance) FROM customer_balances GROUP BY tier"
+#: the branch's customers now, as the per-branch metrics label them (NONE: no branch)
+_BRANCHES_NOW = "SELECT coalesce(branch_id, 'NONE'), count(*) FROM customer_balances GROUP BY 1"
 _CHANGES = """
 SELECT (event_time AT TIME ZONE 'Asia/Shanghai')::date AS day, direction, previous_tier,
        new_tier, count(*)
@@ -134,6 +136,7 @@ async def gather(settings: Settings, period: Period, url: str, now: datetime) ->
     conn = await connect(settings, "tiering-report")
     try:
         now_rows = await conn.fetch(_TIERS_NOW)
+        branch_rows = await conn.fetch(_BRANCHES_NOW)
         change_rows = await conn.fetch(_CHANGES, period.start, period.end)
         note_rows = await conn.fetch(_NOTIFICATIONS, period.start, period.end)
         interest_at = min(period.end, now)
@@ -154,6 +157,7 @@ async def gather(settings: Settings, period: Period, url: str, now: datetime) ->
             interest_at,
             settings.policy.interest_half_life_ms // DAY_MS,
         ),
+        branch_customers={r[0]: r[1] for r in branch_rows},
     )
     report.trends, report.trends_notes = await asyncio.to_thread(
         trends_from_prometheus, url, period, now
