@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from tiering.cli.common import run, settings
 from tiering.i18n import LANGUAGES, Language
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def language_option(what: str) -> Callable[[F], F]:
+    """``--language``, for a command whose output a bank employee reads."""
+    return click.option(
+        "--language",
+        type=click.Choice(LANGUAGES),
+        default=None,
+        help=f"{what}: zh_Hans_CN (Simplified Chinese), zh_Hant (Traditional Chinese) or en. "
+        "Default: TIERING_LANGUAGE, which defaults to zh_Hans_CN.",
+    )
 
 
 @click.command()
@@ -80,13 +95,7 @@ def demo(
     type=click.Path(dir_okay=False, path_type=Path),
     help="The HTML file to write.",
 )
-@click.option(
-    "--language",
-    type=click.Choice(LANGUAGES),
-    default=None,
-    help="The report's language: zh_Hans_CN (Simplified Chinese), zh_Hant (Traditional "
-    "Chinese) or en. Default: TIERING_LANGUAGE, which defaults to zh_Hans_CN.",
-)
+@language_option("The report's language")
 def report(first: str, last: str, out: Path, language: Language | None) -> None:
     """Write a KPI report of a period as one self-contained HTML file, for branch heads.
 
@@ -123,13 +132,7 @@ def report(first: str, last: str, out: Path, language: Language | None) -> None:
     help="Choose the cohort and show it per tier and branch; send nothing (the run is still "
     "recorded, as a dry run).",
 )
-@click.option(
-    "--language",
-    type=click.Choice(LANGUAGES),
-    default=None,
-    help="The language of what is shown: zh_Hans_CN, zh_Hant or en. Default: TIERING_LANGUAGE, "
-    "which defaults to zh_Hans_CN.",
-)
+@language_option("The language of what is shown")
 def campaign(name: str | None, dry_run: bool, language: Language | None) -> None:
     """Push a campaign of the policy file ([campaigns.NAME]) to its cohort (POLICY §6).
 

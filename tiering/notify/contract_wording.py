@@ -12,7 +12,7 @@ from decimal import Decimal
 from tiering.core.bank_time import DAY_MS
 from tiering.core.kinds import NotificationKind
 from tiering.core.money import format_yuan
-from tiering.core.policy import Policy
+from tiering.core.policy import Campaign, Policy, Product
 from tiering.core.signals import Signal
 from tiering.core.tiers import TIER_NAMES_ZH
 from tiering.notify.wording import Recommendation, mask_id
@@ -81,15 +81,13 @@ def describe(
             "withdrawal or transfer out.",
         )
     if kind == NotificationKind.PRODUCT_INTEREST:
-        product = policy.products.get(n.detail or "")
-        what = f"{product.en} ({product.zh_hant})" if product else (n.detail or "a product")
+        what = _bilingual(policy.products.get(n.detail or ""), n.detail or "a product")
         return (
             f"Interested in {what}: {who}",
             f"The {who} ({tier}) keeps looking at {what} in online banking.",
         )
     if kind == NotificationKind.CAMPAIGN:
-        campaign = policy.campaigns.get(n.detail or "")
-        name = f"{campaign.en} ({campaign.zh_hant})" if campaign else (n.detail or "")
+        name = _bilingual(policy.campaigns.get(n.detail or ""), n.detail or "")
         return (
             f"Campaign {name}: {who}",
             f"The {who} ({tier}) is in the cohort of the campaign {name}: propose its combination.",
@@ -108,3 +106,8 @@ def action_lines(advice: Recommendation, policy: Policy) -> tuple[str, ...]:
         zh = "＋".join(policy.products[c].zh_hant for c in advice.combination)
         lines.append(f"Propose: {en} / 推薦：{zh}")
     return tuple(lines)
+
+
+def _bilingual(named: Product | Campaign | None, otherwise: str) -> str:
+    """A product's or campaign's name as the contract writes it: English (Traditional)."""
+    return f"{named.en} ({named.zh_hant})" if named is not None else otherwise
