@@ -217,8 +217,11 @@ class PrivateKafka:
             if mechanism.startswith("SCRAM")
             for arg in ("--add-scram", f"{mechanism}=[name={name},password={password}]")
         ]
-        # a random cluster id as Kafka writes one: 16 bytes, URL-safe base64 without padding
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        # a random cluster id as Kafka writes one: 16 bytes, URL-safe base64 without padding, and
+        # (as Kafka's Uuid.randomUuid) never starting with "-", which the tool reads as an option
+        cluster_id = "-"
+        while cluster_id.startswith("-"):
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         result = subprocess.run(
             self._java(
                 "kafka.tools.StorageTool",
