@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +28,7 @@ from tiering.core.money import convert_to_fen, from_fen
 from tiering.ledger.state import CustomerState, deposit_total
 
 CNY = "CNY"
+EPOCH_DAY = date(1970, 1, 1)
 #: CNY per unit of ``currency`` on a bank day, or None when no rate is known
 RateLookup = Callable[[str, int], Decimal | None]
 #: the format of an encoded :class:`RateTable`
@@ -56,6 +58,17 @@ def value_fen(balance: int, currency: str, rate: Decimal) -> int:
 def rate_id(currency: str, day: int, rate: Decimal) -> str:
     """A dated rate's deterministic id: the same rate sent again is recognised."""
     return deterministic_id("fx-rate", currency, str(day), format(rate.normalize(), "f"))
+
+
+def rate_record(currency: str, day: int, rate: Decimal, published_at_ms: int) -> dict[str, Any]:
+    """The FxRate record (``schemas/avro/fx_rate.avsc``) of a dated rate."""
+    return {
+        "rate_id": rate_id(currency, day, rate),
+        "currency": currency,
+        "rate": rate,
+        "effective_date": EPOCH_DAY + timedelta(days=day),
+        "published_at": published_at_ms,
+    }
 
 
 @dataclass(slots=True)

@@ -77,6 +77,8 @@ def posting_from_record(
     for name in ("txn_id", "customer_id", "account_id"):
         if not record.get(name):
             raise BadInput("missing_field", f"{name} is empty")
+    if record["customer_id"].startswith("\x00"):  # the ledger's own keys (its rates) start so
+        raise BadInput("invalid_customer_id", "customer_id starts with a zero byte")
     if key is not None and key != record["customer_id"]:
         raise BadInput("key_mismatch", "the message key is not the posting's customer_id")
     txn_type = _TXN_TYPES[record["txn_type"]]
