@@ -76,7 +76,7 @@ def _with(old: str, new: str) -> str:
         ('USD = "7.10"', 'usd = "7.10"', "rates.usd: not an ISO 4217 code"),
         ('USD = "7.10"', 'USD = "0"', "rates.USD: must be above zero"),
         ('CNY = "1"', 'CNY = "2"', "rates.CNY: must be 1"),
-        ('policy_version = "2026.12-4"', "", "policy_version: missing"),
+        ('policy_version = "2026.12-5"', "", "policy_version: missing"),
         ("[dedup]", "[dedupe]", "dedupe: unknown key"),
         (
             "max_event_time_lead_minutes = 60",
@@ -146,7 +146,7 @@ def test_a_file_overrides_the_default(tmp_path: Path) -> None:
     path = tmp_path / "policy.toml"
     path.write_text(
         _with("downgrade_grace_days = 30", "downgrade_grace_days = 0").replace(
-            'policy_version = "2026.12-4"', 'policy_version = "test-0"'
+            'policy_version = "2026.12-5"', 'policy_version = "test-0"'
         )
     )
     p = load_policy(path)
