@@ -54,7 +54,7 @@ async def test_a_higher_rate_upgrades_the_usd_holder_only(deployment, tmp_path: 
     path = rates_file(tmp_path / "rates.csv", ("USD", "7.20", day.isoformat()))
     done = tiering("import-rates", str(path), env=d.env)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "published 1 exchange rates" in done.stdout
+    assert "中的 1 条汇率" in done.stdout  # TIERING_LANGUAGE's default: Simplified Chinese
 
     async def upgraded() -> bool:
         return (await tiers())["C-USD"] == (Decimal("504000.00"), "PREMIUM")
@@ -93,7 +93,7 @@ async def test_a_higher_rate_upgrades_the_usd_holder_only(deployment, tmp_path: 
     other = rates_file(tmp_path / "other.csv", ("USD", "7.30", day.isoformat()))
     refused = tiering("import-rates", str(other), env=d.env)
     assert refused.returncode == 1
-    assert "line 2: another rate for USD" in refused.stderr
+    assert f"line 2: USD 在 {day.isoformat()} 已有另一汇率：数据库为 7.2（" in refused.stderr
     await d.wait_settled()
     assert len(await d.read_to_end("tier-changes")) == len(changes)
     assert await d.metric("tiering_fx_revaluations_total", currency="USD") == 1

@@ -71,11 +71,13 @@ def import_rates(file: Path, dry_run: bool, rejects: Path | None) -> None:
     line number and skipped. Importing a file again changes nothing. Exit status 1 when any
     line was rejected.
     """
+    from tiering.tools.import_rates import gettext_of, summary
     from tiering.tools.import_rates import import_rates as load
 
-    loaded, rejected = run_import(file, load(settings(), file, dry_run))
-    verb = "checked" if dry_run else "published"
-    report_import(f"{verb} {loaded:,} exchange rates from {file}", rejected, rejects)
+    loaded_settings = settings()
+    loaded, rejected = run_import(file, load(loaded_settings, file, dry_run))
+    said = summary(loaded, file, dry_run, gettext_of(loaded_settings.language))
+    report_import(said, rejected, rejects)
 
 
 @click.command("import-managers")

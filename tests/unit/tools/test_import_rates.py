@@ -5,11 +5,12 @@ from __future__ import annotations
 import io
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from tiering.csv_files import CsvFileError, Rejected
-from tiering.tools.import_rates import DatedRate, parse_row, read_rates
+from tiering.tools.import_rates import DatedRate, gettext_of, parse_row, read_rates, summary
 
 
 def row(currency: str = "USD", rate: str = "7.1028", day: str = "2026-12-04") -> dict[str, str]:
@@ -58,7 +59,22 @@ def test_the_file_names_its_bad_lines_and_a_contradiction() -> None:
     bad = [i for i in items if isinstance(i, Rejected)]
     assert [(line, r.currency, r.rate) for line, r, _ in good] == [(2, "USD", Decimal("7.10"))]
     assert [r.line for r in bad] == [3, 5]
-    assert "line 2 has 7.10" in bad[1].reason
+    assert "line 2 has 7.1 (a rate once" in bad[1].reason
+
+
+def test_bank_staff_read_why_in_their_language() -> None:
+    text = (
+        "currency,rate,effective_date\nUSD,7.10,2026-12-04\nUSD,7.2,2026-12-04\nJPY,0,2026-12-04\n"
+    )
+    items = list(read_rates(io.StringIO(text), gettext_of("zh_Hant")))
+    reasons = [i.reason for i in items if isinstance(i, Rejected)]
+    assert reasons == [
+        "USD 在 2026-12-04 已有另一匯率：第 2 行為 7.1（匯率一經記錄不再更改）",
+        "匯率 0 必須大於零且小於 10,000,000,000",
+    ]
+    assert (
+        summary(3, Path("r.csv"), False, gettext_of("zh_Hans_CN")) == "已发布 r.csv 中的 3 条汇率"
+    )
 
 
 def test_a_file_without_the_columns_is_refused_whole() -> None:
