@@ -16,6 +16,7 @@ period. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -28,6 +29,7 @@ from tiering.core.money import convert_to_fen, from_fen
 from tiering.ledger.state import CustomerState, deposit_total
 
 CNY = "CNY"
+ONE = Decimal(1)
 EPOCH_DAY = date(1970, 1, 1)
 #: CNY per unit of ``currency`` on a bank day, or None when no rate is known
 RateLookup = Callable[[str, int], Decimal | None]
@@ -84,13 +86,13 @@ class RateTable:
     def rate(self, currency: str, day: int) -> Decimal | None:
         """The rate in force on ``day``; the policy's fallback before any dated rate."""
         if currency == CNY:
-            return Decimal(1)
-        found = None
-        for effective, rate in self.dated.get(currency, ()):
-            if effective > day:
-                break
-            found = rate
-        return found if found is not None else self.fallback.get(currency)
+            return ONE
+        rates = self.dated.get(currency)
+        if rates:
+            at = bisect_right(rates, day, key=_effective)
+            if at:
+                return rates[at - 1][1]
+        return self.fallback.get(currency)
 
     def add(self, currency: str, day: int, rate: Decimal) -> bool:
         """Record a dated rate; False when it was known already (a re-send changes nothing).
@@ -136,6 +138,10 @@ class RateTable:
             {c: [(d, Decimal(r)) for d, r in rates] for c, rates in dated.items()},
             {(c, d) for c, d in pending},
         )
+
+
+def _effective(dated: tuple[int, Decimal]) -> int:
+    return dated[0]
 
 
 def foreign_currencies(state: CustomerState) -> frozenset[str]:
