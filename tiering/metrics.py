@@ -72,6 +72,12 @@ LEDGER_EXCLUDED = Counter(
     "DEPOSIT if the policy leaves it out). They change no balance and no tier.",
     ["account_type"],
 )
+FX_REVALUATIONS = Counter(
+    "tiering_fx_revaluations_total",
+    "Customers whose CNY deposit balance a new dated exchange rate changed, by currency "
+    "(tiering import-rates; POLICY §3): each is revalued and their tier decided again.",
+    ["currency"],
+)
 TIER_CHANGE_LATENCY = Histogram(
     "tiering_tier_change_latency_seconds",
     "From the trigger's event time to the tier change being produced.",

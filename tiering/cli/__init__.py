@@ -8,7 +8,12 @@ import logging
 import click
 
 from tiering.cli.admin import db, managers, policy, topics
-from tiering.cli.imports import import_balances, import_managers, import_risk_profiles
+from tiering.cli.imports import (
+    import_balances,
+    import_managers,
+    import_rates,
+    import_risk_profiles,
+)
 from tiering.cli.service import deliver, inbox, worker
 from tiering.cli.tools import campaign, demo, report
 
@@ -38,6 +43,7 @@ for command in (
     managers,
     import_balances,
     import_risk_profiles,
+    import_rates,
     import_managers,
     demo,
     report,

@@ -1,4 +1,5 @@
-"""The bank's files in: opening balances, customers' risk tolerance, the managers' directory.
+"""The bank's files in: opening balances, customers' risk tolerance, the managers' directory,
+dated exchange rates.
 Each names its bad lines by number and loads the rest."""
 
 from __future__ import annotations
@@ -50,6 +51,33 @@ def import_risk_profiles(file: Path, dry_run: bool, rejects: Path | None) -> Non
     loaded, rejected = run_import(file, load(settings(), file, dry_run))
     verb = "checked" if dry_run else "loaded"
     report_import(f"{verb} {loaded:,} risk assessments from {file}", rejected, rejects)
+
+
+@click.command("import-rates")
+@_FILE
+@DRY_RUN
+@REJECTS
+def import_rates(file: Path, dry_run: bool, rejects: Path | None) -> None:
+    """Publish dated exchange rates from FILE (CSV: currency, rate, effective_date).
+
+    currency is an ISO 4217 code other than CNY; rate the CNY paid for one unit, a decimal
+    such as 7.1028 (at most ten decimals); effective_date the bank day (YYYY-MM-DD, China
+    time) from which it is in force, until a rate of a later day. Foreign accounts are valued
+    in CNY at the rate in force on the day (policy §3); a new rate revalues every customer
+    holding the currency once the stream reaches its day, and their tier is decided again.
+    Until a dated rate of a currency is known, the policy's [rates] apply. Each rate is
+    recorded in PostgreSQL (fx_rates) and sent to every worker; a rate once recorded is never
+    changed: another rate for the same currency and day is rejected. Bad lines are reported by
+    line number and skipped. Importing a file again changes nothing. Exit status 1 when any
+    line was rejected.
+    """
+    from tiering.tools.import_rates import gettext_of, summary
+    from tiering.tools.import_rates import import_rates as load
+
+    loaded_settings = settings()
+    loaded, rejected = run_import(file, load(loaded_settings, file, dry_run))
+    said = summary(loaded, file, dry_run, gettext_of(loaded_settings.language))
+    report_import(said, rejected, rejects)
 
 
 @click.command("import-managers")

@@ -74,10 +74,11 @@ def expire_idle(
     ]
 
 
-def track_idle(state: CustomerState, posting: Posting, now_ms: int, policy: Policy) -> None:
-    """After ``posting`` (applied at the customer's time ``now_ms``): open, keep or end the
-    customer's idle spell."""
+def track_idle(state: CustomerState, posting: Posting | None, now_ms: int, policy: Policy) -> None:
+    """After ``posting`` (applied at the customer's time ``now_ms``; None: a revaluation of
+    their foreign accounts, which moves no money): open, keep or end the customer's idle
+    spell."""
     if state.total_fen < policy.idle_min_balance_fen:
         state.idle_since, state.idle_notified = None, False
-    elif posting.txn_type in SPELL_ENDING or state.idle_since is None:
+    elif (posting is not None and posting.txn_type in SPELL_ENDING) or state.idle_since is None:
         state.idle_since, state.idle_notified = now_ms, False

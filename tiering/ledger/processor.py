@@ -2,6 +2,10 @@
 
 The shell around :mod:`tiering.ledger.rules`: it decodes each posting, applies it, sweeps the
 downgrades that fell due, and says what to write, produce and count; it does no I/O itself.
+It also reads the partition's copy of the dated exchange rates (the internal rates topic,
+co-partitioned with the postings): a batch's rates are taken before its postings, and the
+sweep revalues the holders of a currency once its new rate is in force on the partition's
+stream time (:mod:`tiering.ledger.fx`, :mod:`tiering.ledger.revaluation`).
 The batch cycle (:mod:`tiering.runtime.checkpoint`) does, in its order.
 """
 
@@ -15,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from tiering import metrics
+from tiering.core.bad_input import BadInput
 from tiering.core.bank_time import refuse_future
 from tiering.core.dedup import EventOutcome
 from tiering.core.kinds import SignalKind
@@ -22,10 +27,12 @@ from tiering.core.policy import Policy
 from tiering.core.signals import Signal
 from tiering.core.teams import route
 from tiering.ledger.departure import expire_departure
+from tiering.ledger.fx import CNY, EPOCH_DAY, rate_id
 from tiering.ledger.kpis import KpiTally
 from tiering.ledger.placements import coalesce_placements
 from tiering.ledger.postings import Posting, TxnType, posting_from_record
 from tiering.ledger.records import encode_tier_change, tier_change_signal
+from tiering.ledger.revaluation import revalue_holder
 from tiering.ledger.rows import BalanceRow, balance_row, ledger_rows
 from tiering.ledger.rules import Applied, TierDecision, apply_posting, expire_due
 from tiering.ledger.state import CustomerState
@@ -38,10 +45,10 @@ from tiering.processing import (
     Statement,
     apply_each,
 )
-from tiering.wire.codec import DEPOSIT_TRANSACTION, AvroCodec
+from tiering.wire.codec import DEPOSIT_TRANSACTION, FX_RATE, AvroCodec
 from tiering.wire.inbound import DeadLetter, Inbound, decode_key, value_of
 from tiering.wire.signals import encode_signal
-from tiering.wire.topics import DEPOSIT_TRANSACTIONS, DeploymentTopics
+from tiering.wire.topics import DEPOSIT_TRANSACTIONS, FX_RATES, DeploymentTopics
 
 log = logging.getLogger(__name__)
 #: seconds between two log lines about overdrawn accounts: a feed that overdraws on every
@@ -97,6 +104,11 @@ class LedgerOutput(InputTally):
     overdrawn: list[tuple[str, int, int]] = field(default_factory=list)
     #: account type → postings on accounts the policy leaves out of the deposit balance (§3)
     excluded: Counter[str] = field(default_factory=Counter)
+    #: the dated rates of the batch, as the input topic counts them (their dead letters go to
+    #: the ledger's dead-letter topic with the rest, headers naming the rates topic)
+    rates: InputTally = field(default_factory=InputTally)
+    #: currency → customers whose CNY value a new rate changed
+    revalued: Counter[str] = field(default_factory=Counter)
 
 
 class LedgerProcessor:
@@ -125,7 +137,14 @@ class LedgerProcessor:
 
     def decide(self, batch: Sequence[Inbound], now_ms: int) -> LedgerOutput:
         out = LedgerOutput()
-        for message, result in apply_each(batch, partial(self._apply, now_ms=now_ms)):
+        rates = [m for m in batch if m.topic == self.topics.rates]
+        for _, taken in apply_each(rates, self._take_rate):
+            if isinstance(taken, DeadLetter):
+                out.rates.set_aside(taken)
+            else:
+                out.rates.outcomes[taken] += 1
+        postings = [m for m in batch if m.topic != self.topics.rates] if rates else batch
+        for message, result in apply_each(postings, partial(self._apply, now_ms=now_ms)):
             if isinstance(result, DeadLetter):
                 out.set_aside(result)
             else:
@@ -140,10 +159,26 @@ class LedgerProcessor:
 
     def _apply(self, message: Inbound, now_ms: int) -> tuple[Posting, CustomerState, Applied]:
         _, record = self.codec.decode(value_of(message), expect=DEPOSIT_TRANSACTION, plain=True)
-        posting = posting_from_record(record, self.policy, decode_key(message))
+        rates = self.store.rates(message.partition).rate
+        posting = posting_from_record(record, self.policy, decode_key(message), rates)
         refuse_future(posting.event_time_ms, now_ms, self.policy.max_event_time_lead_ms)
         before = self.store.get(posting.customer_id.encode())
-        return posting, *apply_posting(before, posting, self.policy, message.partition)
+        return posting, *apply_posting(before, posting, self.policy, message.partition, rates)
+
+    def _take_rate(self, message: Inbound) -> EventOutcome:
+        """A dated rate into its partition's table: processed, or a duplicate when it was
+        known already (a re-send)."""
+        _, record = self.codec.decode(value_of(message), expect=FX_RATE)
+        currency, rate = record["currency"], record["rate"]
+        if not (len(currency) == 3 and currency.isascii() and currency.isupper()):
+            raise BadInput("invalid_rate", f"currency {currency!r} is not an ISO 4217 code")
+        if currency == CNY or not (rate.is_finite() and rate > 0):
+            raise BadInput("invalid_rate", f"no rate of {currency} to CNY can be {rate}")
+        day = (record["effective_date"] - EPOCH_DAY).days
+        if not self.store.rates(message.partition).add(currency, day, rate):
+            return EventOutcome.DUPLICATE
+        self.store.rates_changed(message.partition)
+        return EventOutcome.PROCESSED
 
     def _collect(
         self,
@@ -219,6 +254,35 @@ class LedgerProcessor:
             out.signals.extend((partition, s) for s in signals)
             if changes:
                 out.balances[customer_id] = balance_row(customer_id, state)
+        self._revalue(partition, now, out)
+
+    def _revalue(self, partition: int, now: int, out: LedgerOutput) -> None:
+        """The holders of each currency whose new rate is in force by the partition's stream
+        time, revalued and their tier decided (§3), in the order of the rates' days."""
+        rates = self.store.rates(partition)
+        due = rates.due(now)
+        if not due:
+            return
+        self.store.rates_changed(partition)  # what is pending of them changed
+        for currency, day, rate in due:
+            trigger = f"fx-rate:{rate_id(currency, day, rate)}"
+            for key in self.store.holding(partition, currency):
+                state = self.store.get(key)
+                if state is None:
+                    continue
+                customer_id = key.decode()
+                done = revalue_holder(
+                    state, customer_id, currency, day, trigger, rates.rate, self.policy
+                )
+                if not done.changed:
+                    continue
+                out.revalued[currency] += 1
+                self.store.put(key, state)
+                out.changes.extend((partition, c) for c in done.changes)
+                out.signals.extend((partition, s) for s in done.signals)
+                if done.departed is not None:
+                    out.kpis.departed[done.departed, state.branch_id] += 1
+                out.balances[customer_id] = balance_row(customer_id, state)
 
     def records(self, out: LedgerOutput, now_ms: int) -> list[Outgoing]:
         """TierChanges; signals for the notifier: the tier changes it routes (not the initial
@@ -240,12 +304,17 @@ class LedgerProcessor:
             Outgoing(t.signals, s.customer_id.encode(), encode_signal(s), p) for p, s in signals
         ]
         records += out.dead_letter_records(t.transactions_dlq, now_ms)
+        records += out.rates.dead_letter_records(t.transactions_dlq, now_ms)
         return records
 
 
 def count(out: LedgerOutput, now_ms: int) -> None:
     """What a stored batch of postings adds to the metrics (contract "Prometheus metrics")."""
     out.count(DEPOSIT_TRANSACTIONS)
+    if out.rates.outcomes:
+        out.rates.count(FX_RATES)
+    for currency, n in out.revalued.items():
+        metrics.FX_REVALUATIONS.labels(currency).inc(n)
     for account_type, n in out.excluded.items():
         metrics.LEDGER_EXCLUDED.labels(account_type).inc(n)
     for _, change in out.changes:

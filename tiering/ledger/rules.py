@@ -14,12 +14,13 @@ from tiering.core.bad_input import BadInput
 from tiering.core.bank_time import bank_day
 from tiering.core.dedup import EventOutcome, fingerprint
 from tiering.core.ids import deterministic_id
-from tiering.core.kinds import SignalKind
 from tiering.core.policy import Policy
 from tiering.core.signals import Signal
 from tiering.core.tiers import TIERS, Direction, Tier, classify
 from tiering.ledger.departure import departure_deadline, expire_departure, track_departure
+from tiering.ledger.fx import CNY, RateLookup, fallback, revalue, value_fen
 from tiering.ledger.idle import expire_idle, idle_deadline, track_idle
+from tiering.ledger.moments import posting_signals, record_peak
 from tiering.ledger.postings import CREDITS, DEBITS, Posting, TxnType
 from tiering.ledger.state import Account, CustomerState, deposit_fen
 
@@ -64,12 +65,18 @@ class Applied:
 
 
 def apply_posting(
-    state: CustomerState | None, posting: Posting, policy: Policy, partition: int
+    state: CustomerState | None,
+    posting: Posting,
+    policy: Policy,
+    partition: int,
+    rates: RateLookup | None = None,
 ) -> tuple[CustomerState, Applied]:
     """Apply one posting; raise :class:`BadInput` (state untouched) if it cannot be applied.
 
     Order: what fell due first (it happened at its deadline, before this posting), then the
-    posting, then this posting's tier decision and signals, then its idle spell (§5).
+    customer's foreign accounts valued at the rates of the day (``rates``, by default the
+    policy's: :mod:`tiering.ledger.fx`), then the posting, then this posting's tier decision and
+    signals, then its idle spell (§5).
     """
     if state is None:
         state = CustomerState(partition=partition)
@@ -92,28 +99,44 @@ def apply_posting(
         raise BadInput(
             "stale_snapshot", "snapshot is older than postings already applied to the account"
         )
-
+    snapshot = posting.txn_type is TxnType.BALANCE_SNAPSHOT
+    if account is not None and account.currency != posting.currency and not snapshot:
+        # an account is kept in one currency; the core restates it with a snapshot
+        raise BadInput(
+            "currency_mismatch",
+            f"a {posting.currency} posting on an account kept in {account.currency} "
+            "(a BALANCE_SNAPSHOT in the account's currency restates it)",
+        )
     now = max(state.clock_ms, posting.event_time_ms)
+    lookup = rates or fallback(policy.rates)
+    rate = lookup(posting.currency, bank_day(now))
+    if rate is None:
+        raise BadInput("unsupported_currency", f"no rate for currency {posting.currency!r}")
+
     applied = Applied(EventOutcome.PROCESSED)
     changes, signals = expire_due(state, posting.customer_id, now, policy)
     applied.changes.extend(changes)
     applied.signals.extend(signals)
     applied.departed = expire_departure(state, now, policy)
 
+    if any(a.currency != CNY for a in state.accounts.values()):
+        revalue(state, now, lookup)  # the rates of the customer's day (tiering.ledger.fx)
     previous_total, tier_before = state.total_fen, state.tier
-    _record_peak(state, now, previous_total, policy)
+    record_peak(state, now, previous_total, policy)
     if account is None:
-        account = state.accounts[posting.account_id] = Account(0, posting.event_time_ms)
-    before = account.balance_fen
-    if posting.txn_type is TxnType.BALANCE_SNAPSHOT:
-        account.balance_fen = posting.amount_fen
+        account = Account(0, posting.event_time_ms, posting.currency)
+        state.accounts[posting.account_id] = account
+    before = deposit_fen(account.value_fen)
+    if snapshot:
+        account.balance, account.currency = posting.minor, posting.currency
     else:
-        account.balance_fen += posting.signed_fen
+        account.balance += posting.signed_minor
         if posting.txn_type in CREDITS:
             applied.inflow_fen = posting.amount_fen
         elif posting.txn_type in DEBITS:
             applied.outflow_fen = posting.amount_fen
-            applied.overdrawn = account.balance_fen < 0
+            applied.overdrawn = account.balance < 0
+    account.value_fen = value_fen(account.balance, account.currency, rate)
     account.last_event_ms = max(account.last_event_ms, posting.event_time_ms)
     state.clock_ms = now
     state.version += 1
@@ -124,17 +147,15 @@ def apply_posting(
     )
 
     # §3: each account counts toward the deposit balance at no less than zero
-    total = state.total_fen = (
-        previous_total + deposit_fen(account.balance_fen) - deposit_fen(before)
-    )
+    total = state.total_fen = previous_total + deposit_fen(account.value_fen) - before
     applied.previous_total_fen, applied.total_fen = previous_total, total
-    _record_peak(state, now, total, policy)
+    record_peak(state, now, total, policy)
     change = _decide_tier(state, posting, total, now, policy)
     if change is not None:
         applied.changes.append(change)
     if not _of_placement(state, posting):
         # the opening balances place the customer; they are no §5 moment for a manager
-        applied.signals.extend(_signals(state, posting, total, policy))
+        applied.signals.extend(posting_signals(state, posting, total, policy))
     track_idle(state, posting, now, policy)
     track_departure(state, previous_total, tier_before, now)
     return state, applied
@@ -266,7 +287,6 @@ def _decide_tier(
 ) -> TierDecision | None:
     """§3: initial placement, immediate upgrade, downgrade only after the grace period."""
     by_balance = classify(total, policy.lower_bounds_fen)
-    bounds = policy.lower_bounds_fen
     snapshot = posting.txn_type is TxnType.BALANCE_SNAPSHOT
 
     def change(new: Tier, direction: Direction) -> TierDecision:
@@ -292,6 +312,40 @@ def _decide_tier(
         # (tiering.ledger.placements)
         state.below_since.clear()
         return change(by_balance, Direction.INITIAL) if by_balance != state.tier else None
+    return decide_by_total(
+        state,
+        posting.customer_id,
+        total,
+        now,
+        policy,
+        posting.txn_id,
+        posting.event_time_ms,
+        by_snapshot=snapshot,
+    )
+
+
+def decide_by_total(
+    state: CustomerState,
+    customer_id: str,
+    total: int,
+    now: int,
+    policy: Policy,
+    trigger: str,
+    event_time_ms: int,
+    by_snapshot: bool = False,
+) -> TierDecision | None:
+    """§3 for a placed customer whose total moved: upgrade at once; a total below a lower bound
+    starts (or keeps) that bound's grace period, one back above it ends it; with no grace, a
+    downgrade at once."""
+    assert state.tier is not None
+    by_balance = classify(total, policy.lower_bounds_fen)
+    bounds = policy.lower_bounds_fen
+
+    def change(new: Tier, direction: Direction) -> TierDecision:
+        return _change(
+            state, customer_id, new, direction, policy, trigger, event_time_ms, by_snapshot
+        )
+
     if by_balance > state.tier:
         state.below_since.clear()
         return change(by_balance, Direction.UPGRADE)
@@ -303,64 +357,3 @@ def _decide_tier(
     if by_balance < state.tier and policy.downgrade_grace_ms == 0:
         return change(by_balance, Direction.DOWNGRADE)
     return None
-
-
-def _signals(state: CustomerState, posting: Posting, total: int, policy: Policy) -> list[Signal]:
-    """§5 moments worth a manager's attention, each once per crossing."""
-    assert state.tier is not None
-    signals: list[Signal] = []
-
-    def signal(kind: SignalKind, amount_fen: int) -> None:
-        signals.append(
-            Signal(
-                signal_id=deterministic_id(
-                    "signal", kind.value, posting.customer_id, posting.txn_id
-                ),
-                kind=kind,
-                customer_id=posting.customer_id,
-                tier=state.tier,  # type: ignore[arg-type]
-                balance_fen=total,
-                amount_fen=amount_fen,
-                event_time_ms=posting.event_time_ms,
-                branch_id=state.branch_id,
-            )
-        )
-
-    if posting.txn_type in CREDITS and posting.amount_fen >= policy.large_deposit_fen:
-        signal(SignalKind.LARGE_DEPOSIT, posting.amount_fen)
-    if posting.txn_type in DEBITS and posting.amount_fen >= policy.large_withdrawal_fen:
-        signal(SignalKind.LARGE_WITHDRAWAL, posting.amount_fen)
-
-    peak = state.peaks[0][1] if state.peaks else 0
-    num, den = policy.churn_ratio
-    at_risk = (
-        classify(peak, policy.lower_bounds_fen) >= policy.churn_min_tier
-        and max(total, 0) * den <= peak * num
-    )
-    if at_risk and not state.churn_risk:
-        signal(SignalKind.CHURN_RISK, peak)
-    state.churn_risk = at_risk
-
-    near = False
-    if state.tier < Tier.HIGH_END:
-        bound = policy.lower_bounds_fen[state.tier]
-        num, den = policy.near_ratio
-        near = total < bound and total * den >= bound * num
-        if near and not state.near_upgrade:
-            signal(SignalKind.NEAR_UPGRADE, bound)
-    state.near_upgrade = near
-    return signals
-
-
-def _record_peak(state: CustomerState, now_ms: int, total: int, policy: Policy) -> None:
-    """Keep the highest total of each bank day in the churn window, as a falling staircase."""
-    day = bank_day(now_ms)
-    total = max(total, 0)
-    peaks = state.peaks
-    while peaks and peaks[-1][1] <= total:
-        peaks.pop()
-    if not peaks or peaks[-1][0] != day:
-        peaks.append((day, total))
-    oldest = day - policy.churn_peak_window_days
-    while peaks and peaks[0][0] < oldest:
-        peaks.pop(0)

@@ -4,8 +4,11 @@ store and its changelog.
 MessagePack, with times stored relative to the customer's clock so most numbers take a few
 bytes. The first element is the format number; a reader refuses a format it does not know.
 Format 2 added the idle spell (§5 idle funds), format 3 the as-of time of the customer's opening
-placement (§3), format 4 the spell at zero (§7.3 churn); formats 1 to 3 are still read
-(:func:`decode_state`).
+placement (§3), format 4 the spell at zero (§7.3 churn), format 5 the currency of a foreign
+account (:mod:`tiering.ledger.fx`): a CNY account is stored as before, its balance in fen; a
+foreign one as ``[currency, balance in its hundredths, CNY value in fen]``. Formats 1 to 4 are
+still read (:func:`decode_state`): their accounts were kept in CNY (a foreign posting was
+converted once at the policy's rate), so they read as CNY accounts of that balance.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from tiering.core.dedup import SeenIds
 from tiering.core.state_format import check_state_format
 from tiering.core.tiers import TIERS, Tier
 
-FORMAT = 4
+FORMAT = 5
 #: the formats before: read, never written (1: no idle spell; 2: no opening placement; 3: no
-#: spell at zero)
+#: spell at zero; 4: every account in CNY)
 _FORMAT_1 = 1
 _FORMAT_2 = 2
 _FORMAT_3 = 3
+_FORMAT_4 = 4
 _CHURN_RISK = 1
 _NEAR_UPGRADE = 2
 _IDLE_NOTIFIED = 4
@@ -33,8 +37,16 @@ _IDLE_NOTIFIED = 4
 
 @dataclass(slots=True)
 class Account:
-    balance_fen: int
+    #: in hundredths of the account's currency (fen for CNY), exact: the feed's decimal(18,2)
+    balance: int
     last_event_ms: int  #: newest event time applied to this account
+    currency: str = "CNY"
+    #: the CNY value (fen) at the rate in force when last valued; the balance itself for CNY
+    value_fen: int = 0
+
+    def __post_init__(self) -> None:
+        if self.currency == "CNY":
+            self.value_fen = self.balance
 
 
 @dataclass(slots=True)
@@ -94,7 +106,10 @@ def encode_state(state: CustomerState) -> bytes:
     clock = state.clock_ms
     accounts: list[Any] = []
     for account_id, account in state.accounts.items():
-        accounts += (account_id, account.balance_fen, clock - account.last_event_ms)
+        held: Any = account.balance
+        if account.currency != "CNY":
+            held = [account.currency, account.balance, account.value_fen]
+        accounts += (account_id, held, clock - account.last_event_ms)
     below: list[int] = []
     for rank, since in state.below_since.items():
         below += (rank, clock - since)
@@ -146,7 +161,9 @@ def _fields(data: bytes) -> list[Any]:
     if fields and fields[0] == _FORMAT_2 and len(fields) == 13:
         fields = [_FORMAT_3, *fields[1:], None]
     if fields and fields[0] == _FORMAT_3 and len(fields) == 14:
-        return [FORMAT, *fields[1:], None, -1]
+        fields = [_FORMAT_4, *fields[1:], None, -1]
+    if fields and fields[0] == _FORMAT_4 and len(fields) == 16:
+        return [FORMAT, *fields[1:]]  # every account CNY: stored the same way
     check_state_format(fields, FORMAT, "customer state")
     return fields
 
@@ -174,7 +191,7 @@ def decode_state(data: bytes) -> CustomerState:
         partition=partition,
         tier=None if tier < 0 else TIERS[tier],
         accounts={
-            accounts[i]: Account(accounts[i + 1], clock - accounts[i + 2])
+            accounts[i]: _account(accounts[i + 1], clock - accounts[i + 2])
             for i in range(0, len(accounts), 3)
         },
         clock_ms=clock,
@@ -191,8 +208,20 @@ def decode_state(data: bytes) -> CustomerState:
         empty_since=None if empty is None else clock - empty,
         empty_tier=None if empty_tier < 0 else TIERS[empty_tier],
     )
-    state.total_fen = deposit_total(accounts[1::3])
+    state.total_fen = deposit_total(_value(held) for held in accounts[1::3])
     return state
+
+
+def _account(held: Any, last_event_ms: int) -> Account:
+    if isinstance(held, int):
+        return Account(held, last_event_ms)
+    currency, balance, value = held
+    return Account(balance, last_event_ms, currency, value)
+
+
+def _value(held: Any) -> int:
+    """A stored account's CNY value: its balance for CNY, else the value kept with it."""
+    return held if isinstance(held, int) else int(held[2])
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +239,8 @@ class Standing:
     idle_since: int | None = None
     #: since when the balance has been at zero, if the departure is still to be counted (§7.3)
     empty_since: int | None = None
+    #: the currencies other than CNY of the customer's accounts (tiering.ledger.fx)
+    currencies: frozenset[str] = frozenset()
 
 
 def decode_standing(data: bytes) -> Standing:
@@ -221,14 +252,16 @@ def decode_standing(data: bytes) -> Standing:
             since = clock - below[i + 1]
     idle = None if fields[12] is None or fields[8] & _IDLE_NOTIFIED else clock - fields[12]
     empty = None if fields[14] is None else clock - fields[14]
+    held = accounts[1::3]
     return Standing(
         partition,
         None if tier < 0 else Tier(tier),
-        deposit_total(accounts[1::3]),
+        deposit_total(_value(h) for h in held),
         clock,
         since,
         idle,
         empty,
+        frozenset(h[0] for h in held if not isinstance(h, int)),
     )
 
 

@@ -1,6 +1,11 @@
 """The customer ledgers of the partitions a worker holds, and beside them, per partition: the
 customers and deposits per tier (the ``tiering_customers`` and ``tiering_balance_cny`` gauges),
-the stream time, and the pending deadlines for the sweep (§3's grace period, §5 idle funds).
+the stream time, the pending deadlines for the sweep (§3's grace period, §5 idle funds), and
+the customers holding each foreign currency (revalued when a new rate is in force).
+
+The partition's dated exchange rates (:class:`~tiering.ledger.fx.RateTable`) are not derived
+from the states, so they are no bookkeeping: they are stored in the table itself, changelog and
+all, under a key of their own per partition (:func:`rates_key`), and move with the partition.
 
 That bookkeeping is kept beside the states (:meth:`kept_staged`, written with each batch), so a
 worker that starts again with its local tables takes it back in milliseconds
@@ -17,6 +22,7 @@ import msgpack
 from tiering.core.policy import Policy
 from tiering.core.tiers import Tier
 from tiering.ledger.departure import spell_end
+from tiering.ledger.fx import RateTable, foreign_currencies
 from tiering.ledger.idle import spell_deadline
 from tiering.ledger.rules import earliest, grace_deadline, next_deadline
 from tiering.ledger.state import CustomerState, decode_standing, decode_state, encode_state
@@ -26,14 +32,26 @@ from tiering.processing import BatchStore
 #: the earliest of their downgrade (§3), their idle-funds signal (§5) and their departure (§7.3)
 _SUMMARY = b"s"
 _DEADLINE = b"d"
+#: one entry per customer and foreign currency they hold: ``h`` + the ISO code + the key
+_HOLDER = b"h"
+#: keys of the table that are no customer's: they start with a zero byte
+RESERVED = b"\x00"
 #: the summary's layout: [format, grace ms, customers per tier, fen per tier, stream time,
 #: idle ms, departure ms]. 2: fen per tier sums the customers' deposit balances with overdrawn
 #: accounts at zero (§3). 3: the deadlines include idle funds, and the idle days are kept. 4: the
-#: deadlines include departures (§7.3), and their days are kept. A summary of an older format,
-#: or of other grace, idle or departure days, is not kept on: recounted.
-SUMMARY_FORMAT = 4
+#: deadlines include departures (§7.3), and their days are kept. 5: the holders of foreign
+#: currencies are kept. A summary of an older format, or of other grace, idle or departure
+#: days, is not kept on: recounted.
+SUMMARY_FORMAT = 5
 
 Tally = dict[int, list[int]]
+#: per partition, currency → the keys of the customers holding an account in it
+Holders = dict[int, dict[str, set[bytes]]]
+
+
+def rates_key(partition: int) -> bytes:
+    """The key of a partition's dated exchange rates in the ledger's table."""
+    return RESERVED + b"fx-rates:" + str(partition).encode()
 
 
 class LedgerStore(BatchStore[CustomerState]):
@@ -44,24 +62,64 @@ class LedgerStore(BatchStore[CustomerState]):
     def __init__(self, read: Callable[[bytes], bytes | None], policy: Policy) -> None:
         super().__init__(read, encode_state, decode_state)
         self._policy = policy
-        #: tier, total and downgrade deadline of each customer the batch read, before the batch
-        self._before: dict[bytes, tuple[Tier | None, int, int | None]] = {}
+        #: tier, total, downgrade deadline and foreign currencies of each customer the batch
+        #: read, before the batch
+        self._before: dict[bytes, tuple[Tier | None, int, int | None, frozenset[str]]] = {}
         self.counts: Tally = {}
         self.balances: Tally = {}
         #: per partition, the newest event time applied: the sweep's "now"
         self.stream_time: dict[int, int] = {}
         self._deadlines: dict[int, list[tuple[int, bytes]]] = {}
         self._scheduled: dict[bytes, int] = {}
+        self.holders: Holders = {}
+        #: the rate tables read, per partition; those this batch changed
+        self._rates: dict[int, RateTable] = {}
+        self._rates_changed: set[int] = set()
 
     def get(self, key: bytes) -> CustomerState | None:
         state = super().get(key)
         if key not in self._before and key not in self._dirty:
             self._before[key] = (
-                (None, 0, None)
+                (None, 0, None, frozenset())
                 if state is None
-                else (state.tier, state.total_fen, next_deadline(state, self._policy))
+                else (
+                    state.tier,
+                    state.total_fen,
+                    next_deadline(state, self._policy),
+                    foreign_currencies(state),
+                )
             )
         return state
+
+    # --- the partition's dated exchange rates (tiering.ledger.fx) ------------------------------
+
+    def rates(self, partition: int) -> RateTable:
+        """``partition``'s rates, as stored (with this batch's new ones)."""
+        table = self._rates.get(partition)
+        if table is None:
+            raw = self._read(rates_key(partition))
+            fields = None if raw is None else msgpack.unpackb(raw)
+            table = self._rates[partition] = RateTable.decode(fields, self._policy.rates)
+        return table
+
+    def rates_changed(self, partition: int) -> None:
+        """``partition``'s rates (or what is pending of them) changed: store them with the batch."""
+        self._rates_changed.add(partition)
+
+    def holding(self, partition: int, currency: str) -> list[bytes]:
+        """The customers of ``partition`` holding an account in ``currency``, this batch's
+        included, in key order."""
+        keys = set(self.holders.get(partition, {}).get(currency, ()))
+        for key, (state, p) in self._dirty.items():
+            if p == partition and currency in foreign_currencies(state):
+                keys.add(key)
+        return sorted(keys)
+
+    def staged(self) -> list[tuple[bytes, bytes, int]]:
+        staged = super().staged()
+        for p in sorted(self._rates_changed):
+            staged.append((rates_key(p), msgpack.packb(self._rates[p].encode()), p))
+        return staged
 
     def put(self, key: bytes, state: CustomerState, partition: int | None = None) -> None:
         super().put(key, state, state.partition if partition is None else partition)
@@ -69,18 +127,28 @@ class LedgerStore(BatchStore[CustomerState]):
     def discard(self) -> None:
         super().discard()
         self._before.clear()
+        for p in self._rates_changed:  # read again as stored
+            self._rates.pop(p, None)
+        self._rates_changed.clear()
 
     def commit(self) -> None:
-        """The batch's states are stored: count them and watch their deadlines."""
+        """The batch's states are stored: count them, watch their deadlines, index them."""
         self._count_batch(self.counts, self.balances)
         for key, (state, _) in self._dirty.items():
             self._schedule(key, state)
+            before, now = self._before[key][3], foreign_currencies(state)
+            held = self.holders.setdefault(state.partition, {})
+            for currency in before - now:
+                held.get(currency, set()).discard(key)
+            for currency in now - before:
+                held.setdefault(currency, set()).add(key)
+        self._rates_changed.clear()
         self.discard()
 
     def _count_batch(self, counts: Tally, balances: Tally) -> None:
         """Move the batch's customers from their tier before the batch to their tier now."""
         for key, (state, _) in self._dirty.items():
-            old_tier, old_total, _ = self._before[key]
+            old_tier, old_total, _, _ = self._before[key]
             _count(counts, balances, state.partition, old_tier, old_total, -1)
             _count(counts, balances, state.partition, state.tier, state.total_fen, +1)
 
@@ -142,6 +210,10 @@ class LedgerStore(BatchStore[CustomerState]):
             if deadline != self._before[key][2]:
                 value = None if deadline is None else msgpack.packb(deadline)
                 kept[state.partition].append((_DEADLINE + key, value))
+            before, now = self._before[key][3], foreign_currencies(state)
+            for currency in before ^ now:
+                name = _holder(currency, key)
+                kept[state.partition].append((name, b"" if currency in now else None))
         return kept
 
     def hold(self, partitions: set[int]) -> None:
@@ -150,6 +222,8 @@ class LedgerStore(BatchStore[CustomerState]):
         self._deadlines.clear()
         self._scheduled.clear()
         self.stream_time = {p: t for p, t in self.stream_time.items() if p in partitions}
+        self.holders = {p: {} for p in partitions}
+        self._rates.clear()  # a partition's rates come with its table (the changelog)
 
     def restore(self, partition: int, kept: Iterable[tuple[bytes, bytes]]) -> bool:
         summary: list[Any] | None = None
@@ -159,6 +233,9 @@ class LedgerStore(BatchStore[CustomerState]):
                 summary = msgpack.unpackb(value)
             elif name.startswith(_DEADLINE):
                 deadlines.append((msgpack.unpackb(value), name[len(_DEADLINE) :]))
+            elif name.startswith(_HOLDER):
+                currency, key = name[1:4].decode(), name[4:]
+                self.holders.setdefault(partition, {}).setdefault(currency, set()).add(key)
         policy = self._policy
         if summary is None or summary[:2] + summary[5:] != [
             SUMMARY_FORMAT,
@@ -180,6 +257,8 @@ class LedgerStore(BatchStore[CustomerState]):
     def recount(self, items: Iterable[tuple[bytes, bytes]], partitions: set[int]) -> int:
         customers = 0
         for key, raw in items:
+            if key.startswith(RESERVED):
+                continue  # the partition's rates, no customer
             held = decode_standing(raw)
             if held.partition not in partitions:
                 continue
@@ -195,6 +274,8 @@ class LedgerStore(BatchStore[CustomerState]):
                 self._scheduled[key] = deadline
                 self._deadlines.setdefault(p, []).append((deadline, key))
             self.advance(p, held.clock_ms)
+            for currency in held.currencies:
+                self.holders.setdefault(p, {}).setdefault(currency, set()).add(key)
         for heap in self._deadlines.values():
             heapq.heapify(heap)
         return customers
@@ -208,10 +289,19 @@ class LedgerStore(BatchStore[CustomerState]):
             if self._scheduled.get(key) == deadline
         }
         kept = [(_DEADLINE + key, msgpack.packb(deadline)) for key, deadline in pending.items()]
+        kept += [
+            (_holder(currency, key), b"")
+            for currency, keys in self.holders.get(partition, {}).items()
+            for key in keys
+        ]
         return [(_SUMMARY, self._summary(partition, counts, balances)), *kept]
 
 
 _NONE = [0, 0, 0, 0]
+
+
+def _holder(currency: str, key: bytes) -> bytes:
+    return _HOLDER + currency.encode() + key
 
 
 def _count(

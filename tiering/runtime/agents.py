@@ -34,12 +34,20 @@ class Parts:
 @dataclass(frozen=True, slots=True)
 class Agent:
     """One agent: ``reads`` names a topic of :class:`DeploymentTopics`; ``table`` the Faust
-    table of its customers' states; ``processor`` makes its processor."""
+    table of its customers' states; ``processor`` makes its processor. ``also_reads``: topics
+    co-partitioned with ``reads`` whose records come to the same processor in the same batch
+    (the ledger's dated exchange rates, a copy on every partition)."""
 
     name: str
     reads: str
     table: str
     processor: Callable[[Parts], Processor]
+    also_reads: tuple[str, ...] = ()
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """Every topic of :class:`DeploymentTopics` the agent reads."""
+        return (self.reads, *self.also_reads)
 
 
 LEDGER_TABLE = "customer-ledger"
@@ -75,7 +83,9 @@ def notifier(parts: Parts) -> NotifierProcessor:
 
 
 AGENTS = (
-    Agent("ledger", reads="transactions", table=LEDGER_TABLE, processor=ledger),
+    Agent(
+        "ledger", reads="transactions", table=LEDGER_TABLE, processor=ledger, also_reads=("rates",)
+    ),
     Agent("profile", reads="behavior", table=PROFILE_TABLE, processor=profile),
     Agent("notifier", reads="signals", table=NOTIFIER_TABLE, processor=notifier),
 )

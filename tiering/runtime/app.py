@@ -119,7 +119,7 @@ class TieringApp:
         self._recounting = asyncio.Lock()
         self.checkpoints = self._declare_agents()
         self.intake = Intake(
-            {getattr(self.topics, a.reads): self.checkpoints[a.name] for a in AGENTS},
+            {getattr(self.topics, t): self.checkpoints[a.name] for a in AGENTS for t in a.topics},
             self.outputs_ready,
             partial(faust_internals.commit, self.app),
         )
@@ -156,15 +156,16 @@ class TieringApp:
             processor = agent.processor(parts)
             checkpoint = Checkpoint(processor, tables[agent.table], self.sink, self.producer)
             checkpoints[agent.name] = checkpoint
-            source = self.app.topic(
-                getattr(self.topics, agent.reads),
-                key_type=bytes,
-                value_type=bytes,
-                key_serializer="raw",
-                value_serializer="raw",
-                partitions=s.topic_partitions,
-            )
-            self.app.topics.add(source)
+            for topic in agent.topics:
+                source = self.app.topic(
+                    getattr(self.topics, topic),
+                    key_type=bytes,
+                    value_type=bytes,
+                    key_serializer="raw",
+                    value_serializer="raw",
+                    partitions=s.topic_partitions,
+                )
+                self.app.topics.add(source)
         return checkpoints
 
     def _table(self, name: str) -> Any:
@@ -268,7 +269,7 @@ class TieringApp:
     def _consumer_lag(self) -> ConsumerLag:
         s = self.settings
         monitor = LagMonitor(kafka_client_options(s), label_of=lambda topic: topic_label(s, topic))
-        sources = {getattr(self.topics, a.reads) for a in AGENTS}
+        sources = {getattr(self.topics, t) for a in AGENTS for t in a.topics}
 
         def held_by_faust() -> list[TopicPartition]:
             return [

@@ -1,6 +1,7 @@
-"""The worker's one way in: every batch the consumer fetched, split by input topic, each part
-run through its agent's :class:`~tiering.runtime.checkpoint.Checkpoint`, the agents side by
-side, then committed once all of them stored theirs.
+"""The worker's one way in: every batch the consumer fetched, split by agent (the topics an agent
+reads come to it together, in one part), each part run through its agent's
+:class:`~tiering.runtime.checkpoint.Checkpoint`, the agents side by side, then committed once
+all of them stored theirs.
 
 A batch is whatever the consumer has fetched when it asks: a few postings when the input is
 quiet, so each is decided at once, up to ``broker_max_poll_records`` when it is busy, so the
@@ -43,13 +44,13 @@ class Intake:
         """Every agent's part of the batch, stored, then the offsets past it committed."""
         async with self._in_flight:
             await self._wait_for_outputs()
-            parts: dict[str, list[Inbound]] = {}
+            # one part per checkpoint: two runs of one checkpoint at once would share its store
+            parts: dict[int, tuple[Checkpoint, list[Inbound]]] = {}
             for tp, rs in records.items():
-                part = parts.setdefault(tp.topic, [])
+                checkpoint = self.checkpoints[tp.topic]
+                _, part = parts.setdefault(id(checkpoint), (checkpoint, []))
                 part.extend(Inbound(r.topic, r.partition, r.offset, r.key, r.value) for r in rs)
-            await asyncio.gather(
-                *(self.checkpoints[topic].run(batch) for topic, batch in parts.items())
-            )
+            await asyncio.gather(*(checkpoint.run(batch) for checkpoint, batch in parts.values()))
             await self._commit({tp: rs[-1].offset + 1 for tp, rs in records.items()})
 
     async def settled(self) -> None:

@@ -28,6 +28,9 @@ ONLINE_BEHAVIOR_EVENT = "online_behavior_event"
 TIER_CHANGE = "tier_change"
 MANAGER_NOTIFICATION = "manager_notification"
 CONTRACT_SCHEMAS = (DEPOSIT_TRANSACTION, ONLINE_BEHAVIOR_EVENT, TIER_CHANGE, MANAGER_NOTIFICATION)
+# Internal: the dated exchange rates the ledger values foreign accounts at (tiering import-rates).
+FX_RATE = "fx_rate"
+SCHEMAS = (*CONTRACT_SCHEMAS, FX_RATE)
 
 
 class CodecErrorKind(enum.Enum):
@@ -102,9 +105,10 @@ def without_logical_types(schema: Any) -> Any:
 
 
 class AvroCodec:
-    """Encodes and decodes the contract's records in single-object encoding."""
+    """Encodes and decodes the contract's records (and the internal rates) in single-object
+    encoding."""
 
-    def __init__(self, names: tuple[str, ...] = CONTRACT_SCHEMAS) -> None:
+    def __init__(self, names: tuple[str, ...] = SCHEMAS) -> None:
         self._writers: dict[str, tuple[bytes, Any]] = {}
         self._readers: dict[bytes, _Reader] = {}
         for name in names:

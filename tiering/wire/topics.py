@@ -37,7 +37,9 @@ CONTRACT_TOPICS = (
 
 #: topics between the service's own parts, named after TIERING_APP_ID like Faust's own
 SIGNALS = "signals"
-INTERNAL_TOPICS = (SIGNALS,)
+#: dated exchange rates (tiering import-rates), a copy of each on every partition
+FX_RATES = "fx-rates"
+INTERNAL_TOPICS = (SIGNALS, FX_RATES)
 
 
 def internal_topic(settings: Settings, name: str) -> str:
@@ -53,6 +55,7 @@ class DeploymentTopics:
     tier_changes: str
     notifications: str
     signals: str
+    rates: str
     transactions_dlq: str
     behavior_dlq: str
     notifications_dlq: str
@@ -65,6 +68,7 @@ class DeploymentTopics:
             tier_changes=settings.topic(TIER_CHANGES),
             notifications=settings.topic(MANAGER_NOTIFICATIONS),
             signals=internal_topic(settings, SIGNALS),
+            rates=internal_topic(settings, FX_RATES),
             transactions_dlq=settings.topic(dlq(DEPOSIT_TRANSACTIONS)),
             behavior_dlq=settings.topic(dlq(ONLINE_BEHAVIOR)),
             notifications_dlq=settings.topic(dlq(MANAGER_NOTIFICATIONS)),

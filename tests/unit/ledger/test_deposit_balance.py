@@ -19,7 +19,7 @@ def test_an_overdrawn_account_counts_as_zero_and_cancels_no_other_account() -> N
     applied = c.post("500.00", TxnType.WITHDRAWAL, account="A1")
     assert applied.overdrawn
     assert c.state is not None
-    assert c.state.accounts["A1"].balance_fen == -49_000
+    assert c.state.accounts["A1"].balance == -49_000
     assert applied.total_fen == c.total == 6_000_000  # the decoded state agrees
     assert applied.changes == []
     assert c.tier is Tier.POTENTIAL
@@ -47,7 +47,7 @@ def test_the_next_snapshot_reconciles_an_overdrawn_account() -> None:
     assert c.total == 60_000_000
     assert not c.post("0.00", TxnType.BALANCE_SNAPSHOT, account="A2", at=T0 + 2).overdrawn
     assert c.state is not None
-    assert c.state.accounts["A2"].balance_fen == 0
+    assert c.state.accounts["A2"].balance == 0
     assert c.total == 60_000_000
 
 

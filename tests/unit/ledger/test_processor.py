@@ -110,10 +110,10 @@ def test_a_bug_on_one_posting_sets_it_aside_and_the_stream_goes_on(monkeypatch) 
 
     real = lp.apply_posting
 
-    def flaky(state, posting, policy, partition):
+    def flaky(state, posting, policy, partition, rates):
         if posting.txn_id == "BOOM":
             raise ZeroDivisionError("a bug")
-        return real(state, posting, policy, partition)
+        return real(state, posting, policy, partition, rates)
 
     monkeypatch.setattr(lp, "apply_posting", flaky)
     out = proc.decide(

@@ -81,7 +81,7 @@ def test_credits_debits_and_snapshots_across_accounts() -> None:
     c.post("50.00", TxnType.TRANSFER_OUT, account="A2")
     c.post("1.25", TxnType.FEE, account="A2")
     assert c.state is not None
-    assert {k: a.balance_fen for k, a in c.state.accounts.items()} == {"A1": 90_350, "A2": 14_875}
+    assert {k: a.balance for k, a in c.state.accounts.items()} == {"A1": 90_350, "A2": 14_875}
     c.post("500.00", TxnType.BALANCE_SNAPSHOT, at=T0 + 1, account="A1")
     assert c.total == 50_000 + 14_875
 

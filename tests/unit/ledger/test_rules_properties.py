@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tests.harness.records import AFTER_ALL
 from tiering.core.dedup import EventOutcome
-from tiering.core.money import convert_to_fen
+from tiering.core.money import convert_to_fen, from_fen, to_fen
 from tiering.core.policy_file import load_policy
 from tiering.core.tiers import Tier, classify
 from tiering.ledger.postings import CREDITS, DEBITS, Posting, TxnType, posting_from_record
@@ -37,9 +37,21 @@ CODEC = AvroCodec()
 # --- the reference model ---------------------------------------------------------------------
 
 
-def deposits(accounts: dict[str, int]) -> int:
-    """§3: the customer's deposit balance, every account counted at no less than zero."""
-    return sum(max(balance, 0) for balance in accounts.values())
+CURRENCIES = ("CNY", "USD", "HKD", "JPY")
+
+
+def currency_of(customer_id: str, account_id: str) -> str:
+    """An account is kept in one currency (a posting in another one is bad input)."""
+    return CURRENCIES[(int(customer_id[1:]) + int(account_id[1:])) % len(CURRENCIES)]
+
+
+def deposits(customer_id: str, accounts: dict[str, int]) -> int:
+    """§3: the customer's deposit balance, every account valued in CNY at the policy's rate
+    (its whole balance, rounded once) and counted at no less than zero."""
+    return sum(
+        max(convert_to_fen(from_fen(b), POLICY.rates[currency_of(customer_id, a)]), 0)
+        for a, b in accounts.items()
+    )
 
 
 def reference_balances(postings: list[dict[str, Any]]) -> tuple[dict, dict]:
@@ -49,7 +61,7 @@ def reference_balances(postings: list[dict[str, Any]]) -> tuple[dict, dict]:
     for p in applied_once(postings):
         acct = accounts[p["customer_id"]]
         acct[p["account_id"]] = balance_after(p, acct.get(p["account_id"], 0))
-        history[p["customer_id"]].append((p["event_time"], deposits(acct)))
+        history[p["customer_id"]].append((p["event_time"], deposits(p["customer_id"], acct)))
     return accounts, history
 
 
@@ -65,7 +77,8 @@ def applied_once(postings: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def balance_after(p: dict[str, Any], balance: int) -> int:
-    fen = convert_to_fen(p["amount"], POLICY.rates[p["currency"]])
+    """The account's balance in hundredths of its own currency, exact."""
+    fen = to_fen(p["amount"])
     if p["txn_type"] == "BALANCE_SNAPSHOT":
         return fen
     return balance + (fen if TxnType(p["txn_type"]) in CREDITS else -fen)
@@ -140,14 +153,16 @@ def streams(draw: st.DrawFn) -> list[dict[str, Any]]:
         amount = draw(AMOUNTS)
         if txn_type == "BALANCE_SNAPSHOT" and draw(st.booleans()):
             amount = Decimal("0.00")
+        customer_id = f"C{draw(st.integers(0, customers - 1))}"
+        account_id = f"A{draw(st.integers(0, 2))}"
         out.append(
             {
                 "txn_id": f"T{i}",
-                "customer_id": f"C{draw(st.integers(0, customers - 1))}",
-                "account_id": f"A{draw(st.integers(0, 2))}",
+                "customer_id": customer_id,
+                "account_id": account_id,
                 "txn_type": txn_type,
                 "amount": amount,
-                "currency": draw(st.sampled_from(["CNY", "CNY", "USD", "HKD", "JPY"])),
+                "currency": currency_of(customer_id, account_id),
                 "channel": "OTHER",
                 "branch_id": None,
                 "product_code": None,
@@ -192,7 +207,7 @@ def test_the_core_agrees_with_the_reference(stream: list[dict[str, Any]], grace:
     assert totals == history
     assert overdrafts == reference_overdrafts(stream)
     for customer, state in states.items():
-        assert {a: acct.balance_fen for a, acct in state.accounts.items()} == accounts[customer]
+        assert {a: acct.balance for a, acct in state.accounts.items()} == accounts[customer]
         assert state.total_fen == decode_state(encode_state(state)).total_fen
         last = history[customer][-1][0]
         assert changes[customer] == reference_tiers(history[customer], grace, last)
@@ -240,12 +255,12 @@ def test_the_batch_processor_agrees_with_the_reference(
         expected = reference_tiers(history[customer], grace, stream_time)
         # the sweep runs after each batch: every deadline up to the last batch's stream time
         assert tiers == expected
-        assert rows[customer][0] == deposits(accounts[customer])
+        assert rows[customer][0] == deposits(customer, accounts[customer])
         assert rows[customer][1] == tiers[-1][1].name
     counts, balances = store.tier_totals()
     assert sum(counts) == len(history)
     # the per-tier gauge and the rows the report sums per tier agree: both deposit balances
     for tier in Tier:
         assert balances[tier] == sum(fen for fen, name, _ in rows.values() if name == tier.name)
-    assert sum(balances) == sum(deposits(a) for a in accounts.values())
+    assert sum(balances) == sum(deposits(c, a) for c, a in accounts.items())
     assert {stream[offset]["txn_id"] for _, _, offset in overdrawn} == reference_overdrafts(stream)

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from decimal import Decimal
 
 import pytest
 
 from tests.unit.ledger.test_processor import POLICY, encoded, message
-from tiering.core.bank_time import DAY_MS
+from tiering.core.bank_time import DAY_MS, bank_day
+from tiering.ledger.fx import foreign_currencies, rate_record
 from tiering.ledger.processor import LedgerProcessor
 from tiering.ledger.state import decode_standing, decode_state
-from tiering.ledger.store import LedgerStore
+from tiering.ledger.store import RESERVED, LedgerStore
 from tiering.settings import Settings
-from tiering.wire.codec import AvroCodec
+from tiering.wire.codec import FX_RATE, AvroCodec
+from tiering.wire.inbound import Inbound
 from tiering.wire.topics import DeploymentTopics
 
 #: short enough for the runs below to go through grace periods, idle spells and departures
@@ -28,6 +31,8 @@ T0 = 1_767_225_600_000  # 2026-01-01 UTC
 #: the worker's clock: after every event time of these runs (no event is ahead of it)
 CLOCK = T0 + 10 * 365 * 86_400_000
 PARTITIONS = 3
+CODEC = AvroCodec()
+TOPICS = DeploymentTopics.of(Settings())
 
 
 class Worker:
@@ -56,23 +61,35 @@ class Worker:
 
 
 def postings(seed: int, batches: int = 40) -> list[list]:
-    """Deposits and withdrawals of a few customers across the tiers' bounds, in batches."""
+    """Deposits and withdrawals of a few customers across the tiers' bounds, in batches; some
+    on USD or HKD accounts, and now and then a new dated rate on every partition."""
     rng = random.Random(seed)
     amounts = ["10.00", "60000.00", "600000.00", "6000000.00"]
     at, n, out = T0, 0, []
     for _ in range(batches):
         batch = []
+        if rng.random() < 0.3:
+            currency = rng.choice(["USD", "HKD"])
+            rate = Decimal(rng.choice(["0.9", "6.5", "7.2", "8.1"]))
+            day = bank_day(at) + rng.choice([0, 1, 2])
+            value = CODEC.encode(FX_RATE, rate_record(currency, day, rate, at))
+            batch += [
+                Inbound(TOPICS.rates, p, n, currency.encode(), value) for p in range(PARTITIONS)
+            ]
         for _ in range(rng.randint(1, 8)):
             customer = f"C{rng.randrange(12)}"
             partition = int(customer[1:]) % PARTITIONS
             at += rng.choice([1, 3_600_000, DAY_MS])
             kind = rng.choice(["DEPOSIT", "WITHDRAWAL"])
+            currency = rng.choice(["CNY", "CNY", "USD", "HKD"])
             record = encoded(
                 txn_id=f"T{n}",
                 customer_id=customer,
                 amount=rng.choice(amounts),
                 txn_type=kind,
                 event_time_ms=at,
+                currency=currency,
+                account_id=f"{customer}-{currency}",
             )
             batch.append(message(record, key=customer.encode(), offset=n, partition=partition))
             n += 1
@@ -84,7 +101,7 @@ def state_of(store: LedgerStore, partitions: set[int]):
     """What the bookkeeping says: totals, stream time, and every customer due, per partition,
     far in the future (the deadlines themselves, in order)."""
     due = {p: sorted(store._scheduled.get(k, 0) for k in store.due(p, 2**62)) for p in partitions}
-    return store.counts, store.balances, store.stream_time, due
+    return store.counts, store.balances, store.stream_time, due, store.holders
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -123,6 +140,17 @@ def test_some_customers_go_idle_in_those_runs() -> None:
         idle = [s for _, s in out.signals if s.kind == "IDLE_FUNDS"]
         swept += sum(s.customer_id.encode() not in posted for s in idle)
     assert swept > 0
+
+
+def test_some_customers_are_revalued_in_those_runs() -> None:
+    """The runs above exercise the holders' index and the rates kept in the table."""
+    worker = Worker()
+    revalued = 0
+    for i, batch in enumerate(postings(0)):
+        revalued += sum(worker.run(batch, now_ms=CLOCK + i).revalued.values())
+    assert revalued > 0
+    assert any(worker.store.holders[p].get("USD") for p in range(PARTITIONS))
+    assert worker.store.rates(0).dated == worker.store.rates(2).dated != {}
 
 
 def test_some_customers_leave_in_those_runs() -> None:
@@ -172,8 +200,11 @@ def test_a_standing_is_what_the_whole_state_says() -> None:
     worker = Worker()
     for i, batch in enumerate(postings(3)):
         worker.run(batch, now_ms=CLOCK + i)
-    for raw in worker.table.values():
+    for key, raw in worker.table.items():
+        if key.startswith(RESERVED):  # the partition's rates
+            continue
         state, held = decode_state(raw), decode_standing(raw)
+        assert held.currencies == foreign_currencies(state)
         since = None if state.tier is None else state.below_since.get(state.tier)
         assert (held.partition, held.tier, held.total_fen, held.clock_ms) == (
             state.partition,

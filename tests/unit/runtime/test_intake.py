@@ -59,7 +59,8 @@ class World:
         self.ready = asyncio.Event()
         self.ready.set()
         checkpoints = cast(
-            Mapping[str, Checkpoint], {"postings": self.ledger, "signals": self.notifier}
+            Mapping[str, Checkpoint],
+            {"postings": self.ledger, "rates": self.ledger, "signals": self.notifier},
         )
         self.intake = Intake(checkpoints, self.ready, self.commit)
 
@@ -86,6 +87,18 @@ async def test_parts_run_side_by_side_and_the_commit_follows_every_part_stored()
     w.notifier.release(7)
     await handling
     assert w.log[-2:] == ["commit postings@2", "commit signals@8"]
+
+
+async def test_the_topics_of_one_agent_come_to_it_in_one_part() -> None:
+    """The ledger reads the rates beside the postings: one run of its store, never two at
+    once."""
+    w = World()
+    handling = asyncio.create_task(w.intake.handle(batch(rates=[3], postings=[0, 1])))
+    await until(lambda: any(x.startswith("ledger start") for x in w.log))
+    assert [x for x in w.log if "start" in x] == ["ledger start 3 (3)"]
+    w.ledger.release(3)
+    await handling
+    assert w.log[-2:] == ["commit postings@2", "commit rates@4"]
 
 
 async def test_a_rebalance_waits_for_the_batch_in_hand() -> None:

@@ -75,8 +75,8 @@ def test_no_account_goes_below_zero_over_a_long_run(long_run) -> None:
         states[posting.customer_id] = state
         assert applied.outcome is EventOutcome.PROCESSED
         assert not applied.overdrawn, record
-        assert state.accounts[posting.account_id].balance_fen >= 0, record
-    held = {a: acct.balance_fen for s in states.values() for a, acct in s.accounts.items()}
+        assert state.accounts[posting.account_id].balance >= 0, record
+    held = {a: acct.balance for s in states.values() for a, acct in s.accounts.items()}
     assert held == bank.balances
     # it did meet debits larger than the balance, and declined them
     assert bank.tally["declined"] > 0

@@ -1,0 +1,69 @@
+"""A new dated rate revalues the customers holding its currency (POLICY §3, on the rates of
+:mod:`tiering.ledger.fx`), and their tier is decided as for a posting: an upgrade at once, a
+fall below a lower bound starting the grace period (a downgrade only once it has passed, by the
+partition's sweep), a climb back ending it.
+
+Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tiering.core.policy import Policy
+from tiering.core.signals import Signal
+from tiering.core.tiers import Tier
+from tiering.ledger.departure import expire_departure, track_departure
+from tiering.ledger.fx import RateLookup, day_start_ms, revalue
+from tiering.ledger.idle import track_idle
+from tiering.ledger.moments import record_peak
+from tiering.ledger.rules import TierDecision, decide_by_total, expire_due
+from tiering.ledger.state import CustomerState
+
+
+@dataclass(slots=True)
+class Revalued:
+    """What a new rate did to one customer."""
+
+    #: their deposit balance changed (their state is to be stored)
+    changed: bool = False
+    changes: list[TierDecision] = field(default_factory=list)
+    #: what fell due before the rate's moment (§3 downgrades, §5 idle funds)
+    signals: list[Signal] = field(default_factory=list)
+    departed: Tier | None = None
+
+
+def revalue_holder(
+    state: CustomerState,
+    customer_id: str,
+    currency: str,
+    effective_day: int,
+    trigger: str,
+    rates: RateLookup,
+    policy: Policy,
+) -> Revalued:
+    """Value ``customer_id``'s ``currency`` accounts at the rate in force from
+    ``effective_day`` and decide their tier; ``trigger`` (the rate's id) names the decision.
+
+    The moment is the start of the rate's bank day, or the customer's own time if that is
+    later (a rate that arrives for a day the customer has already posted in).
+    """
+    now = max(state.clock_ms, day_start_ms(effective_day))
+    done = Revalued()
+    done.changes, done.signals = expire_due(state, customer_id, now, policy)
+    done.departed = expire_departure(state, now, policy)
+    previous, tier_before = state.total_fen, state.tier
+    total = revalue(state, now, rates, only=(currency,))
+    if total == previous and not done.changes and done.departed is None:
+        return done
+    done.changed = True
+    state.clock_ms = now
+    state.version += 1
+    record_peak(state, now, total, policy)
+    if state.tier is not None and total != previous:
+        change = decide_by_total(state, customer_id, total, now, policy, trigger, now)
+        if change is not None:
+            done.changes.append(change)
+    track_idle(state, None, now, policy)
+    track_departure(state, previous, tier_before, now)
+    return done
