@@ -75,6 +75,7 @@ async def test_a_worker_reports_every_partition_it_holds(deployment, tmp_path: P
         ("ledger", "deposit-transactions"),
         ("ledger", "online-behavior"),
         ("ledger", "signals"),
+        ("ledger", "fx-rates"),  # read with the postings, co-partitioned
         ("delivery", "manager-notifications"),
     }
 
@@ -86,7 +87,8 @@ async def test_a_worker_reports_every_partition_it_holds(deployment, tmp_path: P
         done = processed == 400 and set(found) == held
         return found if done and all(v == 0 for p in found.values() for v in p.values()) else None
 
-    # The worker's agents hold all four partitions of each topic they read; its delivery, of
+    # The worker's agents hold all four partitions of each topic they read (the exchange rates,
+    # empty here, included); its delivery, of
     # manager-notifications. Once the postings are handled and committed, nothing waits.
     found = await wait_for(reported, 60, "every partition held reported, at zero lag")
     assert {key: set(parts) for key, parts in found.items()} == dict.fromkeys(held, every)
