@@ -84,6 +84,12 @@ async def test_the_manager_responsible_reads_why_the_customer_is_in_their_tier(
     salary = html.index("Posting TX-SALARY-7")
     assert grace < rate < salary
     assert "¥500,100.00" in html
+    # in the reader's language (this browser asks for Traditional Chinese)
+    zh = await client.get("/notifications/n-own", headers={"Accept-Language": "zh-TW"})
+    text = await zh.text()
+    assert "為何處於此層級" in text
+    assert "記帳 TX-SALARY-7" in text
+    assert format_time(DUE, "zh_Hant") in text
 
 
 async def test_no_section_without_a_balance_row_and_none_for_others(inbox: Any) -> None:

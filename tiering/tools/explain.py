@@ -79,7 +79,11 @@ def show_explanation(console: Console, e: Explanation, language: Language) -> No
     facts.add_column(style="bold")
     facts.add_column()
     facts.add_row(_("Customer"), e.customer_id)
-    facts.add_row(_("Tier"), f"{tier_name(e.tier, language)} ({bounds}, POLICY §3)")
+    facts.add_row(
+        _("Tier"),
+        _("%(tier)s (%(bounds)s, POLICY §3)")
+        % {"tier": tier_name(e.tier, language), "bounds": bounds},
+    )
     facts.add_row(
         _("Balance"),
         _("%(balance)s, the instant deposit balance on %(time)s (China time)")
