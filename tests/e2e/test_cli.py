@@ -37,7 +37,7 @@ def tiering(
 def test_help_lists_the_commands() -> None:
     result = tiering("--help")
     assert result.returncode == 0
-    for command in ("worker", "demo", "db", "topics", "policy"):
+    for command in ("worker", "demo", "db", "topics", "policy", "explain"):
         assert command in result.stdout
     worker_help = tiering("worker", "--help")
     assert "TIERING_WEB_PORT" in worker_help.stdout

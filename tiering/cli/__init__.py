@@ -15,7 +15,7 @@ from tiering.cli.imports import (
     import_risk_profiles,
 )
 from tiering.cli.service import deliver, inbox, worker
-from tiering.cli.tools import campaign, demo, report
+from tiering.cli.tools import campaign, demo, explain, report
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -48,5 +48,6 @@ for command in (
     demo,
     report,
     campaign,
+    explain,
 ):
     main.add_command(command)

@@ -168,3 +168,43 @@ def campaign(name: str | None, dry_run: bool, language: Language | None) -> None
 
         result = run(run_campaign(s, campaigns[name], dry_run, progress))
     show_run(console, result, s.policy, shown)
+
+
+@click.command()
+@click.argument("customer_id")
+@click.option(
+    "--history",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=1, max=1000),
+    help="How many of the customer's tier changes to show, newest first.",
+)
+@language_option("The language of what is shown")
+def explain(customer_id: str, history: int, language: Language | None) -> None:
+    """Explain why CUSTOMER_ID is in their tier: what a supervisor or a complaint handler asks.
+
+    Shows the customer's tier with its bounds (POLICY §3), their balance (the instant deposit
+    balance, the basis of §3) and branch, the policy version that decided the tier, a pending
+    downgrade and the day it falls due, the tier changes newest first with what moved each (a
+    posting by its txn_id, the end of a downgrade's grace period, or a new exchange rate) and
+    the policy version of each, and the latest notifications about the customer (team, kind,
+    acknowledged or not). Amounts in yuan, times in China time. Reads PostgreSQL only.
+    The full customer id is shown on the terminal, never logged (§9). Exit status 1 when the
+    service knows no such customer.
+    """
+    from rich.console import Console
+
+    from tiering.tools.explain import (
+        UnknownCustomerError,
+        fetch_explanation,
+        show_explanation,
+        unknown_customer,
+    )
+
+    s = settings()
+    shown = language or s.language
+    try:
+        found = run(fetch_explanation(s, customer_id, history))
+    except UnknownCustomerError:
+        raise click.ClickException(unknown_customer(customer_id, shown)) from None
+    show_explanation(Console(), found, shown)

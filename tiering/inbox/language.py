@@ -32,6 +32,7 @@ from tiering.i18n import (
     choose_language,
     format_count,
     format_day,
+    format_money,
     format_time,
     translations,
 )
@@ -132,7 +133,7 @@ def environment(language: Language) -> jinja2.Environment:
         inbox_translations(language), newstyle=True
     )
 
-    def when(moment: datetime | None, form: str = "medium") -> str:
+    def when(moment: datetime | int | None, form: str = "medium") -> str:
         return "" if moment is None else format_time(moment, language, form)
 
     env.globals.update(
@@ -148,6 +149,7 @@ def environment(language: Language) -> jinja2.Environment:
         count=lambda v: format_count(v, language),
         content=lambda row: content(row, language),
         when=when,
+        money=lambda fen: format_money(fen, language),
         day=lambda v: format_day(v, language),
         masked=_masked,
         endonym=lambda v: ENDONYMS.get(v, v),

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from tiering.directory.explanations import read_explanation
 from tiering.directory.links import read_ticket, token_fingerprint
 from tiering.directory.tokens import hash_token
 from tiering.i18n import language_of
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 
 #: the list shows this many; the filters narrow it
 LIST_LIMIT = 200
+#: the detail page's "Why this tier" shows this many of the customer's tier changes
+WHY_CHANGES = 5
 
 SIGNIN_FAILED = N_("Sign-in failed.")
 SIGNIN_LINK_FAILED = N_("This sign-in link does not work.")
@@ -174,7 +177,12 @@ async def notification_detail(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     # the full customer id to the team responsible (all who pass VISIBLE), once recorded
     full_id = await record_view(request, who, notification_id)
-    return render(request, "detail.html", n=row, next=request.path_qs, full_id=full_id)
+    # why the customer is in their tier (issue 18): their data too, so only with a view recorded
+    why = None
+    if full_id:
+        s = request.app[SETTINGS]
+        why = await read_explanation(request.app[POOL], row["customer_id"], s.policy, WHY_CHANGES)
+    return render(request, "detail.html", n=row, next=request.path_qs, full_id=full_id, why=why)
 
 
 async def acknowledge(request: web.Request) -> web.StreamResponse:

@@ -204,7 +204,7 @@ class LedgerProcessor:
         out.kpis.flows(state.tier, state.branch_id, applied.inflow_fen, applied.outflow_fen)
         if applied.departed is not None:
             out.kpis.departed[applied.departed, state.branch_id] += 1
-        out.balances[posting.customer_id] = balance_row(posting.customer_id, state)
+        out.balances[posting.customer_id] = balance_row(posting.customer_id, state, self.policy)
         if posting.product_code:
             purchase = self._purchase(posting, state, applied)
             if purchase is not None:
@@ -253,7 +253,7 @@ class LedgerProcessor:
             out.changes.extend((partition, c) for c in changes)
             out.signals.extend((partition, s) for s in signals)
             if changes:
-                out.balances[customer_id] = balance_row(customer_id, state)
+                out.balances[customer_id] = balance_row(customer_id, state, self.policy)
         self._revalue(partition, now, out)
 
     def _revalue(self, partition: int, now: int, out: LedgerOutput) -> None:
@@ -282,7 +282,7 @@ class LedgerProcessor:
                 out.signals.extend((partition, s) for s in done.signals)
                 if done.departed is not None:
                     out.kpis.departed[done.departed, state.branch_id] += 1
-                out.balances[customer_id] = balance_row(customer_id, state)
+                out.balances[customer_id] = balance_row(customer_id, state, self.policy)
 
     def records(self, out: LedgerOutput, now_ms: int) -> list[Outgoing]:
         """TierChanges; signals for the notifier: the tier changes it routes (not the initial

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tiering.ledger.rules import TierDecision
+from tiering.core.policy import Policy
+from tiering.ledger.rules import TierDecision, downgrade_due
 from tiering.ledger.state import CustomerState
 from tiering.processing import Statement
 
@@ -22,6 +23,8 @@ class BalanceRow:
     version: int
     as_of_ms: int
     branch_id: str | None = None  #: the customer's branch, from their postings
+    #: §3 the end of the grace period of a pending downgrade from the current tier, or None
+    downgrade_due_ms: int | None = None
 
 
 # Amounts go over the wire as fen (bigint) and times as epoch milliseconds, turned into
@@ -31,14 +34,17 @@ _CNY = "({} * 0.01)"
 _AT = "(timestamptz 'epoch' + {} * interval '1 millisecond')"
 
 UPSERT_BALANCES = f"""
-INSERT INTO customer_balances (customer_id, balance, tier, version, as_of, updated_at, branch_id)
+INSERT INTO customer_balances (customer_id, balance, tier, version, as_of, updated_at, branch_id,
+                               downgrade_due)
 SELECT b.customer_id, {_CNY.format("b.fen")}, b.tier, b.version, {_AT.format("b.as_of")}, now(),
-       b.branch_id
-FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[])
-     AS b(customer_id, fen, tier, version, as_of, branch_id)
+       b.branch_id, {_AT.format("b.downgrade_due")}
+FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[],
+            $7::bigint[])
+     AS b(customer_id, fen, tier, version, as_of, branch_id, downgrade_due)
 ON CONFLICT (customer_id) DO UPDATE
 SET balance = EXCLUDED.balance, tier = EXCLUDED.tier, version = EXCLUDED.version,
-    as_of = EXCLUDED.as_of, updated_at = EXCLUDED.updated_at, branch_id = EXCLUDED.branch_id
+    as_of = EXCLUDED.as_of, updated_at = EXCLUDED.updated_at, branch_id = EXCLUDED.branch_id,
+    downgrade_due = EXCLUDED.downgrade_due
 WHERE customer_balances.version < EXCLUDED.version
 """
 
@@ -56,7 +62,9 @@ ON CONFLICT (change_id) DO NOTHING
 """
 
 
-def balance_row(customer_id: str, state: CustomerState) -> BalanceRow:
+def balance_row(customer_id: str, state: CustomerState, policy: Policy) -> BalanceRow:
+    """The customer's row, with the deadline of a pending downgrade (§3) so that PostgreSQL's
+    readers (``tiering explain``, the inbox) can say when it falls due."""
     assert state.tier is not None
     return BalanceRow(
         customer_id=customer_id,
@@ -65,6 +73,7 @@ def balance_row(customer_id: str, state: CustomerState) -> BalanceRow:
         version=state.version,
         as_of_ms=state.clock_ms,
         branch_id=state.branch_id,
+        downgrade_due_ms=downgrade_due(state, policy),
     )
 
 
@@ -84,6 +93,7 @@ def ledger_rows(
                     [b.version for b in balances],
                     [b.as_of_ms for b in balances],
                     [b.branch_id for b in balances],
+                    [b.downgrade_due_ms for b in balances],
                 ),
             )
         )

@@ -230,12 +230,18 @@ def expire_grace(
 def next_deadline(state: CustomerState, policy: Policy) -> int | None:
     """When this customer's pending downgrade, idle-funds signal or departure (§7.3) falls due,
     whichever comes first, if one is pending."""
-    since = None if state.tier is None else state.below_since.get(state.tier)
     return earliest(
-        grace_deadline(state.tier, since, policy),
+        downgrade_due(state, policy),
         idle_deadline(state, policy),
         departure_deadline(state, policy),
     )
+
+
+def downgrade_due(state: CustomerState, policy: Policy) -> int | None:
+    """§3: when the customer's pending downgrade from their current tier falls due (the end of
+    its grace period), or None when none is pending."""
+    since = None if state.tier is None else state.below_since.get(state.tier)
+    return grace_deadline(state.tier, since, policy)
 
 
 def earliest(*deadlines: int | None) -> int | None:
