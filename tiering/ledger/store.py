@@ -228,6 +228,7 @@ class LedgerStore(BatchStore[CustomerState]):
     def restore(self, partition: int, kept: Iterable[tuple[bytes, bytes]]) -> bool:
         summary: list[Any] | None = None
         deadlines: list[tuple[int, bytes]] = []
+        holders: dict[str, set[bytes]] = {}
         for name, value in kept:
             if name == _SUMMARY:
                 summary = msgpack.unpackb(value)
@@ -235,7 +236,7 @@ class LedgerStore(BatchStore[CustomerState]):
                 deadlines.append((msgpack.unpackb(value), name[len(_DEADLINE) :]))
             elif name.startswith(_HOLDER):
                 currency, key = name[1:4].decode(), name[4:]
-                self.holders.setdefault(partition, {}).setdefault(currency, set()).add(key)
+                holders.setdefault(currency, set()).add(key)
         policy = self._policy
         if summary is None or summary[:2] + summary[5:] != [
             SUMMARY_FORMAT,
@@ -252,6 +253,7 @@ class LedgerStore(BatchStore[CustomerState]):
             self._scheduled[key] = deadline
         heapq.heapify(deadlines)
         self._deadlines[partition] = deadlines
+        self.holders[partition] = holders
         return True
 
     def recount(self, items: Iterable[tuple[bytes, bytes]], partitions: set[int]) -> int:

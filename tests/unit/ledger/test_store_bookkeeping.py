@@ -193,6 +193,7 @@ def test_nothing_kept_or_kept_under_other_grace_idle_or_departure_days_is_refuse
         store = LedgerStore(worker.table.get, other)
         store.hold({0})
         assert not store.restore(0, sorted(worker.kept[0].items()))
+        assert store.holders[0] == {}  # a refused restore takes none of it: the recount will
     assert not LedgerStore(worker.table.get, GRACE).restore(0, [])
 
 
