@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from tests.harness.deployment import Deployment
 from tests.harness.waiting import wait_for
+from tests.integration.inbox_harness import english_inbox
 from tiering.directory.tokens import issue_token
-from tiering.inbox.app import create_app
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
@@ -99,15 +99,8 @@ async def seed(
 async def inbox(deployment: Any) -> AsyncIterator[tuple[Deployment, dict[str, str], TestClient]]:
     d = await deployment("inbox")
     tokens = await seed(d)
-    # a deployment that speaks English (the words asserted below; test_inbox_languages has
-    # the others)
-    english = d.settings.model_copy(update={"language": "en"})
-    client = TestClient(TestServer(create_app(english, keepalive=0.3), host="127.0.0.1"))
-    await client.start_server()
-    try:
+    async with english_inbox(d) as client:
         yield d, tokens, client
-    finally:
-        await client.close()
 
 
 def csrf_of(html: str) -> str:

@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from tests.harness.deployment import Deployment
+from tests.integration.inbox_harness import english_inbox
 from tests.integration.test_inbox import seed, sign_in
 from tiering.i18n import format_time
-from tiering.inbox.app import create_app
 
 AS_OF = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 DUE = AS_OF + timedelta(days=30)
@@ -56,13 +56,8 @@ async def inbox(deployment: Any) -> AsyncIterator[tuple[Deployment, dict[str, st
     for cid, previous, new, direction, yuan, trigger, days_ago, version in changes:
         at = AS_OF - timedelta(days=days_ago)
         await d.fetch(CHANGE, cid, "C-n-own", previous, new, direction, yuan, trigger, at, version)
-    english = d.settings.model_copy(update={"language": "en"})
-    client = TestClient(TestServer(create_app(english, keepalive=0.3), host="127.0.0.1"))
-    await client.start_server()
-    try:
+    async with english_inbox(d) as client:
         yield d, tokens, client
-    finally:
-        await client.close()
 
 
 async def test_the_manager_responsible_reads_why_the_customer_is_in_their_tier(

@@ -11,6 +11,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from tests.harness.deployment import Deployment
+from tests.integration.inbox_harness import english_inbox
 from tests.integration.test_inbox import (
     ack,
     add_notification,
@@ -53,14 +54,9 @@ SEES = {
 async def inbox(deployment: Any) -> AsyncIterator[tuple[Deployment, dict[str, str], TestClient]]:
     d = await deployment("hq")
     tokens = await seed(d, MANAGERS, NOTIFICATIONS)
-    settings = d.settings.model_copy(update={"language": "en"})
-    assert settings.head_office_branch == "HQ"  # the default
-    client = TestClient(TestServer(create_app(settings, keepalive=0.3), host="127.0.0.1"))
-    await client.start_server()
-    try:
+    assert d.settings.head_office_branch == "HQ"  # the default
+    async with english_inbox(d) as client:
         yield d, tokens, client
-    finally:
-        await client.close()
 
 
 async def test_each_manager_sees_their_share_and_no_more(inbox: Any) -> None:
