@@ -36,6 +36,12 @@ def bank_day(ms: int) -> int:
     return (ms + _DAY_OFFSET_MS) // DAY_MS
 
 
+def day_start_ms(day: int) -> int:
+    """The first millisecond of a bank day (00:00 China Standard Time): :func:`bank_day`'s
+    inverse."""
+    return day * DAY_MS - _DAY_OFFSET_MS
+
+
 def refuse_future(event_time_ms: int, now_ms: int, max_lead_ms: int) -> None:
     """Raise :class:`BadInput` (``event_time_in_future``) for an event time more than
     ``max_lead_ms`` ahead of ``now_ms``, the worker's clock.

@@ -23,7 +23,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from tiering.core.bank_time import DAY_MS, HOUR_MS, bank_day
+from tiering.core.bank_time import bank_day
 from tiering.core.ids import deterministic_id
 from tiering.core.money import convert_to_fen, from_fen
 from tiering.ledger.state import CustomerState, deposit_total
@@ -43,11 +43,6 @@ KEEP_DAYS = 400
 def fallback(rates: Mapping[str, Decimal]) -> RateLookup:
     """The policy's ``[rates]`` as a :data:`RateLookup`: the same rate every day."""
     return lambda currency, _day: rates.get(currency)
-
-
-def day_start_ms(day: int) -> int:
-    """The first millisecond of a bank day (00:00 China Standard Time)."""
-    return day * DAY_MS - 8 * HOUR_MS
 
 
 def value_fen(balance: int, currency: str, rate: Decimal) -> int:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from tiering.core.bank_time import day_start_ms
 from tiering.core.policy import Policy
 from tiering.core.signals import Signal
 from tiering.core.tiers import Tier
 from tiering.ledger.departure import expire_departure, track_departure
-from tiering.ledger.fx import RateLookup, day_start_ms, revalue
+from tiering.ledger.fx import RateLookup, revalue
 from tiering.ledger.idle import track_idle
 from tiering.ledger.moments import record_peak
 from tiering.ledger.rules import TierDecision, decide_by_total, expire_due

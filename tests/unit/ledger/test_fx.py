@@ -11,10 +11,10 @@ import msgpack
 import pytest
 
 from tiering.core.bad_input import BadInput
-from tiering.core.bank_time import DAY_MS, HOUR_MS, bank_day
+from tiering.core.bank_time import DAY_MS, HOUR_MS, bank_day, day_start_ms
 from tiering.core.policy_file import load_policy
 from tiering.core.tiers import Direction, Tier
-from tiering.ledger.fx import RateTable, day_start_ms, rate_id, value_fen
+from tiering.ledger.fx import RateTable, rate_id, value_fen
 from tiering.ledger.postings import posting_from_record
 from tiering.ledger.revaluation import revalue_holder
 from tiering.ledger.rules import apply_posting

@@ -6,9 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tests.unit.ledger.test_processor import CODEC, POLICY, commit, encoded, message, processor
-from tiering.core.bank_time import DAY_MS, HOUR_MS, bank_day
+from tiering.core.bank_time import DAY_MS, HOUR_MS, bank_day, day_start_ms
 from tiering.core.tiers import Direction, Tier
-from tiering.ledger.fx import day_start_ms, rate_id, rate_record
+from tiering.ledger.fx import rate_id, rate_record
 from tiering.ledger.store import LedgerStore, rates_key
 from tiering.settings import Settings
 from tiering.wire.codec import FX_RATE
