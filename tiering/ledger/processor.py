@@ -26,7 +26,6 @@ from tiering.core.kinds import SignalKind
 from tiering.core.policy import Policy
 from tiering.core.signals import Signal
 from tiering.core.teams import route
-from tiering.ledger.departure import expire_departure
 from tiering.ledger.fx import CNY, EPOCH_DAY, rate_id
 from tiering.ledger.kpis import KpiTally
 from tiering.ledger.placements import coalesce_placements
@@ -245,14 +244,13 @@ class LedgerProcessor:
             if state is None:
                 continue
             customer_id = key.decode()
-            changes, signals = expire_due(state, customer_id, now, self.policy)
-            departed = expire_departure(state, now, self.policy)
-            if departed is not None:
-                out.kpis.departed[departed, state.branch_id] += 1
+            due = expire_due(state, customer_id, now, self.policy)
+            if due.departed is not None:
+                out.kpis.departed[due.departed, state.branch_id] += 1
             self.store.put(key, state)
-            out.changes.extend((partition, c) for c in changes)
-            out.signals.extend((partition, s) for s in signals)
-            if changes:
+            out.changes.extend((partition, c) for c in due.changes)
+            out.signals.extend((partition, s) for s in due.signals)
+            if due.changes:
                 out.balances[customer_id] = balance_row(customer_id, state, self.policy)
         self._revalue(partition, now, out)
 

@@ -14,7 +14,7 @@ from tiering.core.bank_time import day_start_ms
 from tiering.core.policy import Policy
 from tiering.core.signals import Signal
 from tiering.core.tiers import Tier
-from tiering.ledger.departure import expire_departure, track_departure
+from tiering.ledger.departure import track_departure
 from tiering.ledger.fx import RateLookup, revalue
 from tiering.ledger.idle import track_idle
 from tiering.ledger.moments import record_peak
@@ -50,9 +50,8 @@ def revalue_holder(
     later (a rate that arrives for a day the customer has already posted in).
     """
     now = max(state.clock_ms, day_start_ms(effective_day))
-    done = Revalued()
-    done.changes, done.signals = expire_due(state, customer_id, now, policy)
-    done.departed = expire_departure(state, now, policy)
+    due = expire_due(state, customer_id, now, policy)
+    done = Revalued(changes=due.changes, signals=due.signals, departed=due.departed)
     previous, tier_before = state.total_fen, state.tier
     total = revalue(state, now, rates, only=(currency,))
     if total == previous and not done.changes and done.departed is None:

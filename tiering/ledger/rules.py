@@ -18,7 +18,7 @@ from tiering.core.policy import Policy
 from tiering.core.signals import Signal
 from tiering.core.tiers import TIERS, Direction, Tier, classify
 from tiering.ledger.departure import departure_deadline, expire_departure, track_departure
-from tiering.ledger.fx import CNY, RateLookup, fallback, revalue, value_fen
+from tiering.ledger.fx import RateLookup, fallback, foreign_currencies, revalue, value_fen
 from tiering.ledger.idle import expire_idle, idle_deadline, track_idle
 from tiering.ledger.moments import posting_signals, record_peak
 from tiering.ledger.postings import CREDITS, DEBITS, Posting, TxnType
@@ -113,13 +113,10 @@ def apply_posting(
     if rate is None:
         raise BadInput("unsupported_currency", f"no rate for currency {posting.currency!r}")
 
-    applied = Applied(EventOutcome.PROCESSED)
-    changes, signals = expire_due(state, posting.customer_id, now, policy)
-    applied.changes.extend(changes)
-    applied.signals.extend(signals)
-    applied.departed = expire_departure(state, now, policy)
+    due = expire_due(state, posting.customer_id, now, policy)
+    applied = Applied(EventOutcome.PROCESSED, due.changes, due.signals, departed=due.departed)
 
-    if any(a.currency != CNY for a in state.accounts.values()):
+    if foreign_currencies(state):
         revalue(state, now, lookup)  # the rates of the customer's day (tiering.ledger.fx)
     previous_total, tier_before = state.total_fen, state.tier
     record_peak(state, now, previous_total, policy)
@@ -161,18 +158,28 @@ def apply_posting(
     return state, applied
 
 
-def expire_due(
-    state: CustomerState, customer_id: str, now_ms: int, policy: Policy
-) -> tuple[list[TierDecision], list[Signal]]:
+@dataclass(slots=True)
+class Due:
+    """What fell due for a customer by a moment (:func:`expire_due`)."""
+
+    changes: list[TierDecision]  #: §3 downgrades
+    signals: list[Signal]  #: §5 idle funds
+    departed: Tier | None  #: §7.3: the tier the customer left from, if they left
+
+
+def expire_due(state: CustomerState, customer_id: str, now_ms: int, policy: Policy) -> Due:
     """Everything that fell due at or before ``now_ms``, in the order of its deadline: the §3
     downgrades and the §5 idle-funds signal, told with the tier the customer had by then (a
-    downgrade due at the same moment first)."""
+    downgrade due at the same moment first); and the §7.3 departure, which changes neither
+    tier nor signals."""
     idle = idle_deadline(state, policy)
     if idle is None or idle > now_ms:
-        return expire_grace(state, customer_id, now_ms, policy), []
-    changes = expire_grace(state, customer_id, idle, policy)
-    signals = expire_idle(state, customer_id, now_ms, policy)
-    return changes + expire_grace(state, customer_id, now_ms, policy), signals
+        changes, signals = expire_grace(state, customer_id, now_ms, policy), []
+    else:
+        changes = expire_grace(state, customer_id, idle, policy)
+        signals = expire_idle(state, customer_id, now_ms, policy)
+        changes += expire_grace(state, customer_id, now_ms, policy)
+    return Due(changes, signals, expire_departure(state, now_ms, policy))
 
 
 def _of_placement(state: CustomerState, posting: Posting) -> bool:
