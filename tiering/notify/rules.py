@@ -244,11 +244,9 @@ def recommend(
     only); for product interest, the tier's combination for the category looked at
     (``detail``); for a campaign (§6, ``detail`` its name), the campaign's action and
     combination. Returns (what to recommend, categories offered)."""
-    limit = tolerance if tolerance is not None else LOWEST_RISK
 
     def allowed(category: str) -> bool:
-        product = policy.products.get(category)
-        return product is not None and product.risk <= limit
+        return within_tolerance(policy, (category,), tolerance)
 
     campaign = policy.campaigns.get(detail or "") if kind == NotificationKind.CAMPAIGN else None
     if campaign is not None and campaign.action is not None:
@@ -277,10 +275,11 @@ def campaign_suitable(policy: Policy, signal: Signal, tolerance: int | None) -> 
 
 
 def within_tolerance(policy: Policy, products: Sequence[str], tolerance: int | None) -> bool:
-    """§9: every one of ``products`` is within ``tolerance`` (None: unknown, the lowest-risk
-    products only)."""
+    """§9: every one of ``products`` is a product of the policy within ``tolerance`` (None:
+    unknown, the lowest-risk products only)."""
     limit = tolerance if tolerance is not None else LOWEST_RISK
-    return all(policy.products[p].risk <= limit for p in products)
+    found = [policy.products.get(p) for p in products]
+    return all(product is not None and product.risk <= limit for product in found)
 
 
 def _suggested(
