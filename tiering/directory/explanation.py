@@ -17,12 +17,8 @@ from typing import Any
 
 from tiering.core.policy import Policy
 from tiering.core.tiers import Direction, Tier
-
-#: the trigger id of a §3 downgrade at the end of its grace period (``ledger/rules.py``,
-#: ``expire_grace``: ``grace-expiry:<customer>:<tier left>:<deadline>``)
-GRACE_EXPIRY_PREFIX = "grace-expiry:"
-#: the trigger id of a revaluation at a new exchange rate (``ledger/processor.py``, ``_revalue``)
-FX_RATE_PREFIX = "fx-rate:"
+from tiering.ledger.fx import FX_RATE_PREFIX
+from tiering.ledger.rules import GRACE_EXPIRY_PREFIX
 
 
 class TriggerKind(enum.StrEnum):

@@ -52,6 +52,15 @@ def value_fen(balance: int, currency: str, rate: Decimal) -> int:
     return convert_to_fen(from_fen(balance), rate)
 
 
+#: the trigger id of a revaluation at a new rate: ``fx-rate:<rate_id>`` (:func:`rate_trigger`)
+FX_RATE_PREFIX = "fx-rate:"
+
+
+def rate_trigger(currency: str, day: int, rate: Decimal) -> str:
+    """What names the tier decisions a new rate makes (their TierChanges' trigger)."""
+    return FX_RATE_PREFIX + rate_id(currency, day, rate)
+
+
 def rate_id(currency: str, day: int, rate: Decimal) -> str:
     """A dated rate's deterministic id: the same rate sent again is recognised."""
     return deterministic_id("fx-rate", currency, str(day), format(rate.normalize(), "f"))

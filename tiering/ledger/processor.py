@@ -26,7 +26,7 @@ from tiering.core.kinds import SignalKind
 from tiering.core.policy import Policy
 from tiering.core.signals import Signal
 from tiering.core.teams import route
-from tiering.ledger.fx import CNY, EPOCH_DAY, rate_id
+from tiering.ledger.fx import CNY, EPOCH_DAY, rate_trigger
 from tiering.ledger.kpis import KpiTally
 from tiering.ledger.placements import coalesce_placements
 from tiering.ledger.postings import Posting, TxnType, posting_from_record
@@ -263,7 +263,7 @@ class LedgerProcessor:
             return
         self.store.rates_changed(partition)  # what is pending of them changed
         for currency, day, rate in due:
-            trigger = f"fx-rate:{rate_id(currency, day, rate)}"
+            trigger = rate_trigger(currency, day, rate)
             for key in self.store.holding(partition, currency):
                 state = self.store.get(key)
                 if state is None:

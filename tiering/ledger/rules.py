@@ -24,6 +24,10 @@ from tiering.ledger.moments import posting_signals, record_peak
 from tiering.ledger.postings import CREDITS, DEBITS, Posting, TxnType
 from tiering.ledger.state import Account, CustomerState, deposit_fen
 
+#: the trigger id of a §3 downgrade at the end of its grace period:
+#: ``grace-expiry:<customer>:<tier left>:<deadline>`` (:func:`expire_grace`)
+GRACE_EXPIRY_PREFIX = "grace-expiry:"
+
 
 @dataclass(frozen=True, slots=True)
 class TierDecision:
@@ -225,7 +229,7 @@ def expire_grace(
                 TIERS[new],
                 Direction.DOWNGRADE,
                 policy,
-                trigger=f"grace-expiry:{customer_id}:{previous.name}:{deadline}",
+                trigger=f"{GRACE_EXPIRY_PREFIX}{customer_id}:{previous.name}:{deadline}",
                 event_time_ms=deadline,
             )
         )
