@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from tiering.core.bad_input import BadInput
 from tiering.core.bank_time import bank_day, epoch_ms
 from tiering.core.money import MAX_ABS_FEN, convert_to_fen, from_fen, to_fen
 from tiering.core.policy import ACCOUNT_TYPES, Policy
+from tiering.ledger.fx import RateLookup, fallback
 
 
 class TxnType(enum.Enum):
@@ -66,7 +65,7 @@ def posting_from_record(
     record: dict[str, Any],
     policy: Policy,
     key: str | None = None,
-    rates: Callable[[str, int], Decimal | None] | None = None,
+    rates: RateLookup | None = None,
 ) -> Posting:
     """Check a decoded DepositTransaction and convert it; raise :class:`BadInput` if it is bad.
 
@@ -92,7 +91,7 @@ def posting_from_record(
     event_time_ms = epoch_ms(record["event_time"])
     if event_time_ms <= 0:
         raise BadInput("invalid_event_time", f"event_time {event_time_ms} is not after 1970")
-    rate = (rates or (lambda c, _: policy.rates.get(c)))(currency, bank_day(event_time_ms))
+    rate = (rates or fallback(policy.rates))(currency, bank_day(event_time_ms))
     if rate is None:
         raise BadInput("unsupported_currency", f"no rate for currency {currency!r}")
     amount = record["amount"]
