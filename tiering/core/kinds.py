@@ -18,6 +18,9 @@ class SignalKind(enum.StrEnum):
     PRODUCT_INTEREST = "PRODUCT_INTEREST"  #: §6: keeps looking at a product category
     PURCHASE = "PURCHASE"  #: a posting into a product (§7.4 conversions)
     CAMPAIGN = "CAMPAIGN"  #: §6: ``tiering campaign`` picked the customer for a combination
+    #: a new policy version re-placed customers into or out of a team's tier: one per team and
+    #: partition, for no one customer (:mod:`tiering.ledger.policy_switch`)
+    POLICY_CHANGE = "POLICY_CHANGE"
 
 
 class NotificationKind(enum.StrEnum):

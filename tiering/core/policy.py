@@ -146,6 +146,10 @@ class Policy:
     purchase_targets: Targets = field(default_factory=dict)
     #: §6 campaigns by name (``tiering campaign NAME``)
     campaigns: Mapping[str, Campaign] = field(default_factory=dict)
+    #: the moment (event time) this version takes over from the one before it; None for the
+    #: policy a worker starts with (``TIERING_POLICY_FILE``), in force until the first
+    #: published version (:mod:`tiering.core.policy_versions`)
+    effective_from_ms: int | None = None
 
     def category_of(self, product_code: str) -> str | None:
         """The product category a posting's product_code belongs to: the longest category

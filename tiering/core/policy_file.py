@@ -5,15 +5,17 @@ is reported at once, each with the key it concerns, so the operator fixes the fi
 
 from __future__ import annotations
 
+import contextlib
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from tiering.core.bank_time import DAY_MS, HOUR_MS, MINUTE_MS
+from tiering.core.bank_time import CHINA_STANDARD_TIME, DAY_MS, HOUR_MS, MINUTE_MS, epoch_ms
 from tiering.core.policy import ACCOUNT_TYPES, Policy, PolicyError
 from tiering.core.policy_actions import parse_actions, parse_combinations, parse_products
 from tiering.core.policy_campaigns import parse_campaigns
@@ -48,6 +50,7 @@ _TOP_KEYS = {
     "churn",
     "targets",
     "campaigns",
+    "effective_from",
 }
 _INTEREST_KEYS = {"views", "window_days", "half_life_days", "conversion_window_days"}
 _DEDUP_KEYS = {"horizon_days", "max_ids"}
@@ -67,6 +70,7 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
     c = Collector()
     c.unknown("", doc, _TOP_KEYS)
     version = _version(c, doc)
+    effective_from = _effective_from(c, doc.get("effective_from"))
     bounds = _lower_bounds(c, c.table(doc, "tiers"))
     rules = _rules(c, c.table(doc, "rules"))
     dedup = c.table(doc, "dedup")
@@ -124,6 +128,7 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
         departure_ms=inactive_days * DAY_MS,
         purchase_targets=targets,
         campaigns=campaigns,
+        effective_from_ms=effective_from,
     )
 
 
@@ -133,6 +138,28 @@ def _version(c: Collector, doc: Mapping[str, Any]) -> str:
         c.problems.append("policy_version: missing; give the policy a version string")
         return ""
     return version.strip()
+
+
+def _effective_from(c: Collector, value: Any) -> int | None:
+    """``effective_from``, optional: the moment this version takes over from the one before
+    (a published version must have it, ``tiering policy publish``). A TOML date-time; one
+    without an offset, or a date alone (its midnight), is China time."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = datetime.fromisoformat(value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if not isinstance(value, datetime):
+        c.problems.append(
+            f"effective_from: {value!r} is not a moment; write e.g. 2027-01-01T00:00:00 "
+            "(China time) or 2027-01-01T00:00:00+08:00"
+        )
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=CHINA_STANDARD_TIME)
+    return epoch_ms(value)
 
 
 def _lower_bounds(c: Collector, tiers: Mapping[str, Any]) -> list[int]:

@@ -223,7 +223,7 @@ def expire_grace(
         while new > Tier.ORDINARY and state.below_since.get(new) == since:
             new -= 1
         changes.append(
-            _change(
+            record_change(
                 state,
                 customer_id,
                 TIERS[new],
@@ -268,7 +268,7 @@ def grace_deadline(tier: Tier | None, below_tier_since: int | None, policy: Poli
     return below_tier_since + policy.downgrade_grace_ms
 
 
-def _change(
+def record_change(
     state: CustomerState,
     customer_id: str,
     new: Tier,
@@ -307,7 +307,7 @@ def _decide_tier(
     snapshot = posting.txn_type is TxnType.BALANCE_SNAPSHOT
 
     def change(new: Tier, direction: Direction) -> TierDecision:
-        return _change(
+        return record_change(
             state,
             posting.customer_id,
             new,
@@ -359,7 +359,7 @@ def decide_by_total(
     bounds = policy.lower_bounds_fen
 
     def change(new: Tier, direction: Direction) -> TierDecision:
-        return _change(
+        return record_change(
             state, customer_id, new, direction, policy, trigger, event_time_ms, by_snapshot
         )
 

@@ -1,0 +1,150 @@
+"""A new policy version in force: the customers of a partition re-placed under it, on stream
+time, at the version's ``effective_from`` (:mod:`tiering.core.policy_versions`).
+
+The rule, §3 under the new version, decided at the switch for each customer:
+
+- a customer the new bounds place higher is upgraded at once;
+- a customer the new bounds place lower is moved down at once: the bank re-classified them, it
+  is no fall of their balance to wait out. One already in a grace period under the old version
+  keeps it, measured with the new version's grace, and is moved down at once only if that has
+  passed;
+- anyone else keeps their tier; a grace period the new bounds no longer call for ends.
+
+Each change is one TierChange dated at the switch, carrying the new version, its trigger naming
+the policy change (:data:`POLICY_SWITCH_PREFIX`). ``tiering policy simulate`` runs the same rule
+on a copy of the state, so what it shows is what publishing does.
+
+Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from tiering.core.ids import deterministic_id
+from tiering.core.kinds import SignalKind
+from tiering.core.policy import Policy
+from tiering.core.signals import Signal
+from tiering.core.tiers import TIERS, Direction, Tier, classify
+from tiering.ledger.rules import TierDecision, expire_due, record_change
+from tiering.ledger.state import CustomerState
+
+#: the trigger of a re-placement at a policy switch: ``policy:<new policy_version>``
+POLICY_SWITCH_PREFIX = "policy:"
+
+
+def switch_trigger(policy: Policy) -> str:
+    return f"{POLICY_SWITCH_PREFIX}{policy.version}"
+
+
+@dataclass(slots=True)
+class Switched:
+    """What a policy switch did to one customer."""
+
+    #: the customer's state changed (to be stored): a tier, a grace period or a deadline
+    changed: bool = False
+    #: what fell due under the old version before the switch, then the re-placement (last)
+    changes: list[TierDecision] = field(default_factory=list)
+    signals: list[Signal] = field(default_factory=list)
+    departed: Tier | None = None
+
+    @property
+    def replacement(self) -> TierDecision | None:
+        """The re-placement the switch made, if it made one."""
+        last = self.changes[-1] if self.changes else None
+        return (
+            last
+            if last is not None and last.trigger_event_id.startswith(POLICY_SWITCH_PREFIX)
+            else None
+        )
+
+
+def switch_customer(
+    state: CustomerState, customer_id: str, old: Policy, new: Policy, at_ms: int
+) -> Switched:
+    """Re-place ``customer_id`` under ``new`` at ``at_ms`` (its ``effective_from``, or the
+    customer's own time if later); what fell due before it is decided under ``old`` first."""
+    now = max(state.clock_ms, at_ms)
+    due = expire_due(state, customer_id, now - 1, old)
+    done = Switched(bool(due.changes or due.departed), due.changes, due.signals, due.departed)
+    held = state.tier
+    if held is None:
+        return done
+    below_before = dict(state.below_since)
+    up = classify(basis_fen(state, new, "upgrade", now), new.lower_bounds_fen)
+    down_basis = basis_fen(state, new, "downgrade", now)
+    down = classify(down_basis, new.lower_bounds_fen)
+    since = state.below_since.get(held)
+    new_tier: Tier | None = None
+    if up > held:
+        state.below_since.clear()
+        new_tier, direction = up, Direction.UPGRADE
+    elif down < held and (since is None or since + new.downgrade_grace_ms <= now):
+        state.below_since.clear()
+        new_tier, direction = down, Direction.DOWNGRADE
+    else:
+        for rank in range(1, held + 1):
+            if down_basis < new.lower_bound(TIERS[rank]):
+                state.below_since.setdefault(rank, now)
+            else:
+                state.below_since.pop(rank, None)
+    if new_tier is not None:
+        trigger = switch_trigger(new)
+        done.changes.append(
+            record_change(state, customer_id, new_tier, direction, new, trigger, now)
+        )
+    if new_tier is not None or state.below_since != below_before:
+        done.changed = True
+        state.clock_ms = now
+        state.version += 1
+    return done
+
+
+def basis_fen(state: CustomerState, policy: Policy, role: str, at_ms: int) -> int:
+    """The amount §3 compares with the lower bounds for ``role`` (upgrade, downgrade): the
+    customer's deposit balance."""
+    return state.total_fen
+
+
+#: one move of a re-tiering: (tier before, tier after, branch or None) → customers
+Moves = dict[tuple[Tier, Tier, str | None], int]
+
+
+def moves_of(changes: list[TierDecision]) -> Moves:
+    """The re-placements among ``changes``, counted by tier before and after and branch."""
+    moves: Moves = {}
+    for c in changes:
+        if c.trigger_event_id.startswith(POLICY_SWITCH_PREFIX) and c.previous_tier is not None:
+            key = (c.previous_tier, c.new_tier, c.branch_id)
+            moves[key] = moves.get(key, 0) + 1
+    return moves
+
+
+def retiering_signals(new: Policy, at_ms: int, partition: int, moves: Moves) -> list[Signal]:
+    """§4 grouped: instead of one notification per customer re-placed by a policy switch, one
+    signal per team whose tier customers entered or left (on this partition), carrying the
+    moves that concern it as JSON in ``detail``:
+    ``{"version": ..., "moves": [[from tier, to tier, branch, customers], ...]}``."""
+    signals = []
+    for tier in Tier:
+        mine = sorted(
+            ((a.name, b.name, branch, n) for (a, b, branch), n in moves.items() if tier in (a, b)),
+            key=lambda m: (m[0], m[1], m[2] or ""),
+        )
+        if not mine:
+            continue
+        signals.append(
+            Signal(
+                signal_id=deterministic_id(
+                    "policy-retiering", new.version, str(partition), tier.name
+                ),
+                kind=SignalKind.POLICY_CHANGE,
+                customer_id="",
+                tier=tier,
+                event_time_ms=at_ms,
+                balance_fen=0,
+                detail=json.dumps({"version": new.version, "moves": mine}, ensure_ascii=False),
+            )
+        )
+    return signals
