@@ -76,6 +76,7 @@ async def test_a_worker_reports_every_partition_it_holds(deployment, tmp_path: P
         ("ledger", "online-behavior"),
         ("ledger", "signals"),
         ("ledger", "fx-rates"),  # read with the postings, co-partitioned
+        ("ledger", "policy-versions"),  # likewise
         ("delivery", "manager-notifications"),
     }
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from tiering.cli.common import run, settings
-from tiering.core.bank_time import DAY_MS
+from tiering.core.bank_time import CHINA_STANDARD_TIME, DAY_MS, from_epoch_ms
 from tiering.core.policy import PolicyError
 from tiering.core.tiers import Tier
 
@@ -81,6 +81,60 @@ def policy_check(file: Path | None) -> None:
             "  without zh_Hans (Simplified Chinese readers see the zh_Hant text): "
             + ", ".join(p.without_simplified)
         )
+
+
+@policy.command("publish")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--dry-run", is_flag=True, help="Check FILE against the versions published; send nothing."
+)
+def policy_publish(file: Path, dry_run: bool) -> None:
+    """Publish FILE as a new policy version, in force from its effective_from.
+
+    FILE is checked first, as `tiering policy check` does, and must say effective_from (a
+    moment in China time, e.g. effective_from = 2027-01-01T00:00:00). It goes to every
+    partition of the compacted policy topic; each worker applies, to each posting, the version
+    in force at the posting's event time, and re-places its customers under the new version
+    when its event time reaches effective_from: all workers switch at the same event time,
+    without a restart. A published version is never changed: publishing it again does nothing,
+    and a different text needs a new policy_version taking effect after the newest one.
+    Run `tiering policy simulate FILE` first to see what it would move.
+    """
+    from tiering.tools.policy_publish import publish_version
+
+    try:
+        done = run(publish_version(settings(), file.read_text("utf-8"), dry_run))
+    except PolicyError as exc:
+        raise click.ClickException(str(exc)) from None
+    v = done.version
+    moment = from_epoch_ms(v.effective_from_ms).astimezone(CHINA_STANDARD_TIME)
+    what = (
+        "checked, not sent (--dry-run)"
+        if dry_run
+        else f"sent to {done.partitions} partition(s)"
+        if done.sent
+        else "published already, unchanged"
+    )
+    click.echo(f"policy {v.version}, in force from {moment:%Y-%m-%d %H:%M:%S} China time: {what}")
+    if done.late:
+        click.echo(
+            "warning: that moment has passed; a worker whose postings are already later "
+            "switches at once, and decisions it made before stand",
+            err=True,
+        )
+
+
+@policy.command("versions")
+def policy_versions() -> None:
+    """List the policy versions published, oldest first, with the moment each takes over."""
+    from tiering.tools.policy_publish import published_versions
+
+    versions = run(published_versions(settings()))
+    if not versions:
+        click.echo("no version published: the workers' TIERING_POLICY_FILE is in force")
+    for v in versions:
+        moment = from_epoch_ms(v.effective_from_ms).astimezone(CHINA_STANDARD_TIME)
+        click.echo(f"{v.version}  in force from {moment:%Y-%m-%d %H:%M:%S} China time")
 
 
 @click.group()

@@ -80,28 +80,37 @@ class PolicyVersions:
     def add(self, version: PublishedVersion) -> bool:
         """Take a published version; False when it is known already (a re-send).
         :class:`PolicyConflict` when it contradicts one known."""
-        for known in self._versions:
-            if known == version:
-                return False
-            if known.version == version.version:
-                raise PolicyConflict(
-                    f"version {version.version} was published already with another text or "
-                    "moment; publish a change under a new policy_version"
-                )
-            if known.effective_from_ms == version.effective_from_ms:
-                raise PolicyConflict(
-                    f"version {known.version} takes effect at the same moment as "
-                    f"{version.version}; give each version its own effective_from"
-                )
-        if self.switched_ms is not None and version.effective_from_ms <= self.switched_ms:
-            raise PolicyConflict(
-                f"version {version.version} would take effect before a version already in "
-                "force; a new version takes effect after the newest one"
-            )
+        if version in self._versions:
+            return False
+        self.check_new(version, self._versions, after_ms=self.switched_ms)
         i = bisect.bisect(self._moments, version.effective_from_ms)
         self._versions.insert(i, version)
         self._moments.insert(i, version.effective_from_ms)
         return True
+
+    @staticmethod
+    def check_new(
+        version: PublishedVersion, known: Iterable[PublishedVersion], after_ms: int | None
+    ) -> None:
+        """:class:`PolicyConflict` when ``version`` contradicts one ``known``, or would take
+        effect at or before ``after_ms`` (a moment already passed by a switch, or the newest
+        published)."""
+        for k in known:
+            if k.version == version.version:
+                raise PolicyConflict(
+                    f"version {version.version} was published already with another text or "
+                    "moment; publish a change under a new policy_version"
+                )
+            if k.effective_from_ms == version.effective_from_ms:
+                raise PolicyConflict(
+                    f"version {k.version} takes effect at the same moment as "
+                    f"{version.version}; give each version its own effective_from"
+                )
+        if after_ms is not None and version.effective_from_ms <= after_ms:
+            raise PolicyConflict(
+                f"version {version.version} would take effect at or before a version already "
+                "published or in force; a new version takes effect after the newest one"
+            )
 
     def in_force(self, at_ms: int) -> Policy:
         """The policy in force at event time ``at_ms``."""

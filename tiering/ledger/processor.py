@@ -19,16 +19,17 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from tiering import metrics
-from tiering.core.bad_input import BadInput
-from tiering.core.bank_time import refuse_future
+from tiering.core.bank_time import epoch_ms, refuse_future
 from tiering.core.dedup import EventOutcome
 from tiering.core.kinds import SignalKind
 from tiering.core.policy import Policy
 from tiering.core.signals import Signal
 from tiering.core.teams import route
-from tiering.ledger.fx import CNY, EPOCH_DAY, rate_trigger
+from tiering.ledger.dated_inputs import take_policy, take_rate
+from tiering.ledger.fx import rate_trigger
 from tiering.ledger.kpis import KpiTally
 from tiering.ledger.placements import coalesce_placements
+from tiering.ledger.policy_switch import POLICY_SWITCH_PREFIX
 from tiering.ledger.postings import Posting, TxnType, posting_from_record
 from tiering.ledger.records import encode_tier_change, tier_change_signal
 from tiering.ledger.revaluation import revalue_holder
@@ -36,6 +37,7 @@ from tiering.ledger.rows import BalanceRow, balance_row, ledger_rows
 from tiering.ledger.rules import Applied, TierDecision, apply_posting, expire_due
 from tiering.ledger.state import CustomerState
 from tiering.ledger.store import LedgerStore
+from tiering.ledger.switching import switch_due
 from tiering.processing import (
     BatchContext,
     Decisions,
@@ -44,10 +46,10 @@ from tiering.processing import (
     Statement,
     apply_each,
 )
-from tiering.wire.codec import DEPOSIT_TRANSACTION, FX_RATE, AvroCodec
+from tiering.wire.codec import DEPOSIT_TRANSACTION, AvroCodec
 from tiering.wire.inbound import DeadLetter, Inbound, decode_key, value_of
 from tiering.wire.signals import encode_signal
-from tiering.wire.topics import DEPOSIT_TRANSACTIONS, FX_RATES, DeploymentTopics
+from tiering.wire.topics import DEPOSIT_TRANSACTIONS, FX_RATES, POLICY_VERSIONS, DeploymentTopics
 
 log = logging.getLogger(__name__)
 #: seconds between two log lines about overdrawn accounts: a feed that overdraws on every
@@ -106,6 +108,8 @@ class LedgerOutput(InputTally):
     #: the dated rates of the batch, as the input topic counts them (their dead letters go to
     #: the ledger's dead-letter topic with the rest, headers naming the rates topic)
     rates: InputTally = field(default_factory=InputTally)
+    #: the policy versions of the batch, likewise
+    policies: InputTally = field(default_factory=InputTally)
     #: currency → customers whose CNY value a new rate changed
     revalued: Counter[str] = field(default_factory=Counter)
 
@@ -137,18 +141,31 @@ class LedgerProcessor:
     def decide(self, batch: Sequence[Inbound], now_ms: int) -> LedgerOutput:
         out = LedgerOutput()
         rates = [m for m in batch if m.topic == self.topics.rates]
-        for _, taken in apply_each(rates, self._take_rate):
+        for _, taken in apply_each(rates, partial(take_rate, self.codec, self.store)):
             if isinstance(taken, DeadLetter):
                 out.rates.set_aside(taken)
             else:
                 out.rates.outcomes[taken] += 1
-        postings = [m for m in batch if m.topic != self.topics.rates] if rates else batch
-        for message, result in apply_each(postings, partial(self._apply, now_ms=now_ms)):
-            if isinstance(result, DeadLetter):
-                out.set_aside(result)
+        policies = [m for m in batch if m.topic == self.topics.policies]
+        for _, taken in apply_each(policies, partial(take_policy, self.codec, self.store)):
+            if isinstance(taken, DeadLetter):
+                out.policies.set_aside(taken)
             else:
-                posting, state, applied = result
-                self._collect(message.partition, posting, state, applied, now_ms, out)
+                out.policies.outcomes[taken] += 1
+        inputs = (self.topics.rates, self.topics.policies)
+        postings = [m for m in batch if m.topic not in inputs] if rates or policies else batch
+        for message, read in apply_each(postings, partial(self._read, now_ms=now_ms)):
+            if isinstance(read, DeadLetter):
+                out.set_aside(read)
+                continue
+            # a version whose moment this posting reaches takes over first (on stream time)
+            self._switch(message.partition, read.event_time_ms, out)
+            for _, result in apply_each([message], partial(self._apply, posting=read)):
+                if isinstance(result, DeadLetter):
+                    out.set_aside(result)
+                    continue
+                state, applied = result
+                self._collect(message.partition, read, state, applied, now_ms, out)
                 if applied.overdrawn:
                     out.overdrawn.append((message.topic, message.partition, message.offset))
         for partition in sorted({m.partition for m in batch}):
@@ -156,28 +173,35 @@ class LedgerProcessor:
         out.changes = coalesce_placements(out.changes)
         return out
 
-    def _apply(self, message: Inbound, now_ms: int) -> tuple[Posting, CustomerState, Applied]:
+    def _read(self, message: Inbound, now_ms: int) -> Posting:
         _, record = self.codec.decode(value_of(message), expect=DEPOSIT_TRANSACTION, plain=True)
         rates = self.store.rates(message.partition).rate
-        posting = posting_from_record(record, self.policy, decode_key(message), rates)
-        refuse_future(posting.event_time_ms, now_ms, self.policy.max_event_time_lead_ms)
-        before = self.store.get(posting.customer_id.encode())
-        return posting, *apply_posting(before, posting, self.policy, message.partition, rates)
+        policy = self.store.policies(message.partition).in_force(epoch_ms(record["event_time"]))
+        posting = posting_from_record(record, policy, decode_key(message), rates)
+        refuse_future(posting.event_time_ms, now_ms, policy.max_event_time_lead_ms)
+        return posting
 
-    def _take_rate(self, message: Inbound) -> EventOutcome:
-        """A dated rate into its partition's table: processed, or a duplicate when it was
-        known already (a re-send)."""
-        _, record = self.codec.decode(value_of(message), expect=FX_RATE)
-        currency, rate = record["currency"], record["rate"]
-        if not (len(currency) == 3 and currency.isascii() and currency.isupper()):
-            raise BadInput("invalid_rate", f"currency {currency!r} is not an ISO 4217 code")
-        if currency == CNY or not (rate.is_finite() and rate > 0):
-            raise BadInput("invalid_rate", f"no rate of {currency} to CNY can be {rate}")
-        day = (record["effective_date"] - EPOCH_DAY).days
-        if not self.store.rates(message.partition).add(currency, day, rate):
-            return EventOutcome.DUPLICATE
-        self.store.rates_changed(message.partition)
-        return EventOutcome.PROCESSED
+    def _apply(self, message: Inbound, posting: Posting) -> tuple[CustomerState, Applied]:
+        """§3 under the version in force at the customer's moment: the posting's event time,
+        or the customer's own time if later."""
+        before = self.store.get(posting.customer_id.encode())
+        at = max(posting.event_time_ms, 0 if before is None else before.clock_ms)
+        policy = self.store.policies(message.partition).in_force(at)
+        rates = self.store.rates(message.partition).rate
+        return apply_posting(before, posting, policy, message.partition, rates)
+
+    def _switch(self, partition: int, upto_ms: int, out: LedgerOutput) -> None:
+        """Every version whose moment ``upto_ms`` reaches on ``partition`` takes over: its
+        customers re-placed (:mod:`tiering.ledger.switching`)."""
+        for switch in switch_due(self.store, partition, upto_ms):
+            for c in switch.customers:
+                done = c.switched
+                out.changes.extend((partition, change) for change in done.changes)
+                out.signals.extend((partition, s) for s in done.signals)
+                if done.departed is not None:
+                    out.kpis.departed[done.departed, c.state.branch_id] += 1
+                out.balances[c.customer_id] = balance_row(c.customer_id, c.state, c.policy)
+            out.signals.extend((partition, s) for s in switch.signals)
 
     def _collect(
         self,
@@ -203,21 +227,24 @@ class LedgerProcessor:
         out.kpis.flows(state.tier, state.branch_id, applied.inflow_fen, applied.outflow_fen)
         if applied.departed is not None:
             out.kpis.departed[applied.departed, state.branch_id] += 1
-        out.balances[posting.customer_id] = balance_row(posting.customer_id, state, self.policy)
+        policy = self.store.policies(partition).in_force(state.clock_ms)
+        out.balances[posting.customer_id] = balance_row(posting.customer_id, state, policy)
         if posting.product_code:
-            purchase = self._purchase(posting, state, applied)
+            purchase = self._purchase(posting, state, applied, policy)
             if purchase is not None:
                 out.signals.append((partition, purchase))
                 assert purchase.detail is not None
                 kpis = out.kpis
                 kpis.purchase(purchase.tier, state.branch_id, purchase.detail, posting.amount_fen)
 
-    def _purchase(self, posting: Posting, state: CustomerState, applied: Applied) -> Signal | None:
+    def _purchase(
+        self, posting: Posting, state: CustomerState, applied: Applied, policy: Policy
+    ) -> Signal | None:
         """§7.4: a purchase (:data:`PURCHASES`) of a product category, counted for marketing
         completion and sent to the notifier to match with what it suggested."""
         if posting.txn_type not in PURCHASES:
             return None
-        category = self.policy.category_of(posting.product_code or "")
+        category = policy.category_of(posting.product_code or "")
         if category is None:
             return None
         assert state.tier is not None
@@ -239,22 +266,24 @@ class LedgerProcessor:
         now = self.store.stream_time.get(partition)
         if now is None:
             return
+        self._switch(partition, now, out)
+        policy = self.store.policy_of(partition)
         for key in self.store.due(partition, now):
             state = self.store.get(key)
             if state is None:
                 continue
             customer_id = key.decode()
-            due = expire_due(state, customer_id, now, self.policy)
+            due = expire_due(state, customer_id, now, policy)
             if due.departed is not None:
                 out.kpis.departed[due.departed, state.branch_id] += 1
             self.store.put(key, state)
             out.changes.extend((partition, c) for c in due.changes)
             out.signals.extend((partition, s) for s in due.signals)
             if due.changes:
-                out.balances[customer_id] = balance_row(customer_id, state, self.policy)
-        self._revalue(partition, now, out)
+                out.balances[customer_id] = balance_row(customer_id, state, policy)
+        self._revalue(partition, now, policy, out)
 
-    def _revalue(self, partition: int, now: int, out: LedgerOutput) -> None:
+    def _revalue(self, partition: int, now: int, policy: Policy, out: LedgerOutput) -> None:
         """The holders of each currency whose new rate is in force by the partition's stream
         time, revalued and their tier decided (§3), in the order of the rates' days."""
         rates = self.store.rates(partition)
@@ -270,7 +299,7 @@ class LedgerProcessor:
                     continue
                 customer_id = key.decode()
                 done = revalue_holder(
-                    state, customer_id, currency, day, trigger, rates.rate, self.policy
+                    state, customer_id, currency, day, trigger, rates.rate, policy
                 )
                 if not done.changed:
                     continue
@@ -280,7 +309,7 @@ class LedgerProcessor:
                 out.signals.extend((partition, s) for s in done.signals)
                 if done.departed is not None:
                     out.kpis.departed[done.departed, state.branch_id] += 1
-                out.balances[customer_id] = balance_row(customer_id, state, self.policy)
+                out.balances[customer_id] = balance_row(customer_id, state, policy)
 
     def records(self, out: LedgerOutput, now_ms: int) -> list[Outgoing]:
         """TierChanges; signals for the notifier: the tier changes it routes (not the initial
@@ -296,13 +325,19 @@ class LedgerProcessor:
             )
             for p, c in out.changes
         ]
-        signals = [(p, tier_change_signal(c)) for p, c in out.changes]
+        # a policy switch's re-placements are told per team, grouped (policy_switch)
+        signals = [
+            (p, tier_change_signal(c))
+            for p, c in out.changes
+            if not c.trigger_event_id.startswith(POLICY_SWITCH_PREFIX)
+        ]
         signals = [(p, s) for p, s in signals if route(s) is not None] + out.signals
         records += [
             Outgoing(t.signals, s.customer_id.encode(), encode_signal(s), p) for p, s in signals
         ]
         records += out.dead_letter_records(t.transactions_dlq, now_ms)
         records += out.rates.dead_letter_records(t.transactions_dlq, now_ms)
+        records += out.policies.dead_letter_records(t.transactions_dlq, now_ms)
         return records
 
 
@@ -311,6 +346,8 @@ def count(out: LedgerOutput, now_ms: int) -> None:
     out.count(DEPOSIT_TRANSACTIONS)
     if out.rates.outcomes:
         out.rates.count(FX_RATES)
+    if out.policies.outcomes:
+        out.policies.count(POLICY_VERSIONS)
     for currency, n in out.revalued.items():
         metrics.FX_REVALUATIONS.labels(currency).inc(n)
     for account_type, n in out.excluded.items():

@@ -20,6 +20,7 @@ from typing import Any
 import msgpack
 
 from tiering.core.policy import Policy
+from tiering.core.policy_versions import PolicyVersions
 from tiering.core.tiers import Tier
 from tiering.ledger.departure import spell_end
 from tiering.ledger.fx import RateTable, foreign_currencies
@@ -54,14 +55,26 @@ def rates_key(partition: int) -> bytes:
     return RESERVED + b"fx-rates:" + str(partition).encode()
 
 
+def policies_key(partition: int) -> bytes:
+    """The key of a partition's policy versions (and how far it switched) in the table."""
+    return RESERVED + b"policy-versions:" + str(partition).encode()
+
+
 class LedgerStore(BatchStore[CustomerState]):
     """:class:`BatchStore` of the customers' ledgers, with the per-partition bookkeeping."""
 
     keeps_bookkeeping = True
 
-    def __init__(self, read: Callable[[bytes], bytes | None], policy: Policy) -> None:
+    def __init__(
+        self,
+        read: Callable[[bytes], bytes | None],
+        policy: Policy,
+        scan: Callable[[int], Iterable[tuple[bytes, bytes]]] = lambda partition: (),
+    ) -> None:
         super().__init__(read, encode_state, decode_state)
         self._policy = policy
+        #: every stored ``(key, state)`` of a partition (a policy switch re-places them all)
+        self._scan = scan
         #: tier, total, downgrade deadline and foreign currencies of each customer the batch
         #: read, before the batch
         self._before: dict[bytes, tuple[Tier | None, int, int | None, frozenset[str]]] = {}
@@ -75,6 +88,9 @@ class LedgerStore(BatchStore[CustomerState]):
         #: the rate tables read, per partition; those this batch changed
         self._rates: dict[int, RateTable] = {}
         self._rates_changed: set[int] = set()
+        #: the policy versions read, per partition; those this batch changed
+        self._versions: dict[int, PolicyVersions] = {}
+        self._versions_changed: set[int] = set()
 
     def get(self, key: bytes) -> CustomerState | None:
         state = super().get(key)
@@ -85,7 +101,7 @@ class LedgerStore(BatchStore[CustomerState]):
                 else (
                     state.tier,
                     state.total_fen,
-                    next_deadline(state, self._policy),
+                    next_deadline(state, self.policy_of(state.partition)),
                     foreign_currencies(state),
                 )
             )
@@ -106,6 +122,33 @@ class LedgerStore(BatchStore[CustomerState]):
         """``partition``'s rates (or what is pending of them) changed: store them with the batch."""
         self._rates_changed.add(partition)
 
+    # --- the partition's policy versions (tiering.core.policy_versions) -------------------------
+
+    def policies(self, partition: int) -> PolicyVersions:
+        """``partition``'s policy versions, as stored (with this batch's new ones)."""
+        versions = self._versions.get(partition)
+        if versions is None:
+            raw = self._read(policies_key(partition))
+            fields = None if raw is None else msgpack.unpackb(raw)
+            versions = self._versions[partition] = PolicyVersions.decode(fields, self._policy)
+        return versions
+
+    def policies_changed(self, partition: int) -> None:
+        """``partition``'s versions (or how far it switched) changed: store them with the batch."""
+        self._versions_changed.add(partition)
+
+    def policy_of(self, partition: int) -> Policy:
+        """The policy in force on ``partition`` at its stream time."""
+        return self.policies(partition).in_force(self.stream_time.get(partition, 0))
+
+    def customers(self, partition: int) -> list[bytes]:
+        """The keys of every customer of ``partition``, this batch's included, in key order."""
+        keys = {key for key, (_, p) in self._dirty.items() if p == partition}
+        for key, raw in self._scan(partition):
+            if not key.startswith(RESERVED) and decode_standing(raw).partition == partition:
+                keys.add(key)
+        return sorted(keys)
+
     def holding(self, partition: int, currency: str) -> list[bytes]:
         """The customers of ``partition`` holding an account in ``currency``, this batch's
         included, in key order."""
@@ -119,6 +162,8 @@ class LedgerStore(BatchStore[CustomerState]):
         staged = super().staged()
         for p in sorted(self._rates_changed):
             staged.append((rates_key(p), msgpack.packb(self._rates[p].encode()), p))
+        for p in sorted(self._versions_changed):
+            staged.append((policies_key(p), msgpack.packb(self._versions[p].encode()), p))
         return staged
 
     def put(self, key: bytes, state: CustomerState, partition: int | None = None) -> None:
@@ -130,6 +175,9 @@ class LedgerStore(BatchStore[CustomerState]):
         for p in self._rates_changed:  # read again as stored
             self._rates.pop(p, None)
         self._rates_changed.clear()
+        for p in self._versions_changed:
+            self._versions.pop(p, None)
+        self._versions_changed.clear()
 
     def commit(self) -> None:
         """The batch's states are stored: count them, watch their deadlines, index them."""
@@ -143,6 +191,7 @@ class LedgerStore(BatchStore[CustomerState]):
             for currency in now - before:
                 held.setdefault(currency, set()).add(key)
         self._rates_changed.clear()
+        self._versions_changed.clear()
         self.discard()
 
     def _count_batch(self, counts: Tally, balances: Tally) -> None:
@@ -158,7 +207,7 @@ class LedgerStore(BatchStore[CustomerState]):
             self.stream_time[partition] = event_time_ms
 
     def _schedule(self, key: bytes, state: CustomerState) -> None:
-        deadline = next_deadline(state, self._policy)
+        deadline = next_deadline(state, self.policy_of(state.partition))
         if deadline is None:
             self._scheduled.pop(key, None)
         elif self._scheduled.get(key) != deadline:
@@ -190,8 +239,8 @@ class LedgerStore(BatchStore[CustomerState]):
 
     def _summary(self, partition: int, counts: list[int], balances: list[int]) -> bytes:
         stream_time = self.stream_time.get(partition, 0)
-        grace = self._policy.downgrade_grace_ms
-        idle, departure = self._policy.idle_ms, self._policy.departure_ms
+        policy = self.policy_of(partition)
+        grace, idle, departure = policy.downgrade_grace_ms, policy.idle_ms, policy.departure_ms
         packed: bytes = msgpack.packb(
             [SUMMARY_FORMAT, grace, counts, balances, stream_time, idle, departure]
         )
@@ -206,7 +255,7 @@ class LedgerStore(BatchStore[CustomerState]):
             p: [(_SUMMARY, self._summary(p, counts[p], balances[p]))] for p in touched
         }
         for key, (state, _) in self._dirty.items():
-            deadline = next_deadline(state, self._policy)
+            deadline = next_deadline(state, self.policy_of(state.partition))
             if deadline != self._before[key][2]:
                 value = None if deadline is None else msgpack.packb(deadline)
                 kept[state.partition].append((_DEADLINE + key, value))
@@ -224,6 +273,7 @@ class LedgerStore(BatchStore[CustomerState]):
         self.stream_time = {p: t for p, t in self.stream_time.items() if p in partitions}
         self.holders = {p: {} for p in partitions}
         self._rates.clear()  # a partition's rates come with its table (the changelog)
+        self._versions.clear()  # and so do its policy versions
 
     def restore(self, partition: int, kept: Iterable[tuple[bytes, bytes]]) -> bool:
         summary: list[Any] | None = None
@@ -237,18 +287,20 @@ class LedgerStore(BatchStore[CustomerState]):
             elif name.startswith(_HOLDER):
                 currency, key = name[1:4].decode(), name[4:]
                 holders.setdefault(currency, set()).add(key)
-        policy = self._policy
-        if summary is None or summary[:2] + summary[5:] != [
+        if summary is None:
+            return False  # never kept: recount
+        self.advance(partition, summary[4])  # the versions in force are those of its time
+        policy = self.policy_of(partition)
+        if summary[:2] + summary[5:] != [
             SUMMARY_FORMAT,
             policy.downgrade_grace_ms,
             policy.idle_ms,
             policy.departure_ms,
         ]:
-            return False  # never kept, or another format or period since: recount
-        _, _, counts, balances, stream_time, _, _ = summary
+            return False  # another format or period since: recount
+        _, _, counts, balances, _, _, _ = summary
         self.counts[partition] = list(counts)
         self.balances[partition] = list(balances)
-        self.advance(partition, stream_time)
         for deadline, key in deadlines:
             self._scheduled[key] = deadline
         heapq.heapify(deadlines)
@@ -267,10 +319,11 @@ class LedgerStore(BatchStore[CustomerState]):
             customers += 1
             p = held.partition
             _count(self.counts, self.balances, p, held.tier, held.total_fen, +1)
+            policy = self.policies(p).in_force(held.clock_ms)
             deadline = earliest(
-                grace_deadline(held.tier, held.below_tier_since, self._policy),
-                spell_deadline(held.idle_since, held.total_fen, self._policy),
-                spell_end(held.empty_since, self._policy),
+                grace_deadline(held.tier, held.below_tier_since, policy),
+                spell_deadline(held.idle_since, held.total_fen, policy),
+                spell_end(held.empty_since, policy),
             )
             if deadline is not None:
                 self._scheduled[key] = deadline

@@ -36,7 +36,7 @@ class Agent:
     """One agent: ``reads`` names a topic of :class:`DeploymentTopics`; ``table`` the Faust
     table of its customers' states; ``processor`` makes its processor. ``also_reads``: topics
     co-partitioned with ``reads`` whose records come to the same processor in the same batch
-    (the ledger's dated exchange rates, a copy on every partition)."""
+    (the ledger's dated exchange rates and policy versions, a copy on every partition)."""
 
     name: str
     reads: str
@@ -57,7 +57,8 @@ NOTIFIER_TABLE = "customer-notices"
 
 def ledger(parts: Parts) -> LedgerProcessor:
     """§3, §5: postings → balances, tier changes, signals."""
-    store = LedgerStore(parts.tables[LEDGER_TABLE].get, parts.policy)
+    table = parts.tables[LEDGER_TABLE]
+    store = LedgerStore(table.get, parts.policy, table.scan)
     return LedgerProcessor(parts.policy, parts.codec, store, parts.topics)
 
 
@@ -84,7 +85,11 @@ def notifier(parts: Parts) -> NotifierProcessor:
 
 AGENTS = (
     Agent(
-        "ledger", reads="transactions", table=LEDGER_TABLE, processor=ledger, also_reads=("rates",)
+        "ledger",
+        reads="transactions",
+        table=LEDGER_TABLE,
+        processor=ledger,
+        also_reads=("rates", "policies"),
     ),
     Agent("profile", reads="behavior", table=PROFILE_TABLE, processor=profile),
     Agent("notifier", reads="signals", table=NOTIFIER_TABLE, processor=notifier),

@@ -3,7 +3,7 @@ written once per batch, changelog first."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,11 @@ class StateTable:
 
     def get(self, key: bytes) -> bytes | None:
         return faust_internals.read_local(self._table, key)
+
+    def scan(self, partition: int) -> Iterator[tuple[bytes, bytes]]:
+        """Every stored ``(key, state)`` of ``partition`` (with the memory store, of every
+        partition held: the caller tells them apart)."""
+        return faust_internals.scan_local(self._table, (partition,))
 
     async def store(
         self, states: Sequence[tuple[bytes, bytes, int]], kept: Kept | None = None

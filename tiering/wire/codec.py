@@ -30,7 +30,9 @@ MANAGER_NOTIFICATION = "manager_notification"
 CONTRACT_SCHEMAS = (DEPOSIT_TRANSACTION, ONLINE_BEHAVIOR_EVENT, TIER_CHANGE, MANAGER_NOTIFICATION)
 # Internal: the dated exchange rates the ledger values foreign accounts at (tiering import-rates).
 FX_RATE = "fx_rate"
-SCHEMAS = (*CONTRACT_SCHEMAS, FX_RATE)
+# Internal: the effective-dated policy versions (tiering policy publish).
+POLICY_VERSION = "policy_version"
+SCHEMAS = (*CONTRACT_SCHEMAS, FX_RATE, POLICY_VERSION)
 
 
 class CodecErrorKind(enum.Enum):

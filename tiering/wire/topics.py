@@ -39,7 +39,12 @@ CONTRACT_TOPICS = (
 SIGNALS = "signals"
 #: dated exchange rates (tiering import-rates), a copy of each on every partition
 FX_RATES = "fx-rates"
-INTERNAL_TOPICS = (SIGNALS, FX_RATES)
+#: the effective-dated policy versions (tiering policy publish), a copy of each on every
+#: partition; compacted by version, so a worker reads every version ever published
+POLICY_VERSIONS = "policy-versions"
+INTERNAL_TOPICS = (SIGNALS, FX_RATES, POLICY_VERSIONS)
+#: topics kept by key rather than by time: the latest record of each key, forever
+COMPACTED_TOPICS = (POLICY_VERSIONS,)
 
 
 def internal_topic(settings: Settings, name: str) -> str:
@@ -56,6 +61,7 @@ class DeploymentTopics:
     notifications: str
     signals: str
     rates: str
+    policies: str
     transactions_dlq: str
     behavior_dlq: str
     notifications_dlq: str
@@ -69,6 +75,7 @@ class DeploymentTopics:
             notifications=settings.topic(MANAGER_NOTIFICATIONS),
             signals=internal_topic(settings, SIGNALS),
             rates=internal_topic(settings, FX_RATES),
+            policies=internal_topic(settings, POLICY_VERSIONS),
             transactions_dlq=settings.topic(dlq(DEPOSIT_TRANSACTIONS)),
             behavior_dlq=settings.topic(dlq(ONLINE_BEHAVIOR)),
             notifications_dlq=settings.topic(dlq(MANAGER_NOTIFICATIONS)),
@@ -130,8 +137,17 @@ async def ensure_topics(settings: Settings) -> list[str]:
         missing = sorted(wanted - present)
         if not missing:
             return []
+        compacted = {internal_topic(settings, n) for n in COMPACTED_TOPICS}
         response = await admin.create_topics(
-            [NewTopic(n, settings.topic_partitions, settings.topic_replication) for n in missing]
+            [
+                NewTopic(
+                    n,
+                    settings.topic_partitions,
+                    settings.topic_replication,
+                    topic_configs={"cleanup.policy": "compact"} if n in compacted else None,
+                )
+                for n in missing
+            ]
         )
     created = []
     for name, code, *rest in response.topic_errors:
