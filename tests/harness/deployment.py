@@ -277,7 +277,13 @@ class Deployment:
         """Until the worker's group has committed all it reads: every output of the input so far
         is then on its topics (a batch's outputs are sent before it is committed)."""
         t = self.topics
-        inputs = (self.topic(DEPOSIT_TRANSACTIONS), self.topic(ONLINE_BEHAVIOR), t.signals, t.rates)
+        inputs = (
+            self.topic(DEPOSIT_TRANSACTIONS),
+            self.topic(ONLINE_BEHAVIOR),
+            t.signals,
+            t.rates,
+            t.policies,
+        )
 
         async def settled() -> bool:
             return not await kafka.unsettled(self.settings, self.name, inputs)

@@ -43,7 +43,7 @@ def topics_create() -> None:
 
 @click.group()
 def policy() -> None:
-    """The tier policy file."""
+    """The tier policy: check a file, publish it as a version, list the versions."""
 
 
 @policy.command("check")
@@ -59,6 +59,9 @@ def policy_check(file: Path | None) -> None:
     except PolicyError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"policy {p.version}: OK")
+    if p.effective_from_ms is not None:
+        moment = from_epoch_ms(p.effective_from_ms).astimezone(CHINA_STANDARD_TIME)
+        click.echo(f"  in force from {moment:%Y-%m-%d %H:%M:%S} China time, once published")
     for tier in Tier:
         if tier is not Tier.ORDINARY:
             click.echo(f"  {tier.name:<10} from {format_yuan(p.lower_bound(tier)):>16} CNY")
