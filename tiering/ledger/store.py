@@ -60,6 +60,25 @@ def policies_key(partition: int) -> bytes:
     return RESERVED + b"policy-versions:" + str(partition).encode()
 
 
+class VersionsInTable:
+    """The policy versions the ledger keeps in its table, for the agents that read that table
+    beside their own (the profile, the notifier: co-partitioned, held by the same worker), so
+    they too apply the version in force at each event's time."""
+
+    def __init__(self, read: Callable[[bytes], bytes | None], base: Policy) -> None:
+        self._read = read
+        self._base = base
+        self._known: dict[int, tuple[bytes | None, PolicyVersions]] = {}
+
+    def policy_at(self, partition: int, at_ms: int) -> Policy:
+        raw = self._read(policies_key(partition))
+        known = self._known.get(partition)
+        if known is None or known[0] != raw:
+            fields = None if raw is None else msgpack.unpackb(raw)
+            known = self._known[partition] = (raw, PolicyVersions.decode(fields, self._base))
+        return known[1].in_force(at_ms)
+
+
 class LedgerStore(BatchStore[CustomerState]):
     """:class:`BatchStore` of the customers' ledgers, with the per-partition bookkeeping."""
 

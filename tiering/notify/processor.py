@@ -45,9 +45,16 @@ class NotifierOutput:
 
 class NotifierProcessor:
     def __init__(
-        self, policy: Policy, codec: AvroCodec, store: NotifierStore, topics: DeploymentTopics
+        self,
+        policy: Policy,
+        codec: AvroCodec,
+        store: NotifierStore,
+        topics: DeploymentTopics,
+        policy_at: Callable[[int, int], Policy] | None = None,
     ) -> None:
         self.policy = policy
+        #: the policy version in force on a partition at an event time (the ledger's versions)
+        self.policy_at = policy_at or (lambda partition, at_ms: policy)
         self.codec = codec
         self.store = store
         self.topics = topics
@@ -90,7 +97,8 @@ class NotifierProcessor:
             key = signal.customer_id.encode()
             state = self.store.get(key) or NotifierState()
             known = context.get(signal.customer_id, CustomerContext())
-            decision = decide(signal, state, self.policy, known.assignment, known.assessments)
+            policy = self.policy_at(message.partition, signal.event_time_ms)
+            decision = decide(signal, state, policy, known.assignment, known.assessments)
             # a purchase is remembered even when it matches no suggestion yet
             if decision.notifications or decision.conversions or signal.kind == SignalKind.PURCHASE:
                 self.store.put(key, state, message.partition)

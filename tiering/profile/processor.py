@@ -65,8 +65,11 @@ class ProfileProcessor:
         tier_of: Callable[[str], Tier],
         topics: DeploymentTopics,
         branch_of: Callable[[str], str | None] = lambda _: None,
+        policy_at: Callable[[int, int], Policy] | None = None,
     ) -> None:
         self.policy = policy
+        #: the policy version in force on a partition at an event time (the ledger's versions)
+        self.policy_at = policy_at or (lambda partition, at_ms: policy)
         self.codec = codec
         self.store = store
         self.tier_of = tier_of
@@ -103,9 +106,10 @@ class ProfileProcessor:
     ) -> tuple[OnlineEvent, ProfileState, ProfileApplied]:
         _, record = self.codec.decode(value_of(message), expect=ONLINE_BEHAVIOR_EVENT)
         event = event_from_record(record, self.policy, decode_key(message))
-        refuse_future(event.event_time_ms, now_ms, self.policy.max_event_time_lead_ms)
+        policy = self.policy_at(message.partition, event.event_time_ms)
+        refuse_future(event.event_time_ms, now_ms, policy.max_event_time_lead_ms)
         state = self.store.get(event.customer_id.encode())
-        return event, *apply_event(state, event, self.policy, message.partition)
+        return event, *apply_event(state, event, policy, message.partition)
 
     def _collect(
         self,
@@ -127,7 +131,8 @@ class ProfileProcessor:
             out.ratings.append((tier.name, self.branch_of(event.customer_id), event.rating))
         if applied.interest is not None:
             out.interest.append((partition, interest_signal(event, tier, applied.interest)))
-            category = metrics.interest_category(applied.interest, self.policy)
+            policy = self.policy_at(partition, event.event_time_ms)
+            category = metrics.interest_category(applied.interest, policy)
             out.interest_counts[tier.name, category] += 1
         out.profiles[event.customer_id] = profile_row(event.customer_id, state, self.policy)
 

@@ -12,7 +12,7 @@ from tiering.core.policy import Policy
 from tiering.core.tiers import Tier
 from tiering.ledger.processor import LedgerProcessor
 from tiering.ledger.state import stored_branch, stored_tier
-from tiering.ledger.store import LedgerStore
+from tiering.ledger.store import LedgerStore, VersionsInTable
 from tiering.notify.processor import NotifierProcessor, NotifierStore
 from tiering.processing import Processor
 from tiering.profile.processor import ProfileProcessor, ProfileStore
@@ -74,13 +74,17 @@ def profile(parts: Parts) -> ProfileProcessor:
         return stored_branch(ledger_table.get(customer_id.encode()))
 
     store = ProfileStore(parts.tables[PROFILE_TABLE].get)
-    return ProfileProcessor(parts.policy, parts.codec, store, tier_of, parts.topics, branch_of)
+    versions = VersionsInTable(ledger_table.get, parts.policy)
+    return ProfileProcessor(
+        parts.policy, parts.codec, store, tier_of, parts.topics, branch_of, versions.policy_at
+    )
 
 
 def notifier(parts: Parts) -> NotifierProcessor:
     """§4, §5: signals → manager notifications."""
     store = NotifierStore(parts.tables[NOTIFIER_TABLE].get)
-    return NotifierProcessor(parts.policy, parts.codec, store, parts.topics)
+    versions = VersionsInTable(parts.tables[LEDGER_TABLE].get, parts.policy)
+    return NotifierProcessor(parts.policy, parts.codec, store, parts.topics, versions.policy_at)
 
 
 AGENTS = (

@@ -10,7 +10,7 @@ from tiering.core.kinds import SignalKind
 from tiering.core.policy_versions import published
 from tiering.core.tiers import Direction, Tier
 from tiering.ledger.processor import LedgerProcessor
-from tiering.ledger.store import LedgerStore, policies_key
+from tiering.ledger.store import LedgerStore, VersionsInTable, policies_key
 from tiering.settings import Settings
 from tiering.wire.codec import POLICY_VERSION
 from tiering.wire.inbound import Inbound
@@ -123,3 +123,11 @@ def test_a_contradicting_version_is_a_dead_letter_and_changes_nothing() -> None:
     [letter] = out.policies.dead_letters
     assert letter.reason == "policy_conflict"
     assert store.policies(0).latest().lower_bounds_fen[0] == 10_000_000
+
+
+def test_the_profile_and_the_notifier_read_the_versions_the_ledger_keeps() -> None:
+    _, table = run([[version(), *FEED[:3]]])
+    versions = VersionsInTable(table.get, POLICY)
+    assert versions.policy_at(0, NEW_YEAR_MS - 1) is POLICY
+    assert versions.policy_at(0, NEW_YEAR_MS).version == "2027.01-1"
+    assert versions.policy_at(1, NEW_YEAR_MS) is POLICY  # a partition that has none
