@@ -5,7 +5,7 @@ sets, no customer, account or manager ids. Each worker exports its own partition
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import (
     REGISTRY,
@@ -169,8 +169,11 @@ class TierGauges(Collector):
     """``tiering_customers`` and ``tiering_balance_cny`` per tier, read at scrape time from
     the partitions this worker holds."""
 
-    def __init__(self, totals: TierTotals) -> None:
+    def __init__(
+        self, totals: TierTotals, versions: Callable[[], Mapping[str, int]] | None = None
+    ) -> None:
         self._totals = totals
+        self._versions = versions
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         counts, fen = self._totals()
@@ -187,19 +190,32 @@ class TierGauges(Collector):
             balance.add_metric([tier.name], fen[tier] / 100)
         yield customers
         yield balance
+        if self._versions is not None:
+            versions = GaugeMetricFamily(
+                "tiering_policy_partitions",
+                "Partitions this worker holds on which each policy version is in force, at "
+                "the partition's stream time (tiering policy publish).",
+                labels=["version"],
+            )
+            for version, partitions in sorted(self._versions().items()):
+                versions.add_metric([version], partitions)
+            yield versions
 
 
 _gauges: TierGauges | None = None
 
 
-def register_tier_gauges(totals: TierTotals) -> None:
-    """Point the per-tier gauges at this process's ledger (once per process)."""
+def register_tier_gauges(
+    totals: TierTotals, versions: Callable[[], Mapping[str, int]] | None = None
+) -> None:
+    """Point the per-tier gauges (and the policy versions in force) at this process's ledger
+    (once per process)."""
     global _gauges
     if _gauges is None:
-        _gauges = TierGauges(totals)
+        _gauges = TierGauges(totals, versions)
         REGISTRY.register(_gauges)
     else:
-        _gauges._totals = totals
+        _gauges._totals, _gauges._versions = totals, versions
 
 
 DELIVERIES = Counter(

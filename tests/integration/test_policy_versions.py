@@ -127,6 +127,11 @@ async def test_two_workers_switch_at_the_same_event_time_and_a_replay_agrees(
         for port in (None, second):
             moved = await d.metric("tiering_tier_changes_total", port=port, direction="DOWNGRADE")
             assert moved > 0, f"the worker on port {port} re-placed no one"
+        in_force = [
+            await d.metric("tiering_policy_partitions", port=port, version=VERSION)
+            for port in (None, second)
+        ]
+        assert sum(in_force) == d.partitions
         rows = await d.fetch("SELECT tier, count(*) AS n FROM customer_balances GROUP BY tier")
         assert {r["tier"]: r["n"] for r in rows} == {
             "ORDINARY": CUSTOMERS // 2,

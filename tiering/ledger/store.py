@@ -248,6 +248,14 @@ class LedgerStore(BatchStore[CustomerState]):
                 keys.append(key)
         return keys
 
+    def versions_in_force(self) -> dict[str, int]:
+        """policy_version → the partitions held on which it is in force now."""
+        held: dict[str, int] = {}
+        for partition in self.counts:
+            version = self.policy_of(partition).version
+            held[version] = held.get(version, 0) + 1
+        return held
+
     def tier_totals(self) -> tuple[list[int], list[int]]:
         """Customers and balance (fen) per tier, over the partitions held."""
         counts = [sum(c[t] for c in self.counts.values()) for t in Tier]

@@ -208,7 +208,9 @@ class TieringApp:
         return processor
 
     def _count_from_zero(self) -> None:
-        metrics.register_tier_gauges(self.ledger.store.tier_totals)
+        metrics.register_tier_gauges(
+            self.ledger.store.tier_totals, self.ledger.store.versions_in_force
+        )
         metrics.start_at_zero((DEPOSIT_TRANSACTIONS, ONLINE_BEHAVIOR))
         metrics.export_marketing(self.ledger.policy)
         metrics.export_interest(self.ledger.policy)
