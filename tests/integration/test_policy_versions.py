@@ -15,7 +15,7 @@ from tests.harness.records import CODEC, DAY_MS, T0, posting
 from tests.harness.waiting import wait_for
 from tiering.core.bank_time import epoch_ms
 from tiering.core.policy_file import default_policy_text
-from tiering.wire.codec import TIER_CHANGE
+from tiering.wire.codec import MANAGER_NOTIFICATION, TIER_CHANGE
 
 #: T0 is 2025-11-25 00:00 China time; the new version is in force ten days on
 SWITCH = T0 + 10 * DAY_MS
@@ -132,6 +132,18 @@ async def test_two_workers_switch_at_the_same_event_time_and_a_replay_agrees(
             for port in (None, second)
         ]
         assert sum(in_force) == d.partitions
+        # the teams heard of it grouped, per team and branch, not customer by customer
+        told = [
+            CODEC.decode(r.value, expect=MANAGER_NOTIFICATION)[1]
+            for r in await d.read_to_end("manager-notifications")
+        ]
+        assert [n for n in told if n["kind"] == "TIER_DOWNGRADE"] == []
+        notices = [n for n in told if n["kind"] == "POLICY_CHANGE"]
+        assert {(n["team"], n["branch_id"]) for n in notices} == {
+            (team, f"B{b}") for team in ("BRANCH_SERVICE", "CUSTOMER_MANAGER") for b in range(3)
+        }
+        assert all(n["customer_id"] == "" for n in notices)
+        assert len(notices) <= 2 * 3 * d.partitions
         rows = await d.fetch("SELECT tier, count(*) AS n FROM customer_balances GROUP BY tier")
         assert {r["tier"]: r["n"] for r in rows} == {
             "ORDINARY": CUSTOMERS // 2,
@@ -146,6 +158,7 @@ async def test_two_workers_switch_at_the_same_event_time_and_a_replay_agrees(
     done = tiering("policy", "publish", str(policy_file), env=r.env)
     assert done.returncode == 0, done.stdout + done.stderr
     await r.produce([*before_the_switch(), *after_the_switch()])
+    (tmp_path / "replay").mkdir()
     r.start_worker(tmp_path / "replay")
     await r.wait_healthy()
     await r.wait_processed(2 * CUSTOMERS)

@@ -35,6 +35,8 @@ class NotificationKind(enum.StrEnum):
     NEAR_UPGRADE = "NEAR_UPGRADE"
     IDLE_FUNDS = "IDLE_FUNDS"
     CAMPAIGN = "CAMPAIGN"  #: since ManagerNotification version 4
+    #: since version 5: a policy version re-placed customers into or out of the team's tier
+    POLICY_CHANGE = "POLICY_CHANGE"
     OTHER = "OTHER"
 
 

@@ -39,6 +39,7 @@ KIND_LABELS = {
     NotificationKind.NEAR_UPGRADE: N_("Close to the next tier"),
     NotificationKind.IDLE_FUNDS: N_("Idle funds"),
     NotificationKind.CAMPAIGN: N_("Campaign"),
+    NotificationKind.POLICY_CHANGE: N_("Policy change"),
     NotificationKind.OTHER: N_("Other"),
 }
 PRIORITY_LABELS = {

@@ -123,28 +123,33 @@ def moves_of(changes: list[TierDecision]) -> Moves:
 
 def retiering_signals(new: Policy, at_ms: int, partition: int, moves: Moves) -> list[Signal]:
     """§4 grouped: instead of one notification per customer re-placed by a policy switch, one
-    signal per team whose tier customers entered or left (on this partition), carrying the
-    moves that concern it as JSON in ``detail``:
-    ``{"version": ..., "moves": [[from tier, to tier, branch, customers], ...]}``."""
+    signal per team and branch whose tier customers entered or left (on this partition), for
+    the team's queue at that branch (no branch: at head office), carrying the moves that
+    concern it as JSON in ``detail``: ``{"version": ..., "moves": [[from tier, to tier,
+    customers], ...]}``."""
     signals = []
+    branches = sorted({branch for _, _, branch in moves}, key=lambda b: b or "")
     for tier in Tier:
-        mine = sorted(
-            ((a.name, b.name, branch, n) for (a, b, branch), n in moves.items() if tier in (a, b)),
-            key=lambda m: (m[0], m[1], m[2] or ""),
-        )
-        if not mine:
-            continue
-        signals.append(
-            Signal(
-                signal_id=deterministic_id(
-                    "policy-retiering", new.version, str(partition), tier.name
-                ),
-                kind=SignalKind.POLICY_CHANGE,
-                customer_id="",
-                tier=tier,
-                event_time_ms=at_ms,
-                balance_fen=0,
-                detail=json.dumps({"version": new.version, "moves": mine}, ensure_ascii=False),
+        for branch in branches:
+            mine = sorted(
+                (a.name, b.name, n)
+                for (a, b, where), n in moves.items()
+                if tier in (a, b) and where == branch
             )
-        )
+            if not mine:
+                continue
+            signals.append(
+                Signal(
+                    signal_id=deterministic_id(
+                        "policy-retiering", new.version, str(partition), tier.name, branch or ""
+                    ),
+                    kind=SignalKind.POLICY_CHANGE,
+                    customer_id="",
+                    tier=tier,
+                    event_time_ms=at_ms,
+                    balance_fen=0,
+                    branch_id=branch,
+                    detail=json.dumps({"version": new.version, "moves": mine}),
+                )
+            )
     return signals

@@ -99,8 +99,10 @@ class NotifierProcessor:
             known = context.get(signal.customer_id, CustomerContext())
             policy = self.policy_at(message.partition, signal.event_time_ms)
             decision = decide(signal, state, policy, known.assignment, known.assessments)
-            # a purchase is remembered even when it matches no suggestion yet
-            if decision.notifications or decision.conversions or signal.kind == SignalKind.PURCHASE:
+            # a purchase is remembered even when it matches no suggestion yet; a team's notice
+            # (no customer) leaves no state
+            remember = decision.notifications or decision.conversions
+            if signal.customer_id and (remember or signal.kind == SignalKind.PURCHASE):
                 self.store.put(key, state, message.partition)
             out.notifications += ((message.partition, n) for n in decision.notifications)
             for kind, team in decision.routed:

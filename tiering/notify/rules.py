@@ -26,6 +26,7 @@ from tiering.i18n import LANGUAGES
 from tiering.notify import contract_wording, wording
 from tiering.notify.context import Assessment, Assignment
 from tiering.notify.notification import NoticeText, Notification
+from tiering.notify.retiering import retiering_notice
 from tiering.notify.state import NotifierState
 from tiering.notify.wording import Recommendation, mask_text
 
@@ -132,6 +133,9 @@ def decide(
     over (the hand-over, with the policy's HANDOVER actions of the new tier)."""
     if signal.kind == SignalKind.PURCHASE:
         return Decision(NotificationOutcome.IGNORED, conversions=_purchased(state, signal, policy))
+    if signal.kind == SignalKind.POLICY_CHANGE:  # a team's grouped notice, no one customer's
+        notice = retiering_notice(signal)
+        return Decision(NotificationOutcome.EMITTED, (notice,), ((notice.kind, notice.team),))
     routed = route(signal)
     if routed is None:
         return Decision(NotificationOutcome.IGNORED)

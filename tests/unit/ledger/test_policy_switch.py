@@ -125,12 +125,19 @@ def test_the_teams_hear_of_a_switch_grouped_one_signal_each() -> None:
         (Tier.POTENTIAL, Tier.ORDINARY, "B2"): 1,
     }
     signals = retiering_signals(RAISED, SWITCH, 3, moves)
-    assert [s.tier for s in signals] == [Tier.ORDINARY, Tier.POTENTIAL]
+    # each team whose tier customers left or entered, at each branch
+    assert [(s.tier, s.branch_id) for s in signals] == [
+        (Tier.ORDINARY, "B1"),
+        (Tier.ORDINARY, "B2"),
+        (Tier.POTENTIAL, "B1"),
+        (Tier.POTENTIAL, "B2"),
+    ]
     for s in signals:
         assert (s.kind, s.customer_id, s.event_time_ms) == (SignalKind.POLICY_CHANGE, "", SWITCH)
+        customers = 2 if s.branch_id == "B1" else 1
         assert json.loads(s.detail or "") == {
             "version": "2027.01-1",
-            "moves": [["POTENTIAL", "ORDINARY", "B1", 2], ["POTENTIAL", "ORDINARY", "B2", 1]],
+            "moves": [["POTENTIAL", "ORDINARY", customers]],
         }
     # the same switch on the same partition is the same signal; another partition, another
     again = retiering_signals(RAISED, SWITCH, 3, moves)

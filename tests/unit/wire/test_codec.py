@@ -98,8 +98,8 @@ RECORDS = {
         (DEPOSIT_TRANSACTION, "db70bb36746bbce2"),  # version 2, with account_type
         (ONLINE_BEHAVIOR_EVENT, "aa1ae70d88f57866"),
         (TIER_CHANGE, "e26c3a3354091e40"),
-        # version 4: the kind CAMPAIGN and the day of an expired assessment
-        (MANAGER_NOTIFICATION, "05e111203c82b3c6"),
+        # version 5: the kind POLICY_CHANGE
+        (MANAGER_NOTIFICATION, "8c9907d618d52d0f"),
     ],
 )
 def test_fingerprints_are_the_contracts(name: str, fingerprint: str) -> None:
@@ -360,3 +360,21 @@ def test_a_posting_of_version_2_carries_its_account_type() -> None:
     without = {k: v for k, v in record.items() if k != "account_type"}
     _, decoded = CODEC.decode(CODEC.encode(DEPOSIT_TRANSACTION, without))
     assert decoded["account_type"] is None
+
+
+def test_a_reader_on_version_4_reads_a_policy_change_as_other() -> None:
+    """Version 4 (fingerprint 05e111203c82b3c6) is kept in schemas/avro/history/, and a
+    consumer still on it reads version 5's POLICY_CHANGE as OTHER, the rest as is."""
+    import io
+
+    from fastavro import parse_schema, schemaless_reader
+
+    v4 = schema_history(MANAGER_NOTIFICATION)[3]
+    assert schema_fingerprint(v4).hex() == "05e111203c82b3c6"
+    notice = RECORDS[MANAGER_NOTIFICATION] | {"kind": "POLICY_CHANGE", "customer_id": ""}
+    body = CODEC.encode(MANAGER_NOTIFICATION, notice)[10:]
+    current = parse_schema(load_schema(MANAGER_NOTIFICATION))
+    old = schemaless_reader(io.BytesIO(body), current, parse_schema(v4))
+    assert isinstance(old, dict)
+    assert (old["kind"], old["customer_id"]) == ("OTHER", "")
+    assert CODEC.decode(MAGIC + CODEC.fingerprint(MANAGER_NOTIFICATION) + body)[1] == notice

@@ -1,0 +1,96 @@
+"""The grouped notice of a policy-driven re-tiering (POLICY §4, README "The policy lifecycle"):
+when a new policy version re-places customers, each team hears of it once per branch (and
+partition), in counts, instead of one notification per customer moved.
+
+Pure: the ledger's POLICY_CHANGE signal in, one notification to the team's queue at the branch
+out. It names no customer: the moves are counted from and to each tier.
+"""
+
+from __future__ import annotations
+
+import json
+
+from tiering.core.ids import deterministic_id
+from tiering.core.kinds import NotificationKind, Priority
+from tiering.core.signals import Signal
+from tiering.core.teams import TEAM_OF
+from tiering.core.tiers import Tier
+from tiering.i18n import LANGUAGES, Language, format_time, translations
+from tiering.i18n.terms import tier_name
+from tiering.notify.notification import NoticeText, Notification
+
+
+def retiering_notice(signal: Signal) -> Notification:
+    """The notice of ``signal`` (kind POLICY_CHANGE) to the team of ``signal.tier``."""
+    version, moves = _moves(signal)
+    texts: dict[str, NoticeText] = {
+        language: _text(signal, version, moves, language) for language in LANGUAGES
+    }
+    english = texts["en"]
+    return Notification(
+        notification_id=deterministic_id("notification", signal.signal_id),
+        customer_id="",
+        tier=signal.tier,
+        team=TEAM_OF[signal.tier],
+        manager_id=None,
+        branch_id=signal.branch_id,
+        kind=NotificationKind.POLICY_CHANGE,
+        priority=Priority.NORMAL,
+        title=english.title,
+        body=english.body,
+        actions=english.actions,
+        source_event_id=signal.signal_id,
+        created_at_ms=signal.event_time_ms,
+        texts=texts,
+    )
+
+
+def _moves(signal: Signal) -> tuple[str, list[tuple[Tier, Tier, int]]]:
+    detail = json.loads(signal.detail or "{}")
+    moves = [(Tier[a], Tier[b], int(n)) for a, b, n in detail.get("moves", ())]
+    return str(detail.get("version", "?")), moves
+
+
+def _text(
+    signal: Signal, version: str, moves: list[tuple[Tier, Tier, int]], language: Language
+) -> NoticeText:
+    _ = translations(language, "notices").gettext
+    mine = signal.tier
+    joined = [(a, n) for a, b, n in moves if b == mine]
+    left = [(b, n) for a, b, n in moves if a == mine]
+    facts = {
+        "version": version,
+        "moment": format_time(signal.event_time_ms, language),
+        "tier": tier_name(mine, language),
+        "joined": sum(n for _, n in joined),
+        "left": sum(n for _, n in left),
+    }
+    title = _("Policy %(version)s re-tiered customers of %(tier)s") % facts
+    lines = [_("Policy %(version)s is in force from %(moment)s (China time).") % facts]
+    if joined:
+        lines.append(
+            _("%(joined)s customer(s) moved into %(tier)s: %(from)s.")
+            % {**facts, "from": _listed(joined, language, _("%(count)s from %(tier)s"))}
+        )
+    if left:
+        lines.append(
+            _("%(left)s customer(s) moved out of %(tier)s: %(to)s.")
+            % {**facts, "to": _listed(left, language, _("%(count)s to %(tier)s"))}
+        )
+    actions = (
+        (_("Review the customers who joined %(tier)s under policy %(version)s.") % facts,)
+        if joined
+        else ()
+    ) + (
+        (_("Tell the customers who left %(tier)s what their new tier offers them.") % facts,)
+        if left
+        else ()
+    )
+    return NoticeText(title, " ".join(lines), actions)
+
+
+def _listed(counts: list[tuple[Tier, int]], language: Language, pattern: str) -> str:
+    separator = ", " if language == "en" else "，"
+    return separator.join(
+        pattern % {"count": n, "tier": tier_name(tier, language)} for tier, n in counts
+    )
