@@ -6,6 +6,8 @@ grouped; a replay of the same input, batched otherwise, makes the same tier chan
 
 from __future__ import annotations
 
+import csv
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +95,18 @@ async def test_two_workers_switch_at_the_same_event_time_and_a_replay_agrees(
             return rows[0]["n"] == CUSTOMERS
 
         await wait_for(placed, 60, f"{CUSTOMERS} customers placed")
+        # what publishing would do, first: read from the ledger's changelog as it stands
+        await d.wait_settled()
+        simulated = tiering(
+            "policy", "simulate", str(policy_file), "--out", str(tmp_path / "sim"), env=d.env
+        )
+        assert simulated.returncode == 0, simulated.stdout + simulated.stderr
+        assert f"{CUSTOMERS} 位客户中将有 {CUSTOMERS // 2} 位变动层级" in simulated.stdout
+        with (tmp_path / "sim" / "moves.csv").open() as f:
+            expected = {
+                (r["from_tier"], r["to_tier"], r["branch_id"]): int(r["customers"])
+                for r in csv.DictReader(f)
+            }
         published = tiering("policy", "publish", str(policy_file), env=d.env)
         assert published.returncode == 0, published.stdout + published.stderr
         assert f"policy {VERSION}, in force from 2025-12-05 00:00:00 China time" in (
@@ -124,6 +138,15 @@ async def test_two_workers_switch_at_the_same_event_time_and_a_replay_agrees(
         } == {("POTENTIAL", "ORDINARY", "DOWNGRADE", VERSION)}
         # every partition switched at the moment itself, on both workers
         assert {epoch_ms(c["event_time"]) for c in replaced} == {SWITCH}
+        # simulate said so beforehand, move for move and branch for branch
+        branches = {
+            r["customer_id"]: r["branch_id"]
+            for r in await d.fetch("SELECT customer_id, branch_id FROM customer_balances")
+        }
+        moved = Counter(
+            (c["previous_tier"], c["new_tier"], branches[c["customer_id"]]) for c in replaced
+        )
+        assert dict(moved) == expected
         for port in (None, second):
             moved = await d.metric("tiering_tier_changes_total", port=port, direction="DOWNGRADE")
             assert moved > 0, f"the worker on port {port} re-placed no one"

@@ -7,9 +7,11 @@ from pathlib import Path
 import click
 
 from tiering.cli.common import run, settings
+from tiering.cli.tools import language_option
 from tiering.core.bank_time import CHINA_STANDARD_TIME, DAY_MS, from_epoch_ms
 from tiering.core.policy import PolicyError
 from tiering.core.tiers import Tier
+from tiering.i18n import Language
 
 
 @click.group()
@@ -125,6 +127,50 @@ def policy_publish(file: Path, dry_run: bool) -> None:
             "switches at once, and decisions it made before stand",
             err=True,
         )
+
+
+@policy.command("simulate")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write moves.csv, notifications.csv, workload.csv and simulation.html here.",
+)
+@language_option("The language of what is shown and written")
+def policy_simulate(file: Path, out: Path | None, language: Language | None) -> None:
+    """Show what publishing FILE would do, before anyone publishes it.
+
+    Reads every customer as they stand (the ledger table's changelog on Kafka, while the
+    workers run) and re-places each, on a copy, under FILE at its effective_from, with the
+    rule the workers apply at a switch. Shows how many customers would move between which
+    tiers, per branch and team; the notifications the teams would get; and each team's
+    workload now and under FILE. FILE is checked as `tiering policy publish` checks it.
+    """
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from tiering.tools.simulate.output import reading_label, render_html, show, write_csv, written
+    from tiering.tools.simulate.run import run_simulation
+
+    s = settings()
+    shown = language or s.language
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(reading_label(shown), total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            result = run(run_simulation(s, file.read_text("utf-8"), progress))
+        except PolicyError as exc:
+            raise click.ClickException(str(exc)) from None
+    show(Console(), result, shown)
+    if out is not None:
+        files = write_csv(out, result)
+        page = out / "simulation.html"
+        page.write_text(render_html(result, shown), "utf-8")
+        click.echo(written([*files, page], shown))
 
 
 @policy.command("versions")

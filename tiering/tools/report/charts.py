@@ -53,16 +53,20 @@ def draw_charts(report: Report, language: Language) -> dict[str, bytes]:
 def render_charts(report: Report, language: Language) -> dict[str, Chart]:
     """The charts, drawn; raises MissingFontError rather than draw a glyph as a box."""
     charts = {
-        "tiers": _draw(language, lambda fig: _tiers_now(fig, report, language)),
-        "changes": _draw(language, lambda fig: _changes_per_day(fig, report, language), (9, 4)),
+        "tiers": draw_chart(language, lambda fig: _tiers_now(fig, report, language)),
+        "changes": draw_chart(
+            language, lambda fig: _changes_per_day(fig, report, language), (9, 4)
+        ),
     }
     if report.notifications:
         teams = len(team_totals(report.notifications))
-        charts["notifications"] = _draw(
+        charts["notifications"] = draw_chart(
             language, lambda fig: _notifications(fig, report, language), (9, 1.2 + 0.5 * teams)
         )
     if report.trends is not None:
-        charts["growth"] = _draw(language, lambda fig: _growth(fig, report, language), (9, 3.2))
+        charts["growth"] = draw_chart(
+            language, lambda fig: _growth(fig, report, language), (9, 3.2)
+        )
     return charts
 
 
@@ -74,7 +78,7 @@ def money_scale(values: Iterable[float], language: Language) -> tuple[float, str
     return divisor, translations(language, "report").gettext(unit)
 
 
-def _draw(
+def draw_chart(
     language: Language, draw: Callable[[Any], None], size: tuple[float, float] = (9, 3.6)
 ) -> Chart:
     import matplotlib

@@ -1,0 +1,112 @@
+"""``tiering policy simulate``'s counting and output, on states made by the ledger's own rules
+(no services): the moves, the grouped notices, the workload, the CSV files and the page."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from pathlib import Path
+
+from rich.console import Console
+
+from tests.unit.ledger.test_policy_switch import SWITCH
+from tests.unit.ledger.test_rules import POLICY, T0, Customer
+from tiering.core.kinds import NotificationKind
+from tiering.core.policy_versions import PolicyVersions
+from tiering.core.teams import Team
+from tiering.core.tiers import Tier
+from tiering.ledger.postings import TxnType
+from tiering.ledger.state import CustomerState
+from tiering.tools.simulate.outcome import Simulation, simulate
+from tiering.tools.simulate.output import render_html, show, write_csv
+
+#: POTENTIAL from 100,000, in force from SWITCH
+CANDIDATE = dataclasses.replace(
+    POLICY,
+    version="2027.01-1",
+    lower_bounds_fen=(10_000_000, 50_000_000, 300_000_000),
+    effective_from_ms=SWITCH,
+)
+
+
+def customer(customer_id: str, amount: str, branch: str, out: str | None = None) -> CustomerState:
+    c = Customer(customer_id=customer_id)
+    c.post(amount, at=T0)
+    if out is not None:
+        c.post(out, txn_type=TxnType.WITHDRAWAL, at=T0 + 1)
+    assert c.state is not None
+    c.state.branch_id = branch
+    return c.state
+
+
+def bank() -> list[tuple[int, list[tuple[str, CustomerState]]]]:
+    return [
+        (0, [("C1", customer("C1", "70000.00", "B1")), ("C2", customer("C2", "150000.00", "B1"))]),
+        (1, [("C3", customer("C3", "80000.00", "B2")), ("C4", customer("C4", "20000.00", "B2"))]),
+        # in grace since T0 + 1 under the packaged policy: its downgrade falls due before
+        (2, [("C5", customer("C5", "600000.00", "B1", out="200000.00"))]),
+    ]
+
+
+def run() -> Simulation:
+    late = dataclasses.replace(CANDIDATE, effective_from_ms=T0 + POLICY.downgrade_grace_ms + 10)
+    return simulate(bank(), PolicyVersions(POLICY), late)
+
+
+def test_the_moves_are_those_of_the_switch_per_branch_and_team() -> None:
+    sim = run()
+    assert (sim.customers, sim.previous, sim.candidate) == (5, POLICY.version, "2027.01-1")
+    assert dict(sim.moves) == {
+        (Tier.POTENTIAL, Tier.ORDINARY, "B1"): 1,
+        (Tier.POTENTIAL, Tier.ORDINARY, "B2"): 1,
+    }
+    assert sim.moved == 2
+    by_team = sim.moves_by_team()
+    assert by_team[Team.CUSTOMER_MANAGER, Tier.POTENTIAL, Tier.ORDINARY] == 2
+    assert by_team[Team.BRANCH_SERVICE, Tier.POTENTIAL, Tier.ORDINARY] == 2
+
+
+def test_the_notices_and_what_falls_due_anyway_are_counted_apart() -> None:
+    sim = run()
+    # one grouped notice per team, branch and partition
+    assert dict(sim.notices) == {
+        (Team.BRANCH_SERVICE, "B1"): 1,
+        (Team.CUSTOMER_MANAGER, "B1"): 1,
+        (Team.BRANCH_SERVICE, "B2"): 1,
+        (Team.CUSTOMER_MANAGER, "B2"): 1,
+    }
+    # C5's PREMIUM grace ended before the moment: the win-back and the hand-over
+    assert dict(sim.due) == {
+        (Team.WEALTH_TEAM, NotificationKind.TIER_DOWNGRADE): 1,
+        (Team.CUSTOMER_MANAGER, NotificationKind.TIER_DOWNGRADE): 1,
+    }
+
+
+def test_the_workload_is_each_teams_customers_now_and_after() -> None:
+    sim = run()
+    assert sim.before == {Team.BRANCH_SERVICE: 1, Team.CUSTOMER_MANAGER: 3, Team.WEALTH_TEAM: 1}
+    assert sim.after == {Team.BRANCH_SERVICE: 3, Team.CUSTOMER_MANAGER: 2}
+
+
+def test_the_files_and_the_page(tmp_path: Path) -> None:
+    sim = run()
+    written = write_csv(tmp_path, sim)
+    assert [p.name for p in written] == ["moves.csv", "notifications.csv", "workload.csv"]
+    with (tmp_path / "moves.csv").open() as f:
+        assert list(csv.reader(f)) == [
+            ["from_tier", "to_tier", "branch_id", "customers"],
+            ["POTENTIAL", "ORDINARY", "B1", "1"],
+            ["POTENTIAL", "ORDINARY", "B2", "1"],
+        ]
+    with (tmp_path / "workload.csv").open() as f:
+        rows = list(csv.reader(f))
+    assert ["CUSTOMER_MANAGER", "3", "2"] in rows
+    page = render_html(sim, "zh_Hans_CN")
+    assert "政策 2027.01-1 的影响模拟" in page
+    assert "5 位客户中将有 2 位变动层级" in page
+    assert page.count("data:image/png;base64,") == 2
+    console = Console(record=True, width=300)
+    show(console, sim, "en")
+    text = console.export_text()
+    assert "2 of 5 customers would move" in text
+    assert "Workload per team" in text
