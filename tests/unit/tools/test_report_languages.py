@@ -20,7 +20,7 @@ from tiering.cli.tools import report as report_command
 from tiering.i18n import LANGUAGES, Language
 from tiering.i18n.terms import tier_name
 from tiering.tools.report import fonts
-from tiering.tools.report.charts import _draw, draw_charts, money_scale, render_charts
+from tiering.tools.report.charts import draw_chart, draw_charts, money_scale, render_charts
 from tiering.tools.report.figures import Note, tiers_now
 from tiering.tools.report.fonts import MissingFontError, chart_fonts
 from tiering.tools.report.page import period_text, render_html
@@ -178,7 +178,7 @@ def test_without_a_chinese_font_the_report_says_what_to_install() -> None:
 
 def test_a_glyph_the_font_lacks_is_an_error_not_a_box() -> None:
     with pytest.raises(MissingFontError, match="missing from font"):
-        _draw("en", lambda fig: fig.text(0.5, 0.5, "层级"))
+        draw_chart("en", lambda fig: fig.text(0.5, 0.5, "层级"))
 
 
 def test_the_command_takes_a_language() -> None:
