@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from tiering.core.bank_time import DAY_MS
 from tiering.core.kinds import NotificationKind
+from tiering.core.policy_basis import Basis
 from tiering.core.policy_kpis import DEFAULT_INACTIVE_DAYS, Targets
 from tiering.core.tiers import Tier
 
@@ -150,6 +151,9 @@ class Policy:
     #: policy a worker starts with (``TIERING_POLICY_FILE``), in force until the first
     #: published version (:mod:`tiering.core.policy_versions`)
     effective_from_ms: int | None = None
+    #: §3 what upgrades, downgrades and the near-upgrade alert compare with the bounds: the
+    #: balance, or its average daily balance over a window (``[basis]``)
+    basis: Basis = field(default_factory=Basis)
 
     def category_of(self, product_code: str) -> str | None:
         """The product category a posting's product_code belongs to: the longest category

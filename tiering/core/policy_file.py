@@ -18,6 +18,7 @@ from typing import Any
 from tiering.core.bank_time import CHINA_STANDARD_TIME, DAY_MS, HOUR_MS, MINUTE_MS, epoch_ms
 from tiering.core.policy import ACCOUNT_TYPES, Policy, PolicyError
 from tiering.core.policy_actions import parse_actions, parse_combinations, parse_products
+from tiering.core.policy_basis import parse_basis
 from tiering.core.policy_campaigns import parse_campaigns
 from tiering.core.policy_checks import Collector
 from tiering.core.policy_kpis import parse_churn, parse_targets
@@ -51,6 +52,7 @@ _TOP_KEYS = {
     "targets",
     "campaigns",
     "effective_from",
+    "basis",
 }
 _INTEREST_KEYS = {"views", "window_days", "half_life_days", "conversion_window_days"}
 _DEDUP_KEYS = {"horizon_days", "max_ids"}
@@ -94,6 +96,7 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
     inactive_days = parse_churn(c, doc.get("churn", {}))
     targets = parse_targets(c, doc.get("targets", {}), products)
     campaigns = parse_campaigns(c, doc.get("campaigns", {}), products)
+    basis = parse_basis(c, doc.get("basis", {}))
     if c.problems:
         raise PolicyError(
             f"{source}: {len(c.problems)} problem(s):\n  - " + "\n  - ".join(c.problems)
@@ -129,6 +132,7 @@ def parse_policy(doc: Mapping[str, Any], source: str = "policy") -> Policy:
         purchase_targets=targets,
         campaigns=campaigns,
         effective_from_ms=effective_from,
+        basis=basis,
     )
 
 

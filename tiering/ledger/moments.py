@@ -10,6 +10,7 @@ from tiering.core.kinds import SignalKind
 from tiering.core.policy import Policy
 from tiering.core.signals import Signal
 from tiering.core.tiers import Tier, classify
+from tiering.ledger.average import basis_fen
 from tiering.ledger.postings import CREDITS, DEBITS, Posting
 from tiering.ledger.state import CustomerState
 
@@ -54,9 +55,13 @@ def posting_signals(
 
     near = False
     if state.tier < Tier.HIGH_END:
+        # on the alert's basis ([basis] alert): a customer tiered on their average hears of
+        # a balance at (or near) the next tier's bound before the average gets there; on the
+        # balance alone, one at the bound is in that tier already
+        alert = basis_fen(state, policy, "alert", posting.event_time_ms)
         bound = policy.lower_bounds_fen[state.tier]
         num, den = policy.near_ratio
-        near = total < bound and total * den >= bound * num
+        near = alert * den >= bound * num
         if near and not state.near_upgrade:
             signal(SignalKind.NEAR_UPGRADE, bound)
     state.near_upgrade = near

@@ -27,6 +27,7 @@ from tiering.core.kinds import SignalKind
 from tiering.core.policy import Policy
 from tiering.core.signals import Signal
 from tiering.core.tiers import TIERS, Direction, Tier, classify
+from tiering.ledger.average import basis_fen, track_balance
 from tiering.ledger.rules import TierDecision, expire_due, record_change
 from tiering.ledger.state import CustomerState
 
@@ -71,6 +72,9 @@ def switch_customer(
     held = state.tier
     if held is None:
         return done
+    if new.basis.averaged and state.history_since is None:
+        track_balance(state, new, now)  # an average kept from the switch on
+        done.changed = True
     below_before = dict(state.below_since)
     up = classify(basis_fen(state, new, "upgrade", now), new.lower_bounds_fen)
     down_basis = basis_fen(state, new, "downgrade", now)
@@ -99,12 +103,6 @@ def switch_customer(
         state.clock_ms = now
         state.version += 1
     return done
-
-
-def basis_fen(state: CustomerState, policy: Policy, role: str, at_ms: int) -> int:
-    """The amount §3 compares with the lower bounds for ``role`` (upgrade, downgrade): the
-    customer's deposit balance."""
-    return state.total_fen
 
 
 #: one move of a re-tiering: (tier before, tier after, branch or None) → customers

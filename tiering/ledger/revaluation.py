@@ -14,6 +14,7 @@ from tiering.core.bank_time import day_start_ms
 from tiering.core.policy import Policy
 from tiering.core.signals import Signal
 from tiering.core.tiers import Tier
+from tiering.ledger.average import track_balance
 from tiering.ledger.departure import track_departure
 from tiering.ledger.fx import RateLookup, revalue
 from tiering.ledger.idle import track_idle
@@ -59,9 +60,10 @@ def revalue_holder(
     done.changed = True
     state.clock_ms = now
     state.version += 1
+    track_balance(state, policy, now)  # for an average-balance basis ([basis] adb)
     record_peak(state, now, total, policy)
     if state.tier is not None and total != previous:
-        change = decide_by_total(state, customer_id, total, now, policy, trigger, now)
+        change = decide_by_total(state, customer_id, now, policy, trigger, now)
         if change is not None:
             done.changes.append(change)
     track_idle(state, None, now, policy)

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tiering.core.policy import Policy
-from tiering.ledger.rules import TierDecision, downgrade_due
+from tiering.ledger.deadlines import downgrade_due
+from tiering.ledger.rules import TierDecision
 from tiering.ledger.state import CustomerState
 from tiering.processing import Statement
 

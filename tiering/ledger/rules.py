@@ -17,7 +17,9 @@ from tiering.core.ids import deterministic_id
 from tiering.core.policy import Policy
 from tiering.core.signals import Signal
 from tiering.core.tiers import TIERS, Direction, Tier, classify
-from tiering.ledger.departure import departure_deadline, expire_departure, track_departure
+from tiering.ledger.average import AVERAGE_PREFIX, average_due, basis_fen, track_balance
+from tiering.ledger.deadlines import earliest
+from tiering.ledger.departure import expire_departure, track_departure
 from tiering.ledger.fx import RateLookup, fallback, foreign_currencies, revalue, value_fen
 from tiering.ledger.idle import expire_idle, idle_deadline, track_idle
 from tiering.ledger.moments import posting_signals, record_peak
@@ -150,6 +152,7 @@ def apply_posting(
     # §3: each account counts toward the deposit balance at no less than zero
     total = state.total_fen = previous_total + deposit_fen(account.value_fen) - before
     applied.previous_total_fen, applied.total_fen = previous_total, total
+    track_balance(state, policy, now)  # for an average-balance basis ([basis] adb)
     record_peak(state, now, total, policy)
     change = _decide_tier(state, posting, total, now, policy)
     if change is not None:
@@ -176,14 +179,37 @@ def expire_due(state: CustomerState, customer_id: str, now_ms: int, policy: Poli
     downgrades and the §5 idle-funds signal, told with the tier the customer had by then (a
     downgrade due at the same moment first); and the §7.3 departure, which changes neither
     tier nor signals."""
-    idle = idle_deadline(state, policy)
-    if idle is None or idle > now_ms:
-        changes, signals = expire_grace(state, customer_id, now_ms, policy), []
-    else:
-        changes = expire_grace(state, customer_id, idle, policy)
-        signals = expire_idle(state, customer_id, now_ms, policy)
-        changes += expire_grace(state, customer_id, now_ms, policy)
+    changes: list[TierDecision] = []
+    signals: list[Signal] = []
+    while True:
+        # in the order of their moments; at the same one, a downgrade first
+        idle = idle_deadline(state, policy)
+        average = average_due(state, policy)
+        moment = earliest(idle, average)
+        if moment is None or moment > now_ms:
+            changes += expire_grace(state, customer_id, now_ms, policy)
+            break
+        changes += expire_grace(state, customer_id, moment, policy)
+        if moment == idle:
+            signals += expire_idle(state, customer_id, moment, policy)
+        if moment == average_due(state, policy):
+            change = decide_average(state, customer_id, moment, policy)
+            if change is not None:
+                changes.append(change)
     return Due(changes, signals, expire_departure(state, now_ms, policy))
+
+
+def decide_average(
+    state: CustomerState, customer_id: str, at_ms: int, policy: Policy
+) -> TierDecision | None:
+    """§3 at the moment an average the policy decides on reached or left a bound
+    (:func:`~tiering.ledger.average.average_due`): an upgrade, or a grace period started or
+    ended, as for a posting at that moment."""
+    trigger = f"{AVERAGE_PREFIX}{customer_id}:{at_ms}"
+    change = decide_by_total(state, customer_id, at_ms, policy, trigger, at_ms)
+    state.clock_ms = max(state.clock_ms, at_ms)
+    state.version += 1
+    return change
 
 
 def _of_placement(state: CustomerState, posting: Posting) -> bool:
@@ -236,36 +262,6 @@ def expire_grace(
         state.clock_ms = max(state.clock_ms, deadline)
         state.version += 1
     return changes
-
-
-def next_deadline(state: CustomerState, policy: Policy) -> int | None:
-    """When this customer's pending downgrade, idle-funds signal or departure (§7.3) falls due,
-    whichever comes first, if one is pending."""
-    return earliest(
-        downgrade_due(state, policy),
-        idle_deadline(state, policy),
-        departure_deadline(state, policy),
-    )
-
-
-def downgrade_due(state: CustomerState, policy: Policy) -> int | None:
-    """§3: when the customer's pending downgrade from their current tier falls due (the end of
-    its grace period), or None when none is pending."""
-    since = None if state.tier is None else state.below_since.get(state.tier)
-    return grace_deadline(state.tier, since, policy)
-
-
-def earliest(*deadlines: int | None) -> int | None:
-    pending = [d for d in deadlines if d is not None]
-    return min(pending) if pending else None
-
-
-def grace_deadline(tier: Tier | None, below_tier_since: int | None, policy: Policy) -> int | None:
-    """§3: a customer of ``tier`` whose total has stayed below its lower bound since
-    ``below_tier_since`` is downgraded once the grace period has passed, if nothing lifts it."""
-    if tier is None or tier is Tier.ORDINARY or below_tier_since is None:
-        return None
-    return below_tier_since + policy.downgrade_grace_ms
 
 
 def record_change(
@@ -332,7 +328,6 @@ def _decide_tier(
     return decide_by_total(
         state,
         posting.customer_id,
-        total,
         now,
         policy,
         posting.txn_id,
@@ -344,18 +339,19 @@ def _decide_tier(
 def decide_by_total(
     state: CustomerState,
     customer_id: str,
-    total: int,
     now: int,
     policy: Policy,
     trigger: str,
     event_time_ms: int,
     by_snapshot: bool = False,
 ) -> TierDecision | None:
-    """§3 for a placed customer whose total moved: upgrade at once; a total below a lower bound
-    starts (or keeps) that bound's grace period, one back above it ends it; with no grace, a
-    downgrade at once."""
+    """§3 for a placed customer whose total (``state.total_fen``) moved, or whose average did:
+    upgrade at once; a basis below a lower bound starts (or keeps) that bound's grace period,
+    one back above it ends it; with no grace, a downgrade at once."""
     assert state.tier is not None
-    by_balance = classify(total, policy.lower_bounds_fen)
+    # §3 on the policy's basis: the balance, or its average ([basis], tiering.ledger.average)
+    by_balance = classify(basis_fen(state, policy, "upgrade", now), policy.lower_bounds_fen)
+    held = basis_fen(state, policy, "downgrade", now)
     bounds = policy.lower_bounds_fen
 
     def change(new: Tier, direction: Direction) -> TierDecision:
@@ -367,10 +363,11 @@ def decide_by_total(
         state.below_since.clear()
         return change(by_balance, Direction.UPGRADE)
     for rank in range(1, state.tier + 1):
-        if total < bounds[rank - 1]:
+        if held < bounds[rank - 1]:
             state.below_since.setdefault(rank, now)
         else:
             state.below_since.pop(rank, None)
-    if by_balance < state.tier and policy.downgrade_grace_ms == 0:
-        return change(by_balance, Direction.DOWNGRADE)
+    down = classify(held, bounds)
+    if down < state.tier and policy.downgrade_grace_ms == 0:
+        return change(down, Direction.DOWNGRADE)
     return None

@@ -6,9 +6,11 @@ bytes. The first element is the format number; a reader refuses a format it does
 Format 2 added the idle spell (§5 idle funds), format 3 the as-of time of the customer's opening
 placement (§3), format 4 the spell at zero (§7.3 churn), format 5 the currency of a foreign
 account (:mod:`tiering.ledger.fx`): a CNY account is stored as before, its balance in fen; a
-foreign one as ``[currency, balance in its hundredths, CNY value in fen]``. Formats 1 to 4 are
-still read (:func:`decode_state`): their accounts were kept in CNY (a foreign posting was
-converted once at the policy's rate), so they read as CNY accounts of that balance.
+foreign one as ``[currency, balance in its hundredths, CNY value in fen]``; format 6 the
+balance history an average-balance basis needs (:mod:`tiering.ledger.average`). Formats 1 to 5
+are still read (:func:`decode_state`): their accounts were kept in CNY (a foreign posting was
+converted once at the policy's rate) up to format 4, so they read as CNY accounts of that
+balance, and none kept a balance history.
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ from tiering.core.dedup import SeenIds
 from tiering.core.state_format import check_state_format
 from tiering.core.tiers import TIERS, Tier
 
-FORMAT = 5
+FORMAT = 6
 #: the formats before: read, never written (1: no idle spell; 2: no opening placement; 3: no
-#: spell at zero; 4: every account in CNY)
+#: spell at zero; 4: every account in CNY; 5: no balance history)
 _FORMAT_1 = 1
 _FORMAT_2 = 2
 _FORMAT_3 = 3
 _FORMAT_4 = 4
+_FORMAT_5 = 5
 _CHURN_RISK = 1
 _NEAR_UPGRADE = 2
 _IDLE_NOTIFIED = 4
@@ -81,6 +84,12 @@ class CustomerState:
     empty_since: int | None = None
     #: the tier the customer held when the balance reached zero: the tier they are lost from
     empty_tier: Tier | None = None
+    #: ``[basis] adb`` (:mod:`tiering.ledger.average`): since when the customer's balance
+    #: history is kept (their first event under a policy averaging it); None: not kept
+    history_since: int | None = None
+    #: (since, deposit balance) at each change still inside the average's window, oldest first;
+    #: the last one is the balance now
+    balance_history: list[tuple[int, int]] = field(default_factory=list)
     #: the customer's deposit balance (§3): the sum of the accounts' :func:`deposit_fen`, never
     #: negative; kept up to date by apply_posting (and set by decode_state; a state is never
     #: made with accounts otherwise)
@@ -116,6 +125,9 @@ def encode_state(state: CustomerState) -> bytes:
     peaks: list[int] = []
     for day, total in state.peaks:
         peaks += (day, total)
+    history: list[int] = []
+    for since, total in state.balance_history:
+        history += (clock - since, total)
     seen: list[int] = []
     for fp, at in state.seen.ids.items():
         seen += (fp, clock - at)
@@ -142,6 +154,8 @@ def encode_state(state: CustomerState) -> bytes:
             None if state.placement_as_of_ms is None else clock - state.placement_as_of_ms,
             None if state.empty_since is None else clock - state.empty_since,
             -1 if state.empty_tier is None else int(state.empty_tier),
+            None if state.history_since is None else clock - state.history_since,
+            history,
         ],
         use_bin_type=True,
     )
@@ -163,7 +177,9 @@ def _fields(data: bytes) -> list[Any]:
     if fields and fields[0] == _FORMAT_3 and len(fields) == 14:
         fields = [_FORMAT_4, *fields[1:], None, -1]
     if fields and fields[0] == _FORMAT_4 and len(fields) == 16:
-        return [FORMAT, *fields[1:]]  # every account CNY: stored the same way
+        fields = [_FORMAT_5, *fields[1:]]  # every account CNY: stored the same way
+    if fields and fields[0] == _FORMAT_5 and len(fields) == 16:
+        return [FORMAT, *fields[1:], None, []]  # no balance history kept
     check_state_format(fields, FORMAT, "customer state")
     return fields
 
@@ -186,6 +202,8 @@ def decode_state(data: bytes) -> CustomerState:
         placed,
         empty,
         empty_tier,
+        history_since,
+        history,
     ) = _fields(data)
     state = CustomerState(
         partition=partition,
@@ -207,6 +225,8 @@ def decode_state(data: bytes) -> CustomerState:
         branch_id=branch,
         empty_since=None if empty is None else clock - empty,
         empty_tier=None if empty_tier < 0 else TIERS[empty_tier],
+        history_since=None if history_since is None else clock - history_since,
+        balance_history=[(clock - history[i], history[i + 1]) for i in range(0, len(history), 2)],
     )
     state.total_fen = deposit_total(_value(held) for held in accounts[1::3])
     return state

@@ -22,10 +22,10 @@ import msgpack
 from tiering.core.policy import Policy
 from tiering.core.policy_versions import PolicyVersions
 from tiering.core.tiers import Tier
+from tiering.ledger.deadlines import earliest, grace_deadline, next_deadline
 from tiering.ledger.departure import spell_end
 from tiering.ledger.fx import RateTable, foreign_currencies
 from tiering.ledger.idle import spell_deadline
-from tiering.ledger.rules import earliest, grace_deadline, next_deadline
 from tiering.ledger.state import CustomerState, decode_standing, decode_state, encode_state
 from tiering.processing import BatchStore
 
@@ -347,11 +347,14 @@ class LedgerStore(BatchStore[CustomerState]):
             p = held.partition
             _count(self.counts, self.balances, p, held.tier, held.total_fen, +1)
             policy = self.policies(p).in_force(held.clock_ms)
-            deadline = earliest(
-                grace_deadline(held.tier, held.below_tier_since, policy),
-                spell_deadline(held.idle_since, held.total_fen, policy),
-                spell_end(held.empty_since, policy),
-            )
+            if policy.basis.averaged:  # an average's crossing needs the whole history
+                deadline = next_deadline(decode_state(raw), policy)
+            else:
+                deadline = earliest(
+                    grace_deadline(held.tier, held.below_tier_since, policy),
+                    spell_deadline(held.idle_since, held.total_fen, policy),
+                    spell_end(held.empty_since, policy),
+                )
             if deadline is not None:
                 self._scheduled[key] = deadline
                 self._deadlines.setdefault(p, []).append((deadline, key))

@@ -12,9 +12,9 @@ from tests.unit.ledger.test_processor import commit, encoded, message, processor
 from tests.unit.ledger.test_rules import POLICY, T0, Customer
 from tiering.core.bank_time import DAY_MS
 from tiering.core.tiers import Tier
+from tiering.ledger.deadlines import next_deadline
 from tiering.ledger.postings import TxnType
 from tiering.ledger.processor import count
-from tiering.ledger.rules import next_deadline
 from tiering.ledger.state import decode_standing, decode_state, encode_state
 
 AWAY = POLICY.departure_ms

@@ -13,9 +13,10 @@ from tiering.core.kinds import SignalKind
 from tiering.core.money import parse_yuan
 from tiering.core.teams import TEAM_OF, Team, route
 from tiering.core.tiers import Tier
+from tiering.ledger.deadlines import next_deadline
 from tiering.ledger.idle import idle_deadline
 from tiering.ledger.postings import TxnType
-from tiering.ledger.rules import Applied, next_deadline
+from tiering.ledger.rules import Applied
 from tiering.ledger.state import decode_standing, decode_state, encode_state
 
 IDLE = POLICY.idle_ms

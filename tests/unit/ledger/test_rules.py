@@ -16,8 +16,9 @@ from tiering.core.money import parse_yuan
 from tiering.core.policy import Policy
 from tiering.core.policy_file import load_policy
 from tiering.core.tiers import Direction, Tier
+from tiering.ledger.deadlines import next_deadline
 from tiering.ledger.postings import Posting, TxnType
-from tiering.ledger.rules import Applied, apply_posting, expire_grace, next_deadline
+from tiering.ledger.rules import Applied, apply_posting, expire_grace
 from tiering.ledger.state import CustomerState, decode_state, encode_state
 
 POLICY = load_policy()
