@@ -21,7 +21,7 @@ from tiering.ledger.average import (
 )
 from tiering.ledger.postings import TxnType
 from tiering.ledger.rules import expire_due
-from tiering.ledger.state import decode_state, encode_state
+from tiering.ledger.state import CustomerState, decode_state, encode_state
 
 #: 2026-03-01 00:00 China time (2026-02-28 16:00 UTC)
 MARCH = 1_772_294_400_000
@@ -178,8 +178,8 @@ def test_the_first_moment_is_the_first_at_which_the_average_is_over_or_under(pol
         bound = rng.randrange(1, 100_000_000)
         for reaching in (True, False):
 
-            def holds(t: int, reaching: bool = reaching) -> bool:
-                return (average_fen(state, policy, t) >= bound) == reaching
+            def holds(t: int, s: CustomerState = state, b: int = bound, r: bool = reaching) -> bool:
+                return (average_fen(s, policy, t) >= b) == r
 
             t = first_moment(state, policy, bound, reaching, state.clock_ms)
             ahead = [state.clock_ms + rng.randrange(1, 120 * DAY_MS) for _ in range(40)]
