@@ -68,6 +68,7 @@ def policy_check(file: Path | None) -> None:
         if tier is not Tier.ORDINARY:
             click.echo(f"  {tier.name:<10} from {format_yuan(p.lower_bound(tier)):>16} CNY")
     click.echo(f"  downgrade grace: {p.downgrade_grace_ms // DAY_MS} days")
+    click.echo(f"  basis: {p.basis.describe()}")
     click.echo(
         f"  idle funds: {format_yuan(p.idle_min_balance_fen)} CNY or more held "
         f"{p.idle_ms // DAY_MS} days with no withdrawal (PREMIUM, HIGH_END)"

@@ -17,7 +17,9 @@ from typing import Any
 
 from tiering.core.policy import Policy
 from tiering.core.tiers import Direction, Tier
+from tiering.ledger.average import AVERAGE_PREFIX
 from tiering.ledger.fx import FX_RATE_PREFIX
+from tiering.ledger.policy_switch import POLICY_SWITCH_PREFIX
 from tiering.ledger.rules import GRACE_EXPIRY_PREFIX
 
 
@@ -27,6 +29,8 @@ class TriggerKind(enum.StrEnum):
     POSTING = "POSTING"  #: a posting, by its txn_id
     GRACE_EXPIRY = "GRACE_EXPIRY"  #: §3: the grace period of a downgrade ended
     FX_RATE = "FX_RATE"  #: §3: a foreign account revalued at a new exchange rate
+    POLICY_CHANGE = "POLICY_CHANGE"  #: a new policy version re-placed the customer
+    AVERAGE = "AVERAGE"  #: §3 [basis] adb: the average daily balance reached a bound
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,11 @@ def trigger_of(trigger_event_id: str) -> Trigger:
         return Trigger(TriggerKind.GRACE_EXPIRY, None)
     if trigger_event_id.startswith(FX_RATE_PREFIX):
         return Trigger(TriggerKind.FX_RATE, trigger_event_id.removeprefix(FX_RATE_PREFIX))
+    if trigger_event_id.startswith(POLICY_SWITCH_PREFIX):
+        version = trigger_event_id.removeprefix(POLICY_SWITCH_PREFIX)
+        return Trigger(TriggerKind.POLICY_CHANGE, version)
+    if trigger_event_id.startswith(AVERAGE_PREFIX):
+        return Trigger(TriggerKind.AVERAGE, None)
     return Trigger(TriggerKind.POSTING, trigger_event_id)
 
 
@@ -82,6 +91,10 @@ class Explanation:
     downgrade_due_ms: int | None
     moves: tuple[TierMove, ...]  #: newest first
     notices: tuple[NoticeLine, ...] = ()  #: newest first
+    #: ``[basis] adb``: the average daily balance at ``as_of_ms`` and where its window began;
+    #: None when the policy tiers on the balance alone
+    average_fen: int | None = None
+    average_since_ms: int | None = None
 
     @property
     def decided_by(self) -> str | None:
@@ -121,6 +134,7 @@ def explanation_from(
     tier = Tier[balance["tier"]]
     lower, upper = tier_bounds(tier, policy)
     due = balance["downgrade_due_ms"]
+    average, since = balance.get("average_fen"), balance.get("average_since_ms")
     return Explanation(
         customer_id=balance["customer_id"],
         tier=tier,
@@ -135,4 +149,6 @@ def explanation_from(
             NoticeLine(n["kind"], n["team"], n["created_at"], n["acknowledged_at"] is not None)
             for n in notices
         ),
+        average_fen=None if average is None else int(average),
+        average_since_ms=None if since is None else int(since),
     )

@@ -21,6 +21,8 @@ _MS = "(extract(epoch FROM {}) * 1000)::bigint"
 EXPLAIN = f"""
 SELECT b.customer_id, b.tier, {_FEN.format("b.balance")} AS balance_fen, b.branch_id,
        {_MS.format("b.as_of")} AS as_of_ms, {_MS.format("b.downgrade_due")} AS downgrade_due_ms,
+       {_FEN.format("b.average_balance")} AS average_fen,
+       {_MS.format("b.average_since")} AS average_since_ms,
        (SELECT coalesce(json_agg(c ORDER BY c.event_time_ms DESC, c.change_id DESC), '[]')
         FROM (SELECT change_id, previous_tier, new_tier, direction,
                      {_FEN.format("balance")} AS balance_fen, trigger_event_id,

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tiering.core.policy import Policy
+from tiering.ledger.average import average_fen, average_window
 from tiering.ledger.deadlines import downgrade_due
 from tiering.ledger.rules import TierDecision
 from tiering.ledger.state import CustomerState
@@ -26,6 +27,10 @@ class BalanceRow:
     branch_id: str | None = None  #: the customer's branch, from their postings
     #: §3 the end of the grace period of a pending downgrade from the current tier, or None
     downgrade_due_ms: int | None = None
+    #: ``[basis] adb``: the average daily balance at ``as_of_ms`` and where its window starts;
+    #: None while the policy tiers on the balance alone
+    average_fen: int | None = None
+    average_since_ms: int | None = None
 
 
 # Amounts go over the wire as fen (bigint) and times as epoch milliseconds, turned into
@@ -36,16 +41,19 @@ _AT = "(timestamptz 'epoch' + {} * interval '1 millisecond')"
 
 UPSERT_BALANCES = f"""
 INSERT INTO customer_balances (customer_id, balance, tier, version, as_of, updated_at, branch_id,
-                               downgrade_due)
+                               downgrade_due, average_balance, average_since)
 SELECT b.customer_id, {_CNY.format("b.fen")}, b.tier, b.version, {_AT.format("b.as_of")}, now(),
-       b.branch_id, {_AT.format("b.downgrade_due")}
+       b.branch_id, {_AT.format("b.downgrade_due")}, {_CNY.format("b.average")},
+       {_AT.format("b.average_since")}
 FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[],
-            $7::bigint[])
-     AS b(customer_id, fen, tier, version, as_of, branch_id, downgrade_due)
+            $7::bigint[], $8::bigint[], $9::bigint[])
+     AS b(customer_id, fen, tier, version, as_of, branch_id, downgrade_due, average,
+          average_since)
 ON CONFLICT (customer_id) DO UPDATE
 SET balance = EXCLUDED.balance, tier = EXCLUDED.tier, version = EXCLUDED.version,
     as_of = EXCLUDED.as_of, updated_at = EXCLUDED.updated_at, branch_id = EXCLUDED.branch_id,
-    downgrade_due = EXCLUDED.downgrade_due
+    downgrade_due = EXCLUDED.downgrade_due, average_balance = EXCLUDED.average_balance,
+    average_since = EXCLUDED.average_since
 WHERE customer_balances.version < EXCLUDED.version
 """
 
@@ -67,6 +75,8 @@ def balance_row(customer_id: str, state: CustomerState, policy: Policy) -> Balan
     """The customer's row, with the deadline of a pending downgrade (§3) so that PostgreSQL's
     readers (``tiering explain``, the inbox) can say when it falls due."""
     assert state.tier is not None
+    averaged = policy.basis.averaged
+    at = state.clock_ms
     return BalanceRow(
         customer_id=customer_id,
         balance_fen=state.total_fen,
@@ -75,6 +85,8 @@ def balance_row(customer_id: str, state: CustomerState, policy: Policy) -> Balan
         as_of_ms=state.clock_ms,
         branch_id=state.branch_id,
         downgrade_due_ms=downgrade_due(state, policy),
+        average_fen=average_fen(state, policy, at) if averaged else None,
+        average_since_ms=average_window(state, policy, at) if averaged else None,
     )
 
 
@@ -95,6 +107,8 @@ def ledger_rows(
                     [b.as_of_ms for b in balances],
                     [b.branch_id for b in balances],
                     [b.downgrade_due_ms for b in balances],
+                    [b.average_fen for b in balances],
+                    [b.average_since_ms for b in balances],
                 ),
             )
         )

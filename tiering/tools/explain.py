@@ -62,6 +62,12 @@ def describe_trigger(trigger: Trigger, language: Language) -> str:
         return _("a new exchange rate revalued a foreign account (rate %(rate)s)") % {
             "rate": trigger.reference
         }
+    if trigger.kind is TriggerKind.POLICY_CHANGE:
+        return _("policy %(version)s took effect and re-placed the customer") % {
+            "version": trigger.reference
+        }
+    if trigger.kind is TriggerKind.AVERAGE:
+        return _("the average daily balance reached the tier's bound (POLICY §3)")
     return _("posting %(txn)s") % {"txn": trigger.reference}
 
 
@@ -89,6 +95,16 @@ def show_explanation(console: Console, e: Explanation, language: Language) -> No
         _("%(balance)s, the instant deposit balance on %(time)s (China time)")
         % {"balance": money(e.balance_fen, language), "time": format_time(e.as_of_ms, language)},
     )
+    if e.average_fen is not None and e.average_since_ms is not None:
+        facts.add_row(
+            _("Average daily balance"),
+            _("%(average)s from %(since)s to %(time)s (China time), the basis the tiers go by")
+            % {
+                "average": money(e.average_fen, language),
+                "since": format_time(e.average_since_ms, language),
+                "time": format_time(e.as_of_ms, language),
+            },
+        )
     facts.add_row(_("Branch"), e.branch_id or "—")
     facts.add_row(_("Decided under policy"), e.decided_by or "—")
     if e.downgrade_due_ms is not None:

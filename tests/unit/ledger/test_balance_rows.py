@@ -60,4 +60,6 @@ def test_the_deadline_is_sent_to_postgresql_with_the_row() -> None:
     assert c.state is not None
     [statement] = ledger_rows([balance_row("C1", c.state, POLICY)], [], T0)
     assert "downgrade_due" in statement.sql
-    assert statement.args[-1] == [T0 + DAY_MS + GRACE]
+    assert statement.args[6] == [T0 + DAY_MS + GRACE]
+    # no average kept under a policy that tiers on the balance alone
+    assert statement.args[7:] == ([None], [None])

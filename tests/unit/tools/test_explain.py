@@ -72,3 +72,22 @@ def test_notifications_are_listed_with_their_status() -> None:
 
 def test_an_unknown_customer_is_named_in_the_error() -> None:
     assert "NOBODY" in unknown_customer("NOBODY", "zh_Hans_CN")
+
+
+def test_a_policy_change_and_an_average_crossing_are_named() -> None:
+    from tiering.directory.explanation import trigger_of
+
+    switched = trigger_of("policy:2027.01-1")
+    assert switched == Trigger(TriggerKind.POLICY_CHANGE, "2027.01-1")
+    assert "2027.01-1" in describe_trigger(switched, "en")
+    averaged = trigger_of("adb:CUST-000123:1772294400000")
+    assert averaged == Trigger(TriggerKind.AVERAGE, None)
+    assert describe_trigger(averaged, "zh_Hans_CN") == "日均余额达到了层级门槛（政策第3条）"
+
+
+def test_the_average_is_shown_when_the_tiers_go_by_it() -> None:
+    e = explanation_from(balance(average_fen=45_000_000, average_since_ms=T0), [], POLICY)
+    shown = render(e)
+    assert "Average daily balance" in shown
+    assert "¥450,000.00 from" in shown
+    assert "Average daily balance" not in render(explanation_from(balance(), [], POLICY))
