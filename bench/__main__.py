@@ -28,6 +28,7 @@ from bench.measure import (
     settled_rss,
     start_worker,
 )
+from bench.policy import simulate_at_scale, state_cost
 from bench.profile import top_costs
 from bench.quix_peer import quix_peer
 from bench.scaleout import two_workers
@@ -44,6 +45,7 @@ TARGETS = {
     "recovery_1m_s": 30,  # cold: no data directory, the whole changelog
     "restart_local_s": 10,  # SIGKILL, restart with the data directory
     "standby_failover_s": 10,
+    "policy_simulate_1m_s": 60,  # tiering policy simulate over 1,000,000 customers
 }
 PROFILE = RESULTS / "pipeline-profile.txt"
 #: the web ports of the two-worker run: the bench port and the test port below it, both
@@ -194,11 +196,12 @@ async def memory_and_recovery(results: dict[str, Any], customers: int | None, bi
 )
 @click.option(
     "--only",
-    type=click.Choice(["all", "state", "scale"]),
+    type=click.Choice(["all", "state", "scale", "policy"]),
     default="all",
     show_default=True,
-    help="state: only memory, recovery and scale; scale: only the bank-scale run. Either keeps "
-    "the other results of latest.json.",
+    help="state: only memory, recovery and scale; scale: only the bank-scale run; policy: only "
+    "tiering policy simulate at 1,000,000 customers and the average basis's state cost. Each "
+    "keeps the other results of latest.json.",
 )
 def main(
     n: int, customers: int, big: int, latency_seconds: int, scale_customers: int, only: str
@@ -217,8 +220,14 @@ def main(
         if only == "all":
             await throughput(results, n, customers)
             await latencies(results, latency_seconds)
-        if only != "scale":
+        if only in ("all", "state"):
             await memory_and_recovery(results, customers if only == "all" else None, big)
+        if only in ("all", "policy"):
+            console.rule("7. policy versions")
+            results["policy"] = {
+                "state_cost": state_cost(),
+                "simulate": await simulate_at_scale(1_000_000),
+            }
         if scale_customers:
             console.rule("6. bank scale")
             results["scale"] = await scale(scale_customers)

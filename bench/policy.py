@@ -5,6 +5,7 @@ each under the candidate, and the tables and the page."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from typing import Any
@@ -15,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from bench.measure import bar, bench_deployment, console
 from tiering.core.bank_time import DAY_MS
 from tiering.core.money import parse_yuan
+from tiering.core.policy_basis import Basis
 from tiering.core.policy_file import default_policy_text, load_policy
 from tiering.ledger.postings import Posting, TxnType
 from tiering.ledger.rules import apply_posting
@@ -123,3 +125,43 @@ async def simulate_at_scale(customers: int) -> dict[str, Any]:
         }
     finally:
         await d.drop()
+
+
+def state_cost(customers: int = 2000) -> dict[str, Any]:
+    """Bytes of a customer's stored state after 60 days of a retail customer's postings (a
+    salary in, a few payments out, each week), on the balance basis and on the average over
+    the calendar month and over the last 30 days: what the balance history costs."""
+    base = load_policy_once()
+    policies = {
+        "balance": base,
+        "adb_calendar_month": dataclasses.replace(
+            base, basis=Basis(upgrade="adb", downgrade="adb", window="calendar_month")
+        ),
+        "adb_30_days": dataclasses.replace(
+            base, basis=Basis(upgrade="adb", downgrade="adb", window="days", days=30)
+        ),
+    }
+    out: dict[str, Any] = {"customers": customers}
+    for name, policy in policies.items():
+        rng = random.Random(3)
+        size = 0
+        for i in range(customers):
+            state = None
+            for n in range(60 // 7 * 4):
+                credit = n % 4 == 0
+                posting = Posting(
+                    txn_id=f"s{i}-{n}",
+                    customer_id=f"C{i}",
+                    account_id=f"C{i}-0",
+                    txn_type=TxnType.DEPOSIT if credit else TxnType.WITHDRAWAL,
+                    amount_fen=rng.randrange(800_000, 1_500_000) if credit else 150_000,
+                    event_time_ms=T0 + n * (DAY_MS * 7 // 4),
+                )
+                state, _ = apply_posting(state, posting, policy, 0)
+            assert state is not None
+            size += len(encode_state(state))
+        out[name] = round(size / customers)
+    console.print(
+        "state per customer: " + ", ".join(f"{k} {v} B" for k, v in out.items() if k != "customers")
+    )
+    return out

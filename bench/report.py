@@ -97,6 +97,7 @@ def measured(r: dict[str, Any]) -> str:
                 ),
             )
         )
+    rows.extend(_policy_rows(r, t))
     table = "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows)
     costs = "\n".join(
         f"| `{c['function']}` | {c['self_share']:.1%} | {c['total_share']:.1%} |"
@@ -123,6 +124,30 @@ functions; "total" includes what they call):
 |---|---|---|
 {costs}
 {END}"""
+
+
+def _policy_rows(r: dict[str, Any], t: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """``tiering policy simulate`` at bank size, and what an average-balance basis costs."""
+    if "policy" not in r:
+        return []
+    sim, cost = r["policy"]["simulate"], r["policy"]["state_cost"]
+    goal = t.get("policy_simulate_1m_s", 60)
+    return [
+        (
+            f"policy simulate: {sim['customers']:,} customers from the ledger's changelog",
+            f"{sim['seconds']} s ({sim['read_and_switch_s']} s reading, decoding and "
+            f"re-placing; {sim['moved']:,} would move)",
+            f"≤ {goal} s",
+            _verdict(sim["seconds"] <= goal, f"{sim['seconds'] / goal:.0%} of it"),
+        ),
+        (
+            "stored state per customer, 60 days of weekly postings",
+            f"balance basis {cost['balance']} B; average over the calendar month "
+            f"{cost['adb_calendar_month']} B; over the last 30 days {cost['adb_30_days']} B",
+            "",
+            "",
+        ),
+    ]
 
 
 def _efficiency_rows(r: dict[str, Any], t: dict[str, Any]) -> list[tuple[str, str, str, str]]:
