@@ -199,3 +199,31 @@ def test_tiered_on_the_average_the_team_hears_of_the_balance_at_once() -> None:
     applied = c.post("3000000.00", at=FEBRUARY + DAY_MS)
     assert c.tier is Tier.POTENTIAL
     assert [s.kind for s in applied.signals if s.kind == "NEAR_UPGRADE"] == ["NEAR_UPGRADE"]
+
+
+def test_the_partitions_sweep_decides_an_average_on_stream_time() -> None:
+    from tests.unit.ledger.test_processor import CODEC, commit, encoded, message
+    from tiering.ledger.processor import LedgerProcessor
+    from tiering.ledger.store import LedgerStore
+    from tiering.settings import Settings
+    from tiering.wire.topics import DeploymentTopics
+
+    table: dict[bytes, bytes] = {}
+    store = LedgerStore(table.get, MONTHLY)
+    proc = LedgerProcessor(MONTHLY, CODEC, store, DeploymentTopics.of(Settings()))
+
+    def deposit(customer: str, amount: str, at: int, n: int):
+        value = encoded(txn_id=f"T{n}", customer_id=customer, amount=amount, event_time_ms=at)
+        return message(value, key=customer.encode(), offset=n)
+
+    clock = FEBRUARY + 60 * DAY_MS
+    proc.decide(
+        [deposit("C1", "40000.00", FEBRUARY, 1), deposit("C1", "20000.00", FEBRUARY + DAY_MS, 2)],
+        clock,
+    )
+    commit(store, table)
+    # another customer's posting carries the partition's stream time past C1's moment
+    out = proc.decide([deposit("C2", "10.00", FEBRUARY + 3 * DAY_MS, 3)], clock)
+    [up] = [c for _, c in out.changes if c.customer_id == "C1"]
+    assert (up.new_tier, up.event_time_ms) == (Tier.POTENTIAL, FEBRUARY + 2 * DAY_MS)
+    assert out.balances["C1"].average_fen == 5_000_000
