@@ -39,6 +39,8 @@ Language = Literal["zh_Hans_CN", "zh_Hant", "en"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)
 DEFAULT_LANGUAGE: Language = "zh_Hans_CN"
 #: dates and times are shown as the bank keeps them
+#: each language as ``<html lang>`` and ``Content-Language`` name it (BCP 47)
+HTML_LANG: dict[Language, str] = {"zh_Hans_CN": "zh-Hans-CN", "zh_Hant": "zh-Hant", "en": "en"}
 CHINA_TIME = ZoneInfo("Asia/Shanghai")
 
 

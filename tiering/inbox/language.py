@@ -27,6 +27,7 @@ import jinja2
 from babel.support import Translations
 
 from tiering.i18n import (
+    HTML_LANG,
     Language,
     accept_language,
     choose_language,
@@ -48,7 +49,6 @@ LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
 #: each language named as its readers name it (the switch shows these, each in its own tongue)
 ENDONYMS: dict[Language, str] = {"zh_Hans_CN": "简体中文", "zh_Hant": "繁體中文", "en": "English"}
 #: BCP 47 tags for ``<html lang>``, ``lang`` attributes and ``Content-Language``
-HTML_LANG: dict[Language, str] = {"zh_Hans_CN": "zh-Hans-CN", "zh_Hant": "zh-Hant", "en": "en"}
 
 
 def N_(message: str) -> str:

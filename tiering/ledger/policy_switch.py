@@ -20,7 +20,7 @@ Pure: no I/O, no clock.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tiering.core.ids import deterministic_id
 from tiering.core.kinds import SignalKind
@@ -28,6 +28,7 @@ from tiering.core.policy import Policy
 from tiering.core.signals import Signal
 from tiering.core.tiers import TIERS, Direction, Tier, classify
 from tiering.ledger.average import basis_fen, track_balance
+from tiering.ledger.revaluation import Revalued
 from tiering.ledger.rules import TierDecision, expire_due, record_change
 from tiering.ledger.state import CustomerState
 
@@ -40,15 +41,10 @@ def switch_trigger(policy: Policy) -> str:
 
 
 @dataclass(slots=True)
-class Switched:
-    """What a policy switch did to one customer."""
-
-    #: the customer's state changed (to be stored): a tier, a grace period or a deadline
-    changed: bool = False
-    #: what fell due under the old version before the switch, then the re-placement (last)
-    changes: list[TierDecision] = field(default_factory=list)
-    signals: list[Signal] = field(default_factory=list)
-    departed: Tier | None = None
+class Switched(Revalued):
+    """What a policy switch did to one customer: as what a new rate does
+    (:class:`~tiering.ledger.revaluation.Revalued`), its changes what fell due under the old
+    version before the switch, then the re-placement (last)."""
 
     @property
     def replacement(self) -> TierDecision | None:

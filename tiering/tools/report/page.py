@@ -10,10 +10,9 @@ import base64
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from functools import cache, partial
+from functools import partial
 from typing import Any
 
-import jinja2
 from babel.dates import format_date
 from babel.lists import format_list
 from babel.numbers import format_decimal, format_percent
@@ -29,6 +28,7 @@ from tiering.i18n import (
     translations,
 )
 from tiering.i18n.terms import N_
+from tiering.tools.pages import html_tag, page_templates
 from tiering.tools.report.figures import Note, Report, team_totals
 from tiering.tools.report.interest import interest_rows
 from tiering.tools.report.kpis import BranchLine, Kpis, Rating
@@ -38,7 +38,6 @@ from tiering.tools.report.period import Period
 Row = Sequence[object]
 
 #: the <html lang> of each language (BCP 47)
-HTML_LANG = {"zh_Hans_CN": "zh-Hans-CN", "zh_Hant": "zh-Hant", "en": "en"}
 #: what each chart shows, for who cannot see it (its alt text)
 CHART_ALTS = {
     "tiers": N_("Customers and deposits per tier"),
@@ -62,22 +61,10 @@ METRICS = (
 
 def render_html(report: Report, language: Language) -> str:
     """The whole page in ``language``: text, tables, and the charts as data: URIs."""
-    template = _templates(language).get_template("report.html")
-    return template.render(**page_values(report, language))
-
-
-@cache
-def _templates(language: Language) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("tiering.tools.report", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=["jinja2.ext.i18n"],
+    template = page_templates("tiering.tools.report", "report", language).get_template(
+        "report.html"
     )
-    env.install_gettext_translations(translations(language, "report"), newstyle=True)  # type: ignore[attr-defined]
-    return env
+    return template.render(**page_values(report, language))
 
 
 def page_values(r: Report, language: Language) -> dict[str, Any]:
@@ -87,7 +74,7 @@ def page_values(r: Report, language: Language) -> dict[str, Any]:
     acknowledged = sum(n.acknowledged for n in r.notifications)
     growth = sum(t.growth for t in r.trends) if r.trends is not None else None
     return {
-        "html_tag": Markup('<html lang="%s">') % HTML_LANG[language],
+        "html_tag": html_tag(language),
         "period": period_text(r.period, language),
         "generated": format_time(r.generated_at, language),
         "schema": _code(r.schema),

@@ -7,11 +7,9 @@ from __future__ import annotations
 import base64
 import csv
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jinja2
 from markupsafe import Markup
 from rich.console import Console
 from rich.table import Table
@@ -20,11 +18,9 @@ from tiering.core.teams import Team
 from tiering.core.tiers import Tier
 from tiering.i18n import Language, format_count, format_time, translations
 from tiering.i18n.terms import kind_name, team_name, tier_name
+from tiering.tools.pages import html_tag, page_templates
 from tiering.tools.report.charts import draw_chart
 from tiering.tools.simulate.outcome import Simulation
-
-#: as <html lang> names them
-HTML_LANG = {"zh_Hans_CN": "zh-Hans-CN", "zh_Hant": "zh-Hant", "en": "en"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,10 +154,12 @@ def write_csv(folder: Path, sim: Simulation) -> list[Path]:
 
 def render_html(sim: Simulation, language: Language) -> str:
     _ = translations(language, "simulate").gettext
-    template = _templates(language).get_template("simulation.html")
+    template = page_templates("tiering.tools.simulate", "simulate", language).get_template(
+        "simulation.html"
+    )
     t = tables(sim, language)
     return template.render(
-        html_tag=Markup('<html lang="%s">') % HTML_LANG[language],
+        html_tag=html_tag(language),
         headline=headline(sim, language),
         candidate=sim.candidate,
         tables=t,
@@ -211,17 +209,3 @@ def _workload_chart(sim: Simulation, language: Language) -> bytes:
         ax.legend()
 
     return draw_chart(language, draw).png
-
-
-@cache
-def _templates(language: Language) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("tiering.tools.simulate", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=["jinja2.ext.i18n"],
-    )
-    env.install_gettext_translations(translations(language, "simulate"), newstyle=True)  # type: ignore[attr-defined]
-    return env
