@@ -212,7 +212,8 @@ def main(
     results: dict[str, Any] = {"machine": machine(), "targets": TARGETS}
     before = json.loads(latest.read_text()) if latest.exists() else {}
     if only != "all":
-        results = {**before, **results}
+        # the other results keep the machine and day they were measured on
+        results = {**before, "targets": TARGETS, "machine": before.get("machine", machine())}
     elif not scale_customers and "scale" in before:
         results["scale"] = before["scale"]  # an hour's run: kept until run again
 
@@ -227,6 +228,7 @@ def main(
             results["policy"] = {
                 "state_cost": state_cost(),
                 "simulate": await simulate_at_scale(1_000_000),
+                "measured_at": machine()["date"],
             }
         if scale_customers:
             console.rule("6. bank scale")

@@ -134,7 +134,8 @@ def _policy_rows(r: dict[str, Any], t: dict[str, Any]) -> list[tuple[str, str, s
     goal = t.get("policy_simulate_1m_s", 60)
     return [
         (
-            f"policy simulate: {sim['customers']:,} customers from the ledger's changelog",
+            f"policy simulate: {sim['customers']:,} customers from the ledger's changelog"
+            + (f" (run {r['policy']['measured_at']})" if "measured_at" in r["policy"] else ""),
             f"{sim['seconds']} s ({sim['read_and_switch_s']} s reading, decoding and "
             f"re-placing; {sim['moved']:,} would move)",
             f"≤ {goal} s",
