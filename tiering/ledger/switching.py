@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from tiering.core.bank_time import from_epoch_ms
 from tiering.core.policy import Policy
 from tiering.core.signals import Signal
+from tiering.ledger.deadlines import next_deadline
 from tiering.ledger.policy_switch import Switched, moves_of, retiering_signals, switch_customer
 from tiering.ledger.state import CustomerState
 from tiering.ledger.store import LedgerStore
@@ -57,8 +58,11 @@ def switch_due(store: LedgerStore, partition: int, upto_ms: int) -> Iterator[Par
             if state is None:
                 continue
             customer_id = key.decode()
+            due_before = next_deadline(state, old)
             done = switch_customer(state, customer_id, old, new, at)
-            if done.changed:
+            # stored again when it changed, or when what falls due for it did (another grace
+            # length, idle or churn period, or bound an average crosses): the sweep's index
+            if done.changed or next_deadline(state, new) != due_before:
                 store.put(key, state)
                 customers.append(CustomerSwitched(customer_id, state, done, new))
         versions.switched_ms = at

@@ -131,3 +131,32 @@ def test_the_profile_and_the_notifier_read_the_versions_the_ledger_keeps() -> No
     assert versions.policy_at(0, NEW_YEAR_MS - 1) is POLICY
     assert versions.policy_at(0, NEW_YEAR_MS).version == "2027.01-1"
     assert versions.policy_at(1, NEW_YEAR_MS) is POLICY  # a partition that has none
+
+
+def test_a_shorter_grace_moves_the_deadline_the_sweep_keeps() -> None:
+    shorter = version_text("2027.01-9", "2027-01-01T00:00:00", potential="50000.00").replace(
+        "downgrade_grace_days = 30", "downgrade_grace_days = 10", 1
+    )
+    proc, store, table = processor()
+    withdrawal = encoded(
+        txn_id="C1-2",
+        customer_id="C1",
+        amount="30000.00",
+        txn_type="WITHDRAWAL",
+        event_time_ms=NEW_YEAR_MS - DAY_MS,
+    )
+    proc.decide([version(shorter), deposit("C1", "70000.00", BEFORE, 1)], CLOCK)
+    commit(store, table)
+    proc.decide([message(withdrawal, key=b"C1", offset=2)], CLOCK)  # 40,000: grace starts
+    commit(store, table)
+    proc.decide([deposit("C2", "1.00", NEW_YEAR_MS, 3)], CLOCK)  # the switch
+    commit(store, table)
+    # ten days after the grace began, not thirty: the sweep finds it then
+    due = NEW_YEAR_MS - DAY_MS + 10 * DAY_MS
+    out = proc.decide([deposit("C2", "1.00", due, 4)], CLOCK)
+    [down] = [c for _, c in out.changes if c.customer_id == "C1"]
+    assert (down.new_tier, down.event_time_ms, down.policy_version) == (
+        Tier.ORDINARY,
+        due,
+        "2027.01-9",
+    )
