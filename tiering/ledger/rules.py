@@ -176,9 +176,10 @@ class Due:
 
 def expire_due(state: CustomerState, customer_id: str, now_ms: int, policy: Policy) -> Due:
     """Everything that fell due at or before ``now_ms``, in the order of its deadline: the §3
-    downgrades and the §5 idle-funds signal, told with the tier the customer had by then (a
-    downgrade due at the same moment first); and the §7.3 departure, which changes neither
-    tier nor signals."""
+    downgrades, the moments an average the policy decides on reached or left a bound
+    (:mod:`tiering.ledger.average`) and the §5 idle-funds signal, told with the tier the
+    customer had by then (a downgrade due at the same moment first); and the §7.3 departure,
+    which changes neither tier nor signals."""
     changes: list[TierDecision] = []
     signals: list[Signal] = []
     while True:
