@@ -11,7 +11,9 @@ from tiering.core.tiers import Direction, Tier
 
 @dataclass(frozen=True, slots=True)
 class Signal:
-    """One thing about a customer a team may need to hear of; the notifier decides whether."""
+    """One thing about a customer a team may need to hear of; the notifier decides whether.
+    A POLICY_CHANGE is a team's, about no one customer: ``customer_id`` is empty and ``tier``
+    is the team's (:func:`tiering.ledger.policy_switch.retiering_signals`)."""
 
     signal_id: str  #: deterministic from its cause (a TierChange's change_id for TIER_CHANGE)
     kind: SignalKind
@@ -25,4 +27,6 @@ class Signal:
     by_snapshot: bool = False  #: TIER_CHANGE caused by a BALANCE_SNAPSHOT
     #: the posting's amount; the peak for CHURN_RISK; the bound for NEAR_UPGRADE
     amount_fen: int = 0
-    detail: str | None = None  #: PRODUCT_INTEREST, PURCHASE: the product category
+    #: PRODUCT_INTEREST, PURCHASE: the product category; POLICY_CHANGE: the version and the
+    #: moves, as JSON
+    detail: str | None = None
