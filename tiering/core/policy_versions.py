@@ -19,6 +19,10 @@ from typing import Any
 from tiering.core.policy import Policy, PolicyError
 from tiering.core.policy_file import parse_policy_text
 
+#: the trigger of the re-placements at a version's switch, ``policy:<policy_version>``
+#: (``tier_changes.trigger_event_id``), and the source of the teams' POLICY_CHANGE notices of it
+POLICY_SWITCH_PREFIX = "policy:"
+
 #: the layout of :meth:`PolicyVersions.encode`: [format, switched until, [[version,
 #: effective_from, text], ...]]
 _FORMAT = 1

@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from tiering.core.policy import Policy
+from tiering.core.policy_versions import POLICY_SWITCH_PREFIX
 from tiering.core.tiers import Direction, Tier
 from tiering.ledger.average import AVERAGE_PREFIX
 from tiering.ledger.fx import FX_RATE_PREFIX
-from tiering.ledger.policy_switch import POLICY_SWITCH_PREFIX
 from tiering.ledger.rules import GRACE_EXPIRY_PREFIX
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from tiering.core.ids import deterministic_id
 from tiering.core.kinds import SignalKind
 from tiering.core.policy import Policy
+from tiering.core.policy_versions import POLICY_SWITCH_PREFIX
 from tiering.core.signals import Signal
 from tiering.core.tiers import TIERS, Direction, Tier, classify
 from tiering.ledger.average import basis_fen, track_balance
@@ -32,11 +33,9 @@ from tiering.ledger.revaluation import Revalued
 from tiering.ledger.rules import TierDecision, expire_due, record_change
 from tiering.ledger.state import CustomerState
 
-#: the trigger of a re-placement at a policy switch: ``policy:<new policy_version>``
-POLICY_SWITCH_PREFIX = "policy:"
-
 
 def switch_trigger(policy: Policy) -> str:
+    """The trigger of the re-placements at ``policy``'s switch (:data:`POLICY_SWITCH_PREFIX`)."""
     return f"{POLICY_SWITCH_PREFIX}{policy.version}"
 
 

@@ -23,13 +23,13 @@ from tiering.core.bank_time import epoch_ms, refuse_future
 from tiering.core.dedup import EventOutcome
 from tiering.core.kinds import SignalKind
 from tiering.core.policy import Policy
+from tiering.core.policy_versions import POLICY_SWITCH_PREFIX
 from tiering.core.signals import Signal
 from tiering.core.teams import route
 from tiering.ledger.dated_inputs import take_policy, take_rate
 from tiering.ledger.fx import rate_trigger
 from tiering.ledger.kpis import KpiTally
 from tiering.ledger.placements import coalesce_placements
-from tiering.ledger.policy_switch import POLICY_SWITCH_PREFIX
 from tiering.ledger.postings import Posting, TxnType, posting_from_record
 from tiering.ledger.records import encode_tier_change, tier_change_signal
 from tiering.ledger.revaluation import revalue_holder

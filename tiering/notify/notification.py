@@ -44,7 +44,8 @@ class Notification:
     title: str
     body: str  #: customer data in it is masked by the notifier (§9)
     actions: tuple[str, ...]  #: §5, for the tier and the cause
-    source_event_id: str  #: the signal it answers
+    #: the signal it answers; a POLICY_CHANGE: the policy change, ``policy:<version>``
+    source_event_id: str
     created_at_ms: int  #: the event time of its cause
     #: the notification in each language the service speaks (records written before there
     #: were texts have none: :meth:`text` falls back to title, body and actions)

@@ -3,7 +3,9 @@ when a new policy version re-places customers, each team hears of it once per br
 partition), in counts, instead of one notification per customer moved.
 
 Pure: the ledger's POLICY_CHANGE signal in, one notification to the team's queue at the branch
-out. It names no customer: the moves are counted from and to each tier.
+out. It names no customer: the moves are counted from and to each tier. Its source is the
+policy change itself, ``policy:<version>``, the trigger of the re-placements in
+``tier_changes``: the inbox finds the customers from it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 
 from tiering.core.ids import deterministic_id
 from tiering.core.kinds import NotificationKind, Priority
+from tiering.core.policy_versions import POLICY_SWITCH_PREFIX
 from tiering.core.signals import Signal
 from tiering.core.teams import TEAM_OF
 from tiering.core.tiers import Tier
@@ -39,7 +42,9 @@ def retiering_notice(signal: Signal) -> Notification:
         title=english.title,
         body=english.body,
         actions=english.actions,
-        source_event_id=signal.signal_id,
+        # not the signal's id (a hash of version, partition, tier and branch, kept nowhere):
+        # what the ledger's re-placements name as their trigger
+        source_event_id=f"{POLICY_SWITCH_PREFIX}{version}",
         created_at_ms=signal.event_time_ms,
         texts=texts,
     )

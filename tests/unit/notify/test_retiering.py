@@ -49,6 +49,8 @@ def test_each_team_hears_once_per_branch_and_no_customer_is_named() -> None:
     )
     assert (potential.customer_id, potential.manager_id, potential.branch_id) == ("", None, "B1")
     assert potential.created_at_ms == SWITCH
+    # the source is the policy change, as the re-placements in tier_changes name it
+    assert {n.source_event_id for n in found.values()} == {"policy:2027.01-1"}
     assert len({n.notification_id for n in found.values()}) == 5
 
 
