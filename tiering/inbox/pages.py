@@ -44,6 +44,7 @@ from tiering.inbox.queries import (
     Filters,
     visible_notifications,
 )
+from tiering.inbox.retiering import page_of, read_retiering
 from tiering.inbox.sessions import Session
 from tiering.inbox.supervision import record_view
 from tiering.outages import outages
@@ -177,12 +178,23 @@ async def notification_detail(request: web.Request) -> web.StreamResponse:
         raise web.HTTPNotFound()
     # the full customer id to the team responsible (all who pass VISIBLE), once recorded
     full_id = await record_view(request, who, notification_id)
+    pool = request.app[POOL]
+    # a policy change's notice: the re-tiering where this manager looks after its tier
+    retiering = await read_retiering(pool, who.manager_id, head_office, row, page_of(request.query))
     # why the customer is in their tier (issue 18): their data too, so only with a view recorded
     why = None
-    if full_id:
+    if full_id and row["customer_id"]:
         s = request.app[SETTINGS]
-        why = await read_explanation(request.app[POOL], row["customer_id"], s.policy, WHY_CHANGES)
-    return render(request, "detail.html", n=row, next=request.path_qs, full_id=full_id, why=why)
+        why = await read_explanation(pool, row["customer_id"], s.policy, WHY_CHANGES)
+    return render(
+        request,
+        "detail.html",
+        n=row,
+        next=request.path_qs,
+        full_id=full_id,
+        why=why,
+        retiering=retiering,
+    )
 
 
 async def acknowledge(request: web.Request) -> web.StreamResponse:

@@ -43,7 +43,7 @@ COLUMNS = (
     "n.notification_id, n.customer_id, n.tier, n.team, n.manager_id, n.branch_id, n.kind,"
     " n.priority, n.title, n.body, n.actions, n.texts, n.created_at, n.acknowledged_at,"
     " n.acknowledged_by, a.name AS acknowledged_by_name,"
-    " n.risk_level, n.risk_assessed_on, n.risk_expired_on"
+    " n.risk_level, n.risk_assessed_on, n.risk_expired_on, n.source_event_id"
 )
 #: who acknowledged, by name
 _ACKNOWLEDGER = "LEFT JOIN managers a ON a.manager_id = n.acknowledged_by"
