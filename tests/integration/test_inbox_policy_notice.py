@@ -57,7 +57,7 @@ async def test_the_team_at_the_branch_reads_the_grouped_notice(deployment: Any) 
         assert page.status == 200
         html = await page.text()
         assert "Policy 2027.01-1 re-tiered customers of Potential customer" in html
-        assert "40 customer(s) moved out of Potential customer" in html
+        assert "40 customers moved out of Potential customer" in html
         assert "Why this tier" not in html  # no one customer's explanation
         zh = await client.get(
             f"/notifications/{n.notification_id}", headers={"Accept-Language": "zh-CN"}

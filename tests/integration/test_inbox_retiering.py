@@ -199,7 +199,7 @@ async def test_every_member_of_the_team_at_the_branch_sees_the_notices(inbox: An
         assert "Policy 2027.01-1 re-tiered customers of Potential customer" in html
         assert "<td>Policy change</td>" in html
         # the notice's own counts, of its branch and partition, and no customer named
-        assert "40 customer(s) moved out of Potential customer: 40 to Ordinary customer." in html
+        assert "40 customers moved out of Potential customer: 40 to Ordinary customer." in html
         assert "P0-" not in html
         # another branch's notice is a 404, like any notification not Alice's
         await page(alice, f"/notifications/{notice_of(Tier.POTENTIAL, 'BR2')}", 404)

@@ -18,7 +18,7 @@ from tiering.core.policy_versions import POLICY_SWITCH_PREFIX
 from tiering.core.signals import Signal
 from tiering.core.teams import TEAM_OF
 from tiering.core.tiers import Tier
-from tiering.i18n import LANGUAGES, Language, format_time, translations
+from tiering.i18n import LANGUAGES, Language, format_count, format_time, translations
 from tiering.i18n.terms import tier_name
 from tiering.notify.notification import NoticeText, Notification
 
@@ -59,28 +59,39 @@ def _moves(signal: Signal) -> tuple[str, list[tuple[Tier, Tier, int]]]:
 def _text(
     signal: Signal, version: str, moves: list[tuple[Tier, Tier, int]], language: Language
 ) -> NoticeText:
-    _ = translations(language, "notices").gettext
+    words = translations(language, "notices")
+    _, ngettext = words.gettext, words.ngettext
     mine = signal.tier
-    joined = [(a, n) for a, b, n in moves if b == mine]
-    left = [(b, n) for a, b, n in moves if a == mine]
+    # each list from the lowest tier up
+    joined = sorted((a, n) for a, b, n in moves if b == mine)
+    left = sorted((b, n) for a, b, n in moves if a == mine)
+    came, went = sum(n for _, n in joined), sum(n for _, n in left)
     facts = {
         "version": version,
         "moment": format_time(signal.event_time_ms, language),
         "tier": tier_name(mine, language),
-        "joined": sum(n for _, n in joined),
-        "left": sum(n for _, n in left),
+        "joined": format_count(came, language),
+        "left": format_count(went, language),
     }
     title = _("Policy %(version)s re-tiered customers of %(tier)s") % facts
     lines = [_("Policy %(version)s is in force from %(moment)s (China time).") % facts]
     if joined:
+        sentence = ngettext(
+            "%(joined)s customer moved into %(tier)s: %(from)s.",
+            "%(joined)s customers moved into %(tier)s: %(from)s.",
+            came,
+        )
         lines.append(
-            _("%(joined)s customer(s) moved into %(tier)s: %(from)s.")
-            % {**facts, "from": _listed(joined, language, _("%(count)s from %(tier)s"))}
+            sentence % {**facts, "from": _listed(joined, language, _("%(count)s from %(tier)s"))}
         )
     if left:
+        sentence = ngettext(
+            "%(left)s customer moved out of %(tier)s: %(to)s.",
+            "%(left)s customers moved out of %(tier)s: %(to)s.",
+            went,
+        )
         lines.append(
-            _("%(left)s customer(s) moved out of %(tier)s: %(to)s.")
-            % {**facts, "to": _listed(left, language, _("%(count)s to %(tier)s"))}
+            sentence % {**facts, "to": _listed(left, language, _("%(count)s to %(tier)s"))}
         )
     actions = (
         (_("Review the customers who joined %(tier)s under policy %(version)s.") % facts,)
@@ -91,11 +102,13 @@ def _text(
         if left
         else ()
     )
-    return NoticeText(title, " ".join(lines), actions)
+    # English puts a space between sentences, Chinese none
+    return NoticeText(title, (" " if language == "en" else "").join(lines), actions)
 
 
 def _listed(counts: list[tuple[Tier, int]], language: Language, pattern: str) -> str:
     separator = ", " if language == "en" else "，"
     return separator.join(
-        pattern % {"count": n, "tier": tier_name(tier, language)} for tier, n in counts
+        pattern % {"count": format_count(n, language), "tier": tier_name(tier, language)}
+        for tier, n in counts
     )

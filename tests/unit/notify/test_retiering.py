@@ -58,17 +58,56 @@ def test_the_notice_counts_the_moves_in_every_language() -> None:
     potential = notices()[Tier.POTENTIAL, "B1"]
     en = potential.text("en")
     assert en.title == "Policy 2027.01-1 re-tiered customers of Potential customer"
-    assert "3 customer(s) moved into Potential customer: 3 from Premium customer." in en.body
-    assert "40 customer(s) moved out of Potential customer: 40 to Ordinary customer." in en.body
-    assert len(en.actions) == 2
+    assert en.body == (
+        "Policy 2027.01-1 is in force from Dec 5, 2025, 12:00:00\u202fAM (China time)."
+        " 3 customers moved into Potential customer: 3 from Premium customer."
+        " 40 customers moved out of Potential customer: 40 to Ordinary customer."
+    )
+    assert en.actions == (
+        "Review the customers who joined Potential customer under policy 2027.01-1.",
+        "Tell the customers who left Potential customer what their new tier offers them.",
+    )
     zh = potential.text("zh_Hans_CN")
-    assert "3 位客户转入潜力客户：3 位来自优质客户。" in zh.body
-    assert "40 位客户转出潜力客户：40 位转为普通客户。" in zh.body
+    # Chinese sentences follow one another with no space
+    assert zh.body == (
+        "政策 2027.01-1 自 2025年12月5日 00:00:00（北京时间）起生效。"
+        "3 位客户转入潜力客户：3 位来自优质客户。"
+        "40 位客户转出潜力客户：40 位转为普通客户。"
+    )
     assert zh.title == "政策 2027.01-1 调整了潜力客户的客户分层"
-    assert "政策 2027.01-1 自" in potential.text("zh_Hant").body
+    hant = potential.text("zh_Hant")
+    assert hant.title == "政策 2027.01-1 調整了潛力客戶的客戶分層"
+    assert "3 位客戶轉入潛力客戶：3 位來自優質客戶。40 位客戶轉出潛力客戶" in hant.body
+    assert hant.actions[0] == "請跟進按政策 2027.01-1 轉入潛力客戶的客戶。"
     # the contract's own fields carry the English
     assert (potential.title, potential.body) == (en.title, en.body)
 
 
 def test_the_same_signal_is_the_same_notice() -> None:
     assert notices() == notices()
+
+
+def test_one_customer_is_one_and_thousands_are_grouped_from_the_lowest_tier_up() -> None:
+    moves = {
+        (Tier.PREMIUM, Tier.HIGH_END, "B1"): 1,
+        (Tier.PREMIUM, Tier.POTENTIAL, "B1"): 1_250,
+        (Tier.POTENTIAL, Tier.PREMIUM, "B1"): 1,
+    }
+    [signal] = [s for s in retiering_signals(RAISED, SWITCH, 0, moves) if s.tier == Tier.PREMIUM]
+    notice = decide(signal, NotifierState(), RAISED, assignment=None).notifications[0]
+    en = notice.text("en").body
+    assert "1 customer moved into Premium customer: 1 from Potential customer." in en
+    assert (
+        "1,251 customers moved out of Premium customer:"
+        " 1,250 to Potential customer, 1 to High-end customer." in en
+    )
+    assert "1,251 位客户转出优质客户：1,250 位转为潜力客户，1 位转为高端客户。" in (
+        notice.text("zh_Hans_CN").body
+    )
+    # only the sentences that apply: nobody joined the high-end tier's team from it
+    [high_end] = [s for s in retiering_signals(RAISED, SWITCH, 0, moves) if s.tier == Tier.HIGH_END]
+    words = decide(high_end, NotifierState(), RAISED, assignment=None).notifications[0].text("en")
+    assert "moved out" not in words.body
+    assert words.actions == (
+        "Review the customers who joined High-end customer under policy 2027.01-1.",
+    )
