@@ -9,10 +9,17 @@ from tiering.core.teams import Team
 from tiering.core.tiers import Tier
 from tiering.ledger.policy_switch import retiering_signals
 from tiering.notify.notification import Notification
+from tiering.notify.processor import NotifierProcessor, NotifierStore
+from tiering.notify.records import decode_notification, encode_notification
 from tiering.notify.rules import NotificationOutcome, decide
 from tiering.notify.state import NotifierState
+from tiering.settings import Settings
+from tiering.wire.codec import AvroCodec
+from tiering.wire.inbound import Inbound
 from tiering.wire.signals import decode_signal, encode_signal
+from tiering.wire.topics import DeploymentTopics
 
+CODEC = AvroCodec()
 MOVES = {
     (Tier.POTENTIAL, Tier.ORDINARY, "B1"): 40,
     (Tier.PREMIUM, Tier.POTENTIAL, "B1"): 3,
@@ -111,3 +118,24 @@ def test_one_customer_is_one_and_thousands_are_grouped_from_the_lowest_tier_up()
     assert words.actions == (
         "Review the customers who joined High-end customer under policy 2027.01-1.",
     )
+
+
+def test_counted_like_any_notification_and_no_state_kept() -> None:
+    """Through the notifier's processor: tiering_notifications_total{kind="POLICY_CHANGE"}
+    gets one per notice, by team, and no notifier state is staged for the empty customer."""
+    store = NotifierStore(lambda key: None)
+    processor = NotifierProcessor(RAISED, CODEC, store, DeploymentTopics.of(Settings()))
+    batch = [
+        Inbound("signals", 3, offset, b"", encode_signal(signal))
+        for offset, signal in enumerate(retiering_signals(RAISED, SWITCH, 3, MOVES))
+    ]
+    out = processor.decide(batch, {})
+    assert out.outcomes == {
+        ("POLICY_CHANGE", "BRANCH_SERVICE", "emitted"): 2,
+        ("POLICY_CHANGE", "CUSTOMER_MANAGER", "emitted"): 2,
+        ("POLICY_CHANGE", "WEALTH_TEAM", "emitted"): 1,
+    }
+    assert store.staged() == []
+    # the contract's record, read back whole (ManagerNotification version 5)
+    for _, n in out.notifications:
+        assert decode_notification(CODEC, encode_notification(CODEC, n)) == n
