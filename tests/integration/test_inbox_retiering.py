@@ -7,7 +7,6 @@ the reader looks after the tier; in Chinese too."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,6 +22,7 @@ from tests.integration.test_inbox import ack, add_notification, listed, next_eve
 from tests.unit.ledger.test_policy_switch import RAISED, SWITCH
 from tiering.core.bank_time import from_epoch_ms
 from tiering.core.tiers import Tier
+from tiering.delivery.service import INSERT_NOTIFICATION, notification_row
 from tiering.directory.tokens import issue_token
 from tiering.ledger.policy_switch import Moves, retiering_signals
 from tiering.notify.notification import Notification
@@ -62,12 +62,6 @@ INSERT INTO customer_balances (customer_id, balance, tier, version, as_of, branc
 VALUES ($1, 80000, $2, 1, $3, $4)
 """
 #: as delivery writes a notification (tiering/delivery/service.py)
-NOTICE = """
-INSERT INTO notifications (notification_id, customer_id, tier, team, manager_id, branch_id,
-                           kind, priority, title, body, actions, source_event_id, created_at,
-                           texts)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb)
-"""
 
 
 def customers(partition: int, moves: Moves) -> list[tuple[str, Tier, Tier, str | None]]:
@@ -88,23 +82,8 @@ def notices() -> list[Notification]:
 
 
 async def store(d: Deployment, n: Notification) -> None:
-    await d.fetch(
-        NOTICE,
-        n.notification_id,
-        n.customer_id,
-        n.tier.name,
-        n.team.value,
-        n.manager_id,
-        n.branch_id,
-        n.kind.value,
-        n.priority.name,
-        n.title,
-        n.body,
-        list(n.actions),
-        n.source_event_id,
-        n.created_at,
-        json.dumps(n.texts_json(), ensure_ascii=False),
-    )
+    """As delivery writes it to the inbox."""
+    await d.fetch(INSERT_NOTIFICATION, *notification_row(n))
 
 
 def notice_of(tier: Tier, branch: str | None, partition: int = 0) -> str:

@@ -48,7 +48,7 @@ T = TypeVar("T")
 
 # risk_level, risk_assessed_on, risk_expired_on: the §9 audit trail, what the recommendations
 # were kept within
-_INSERT_NOTIFICATION = """
+INSERT_NOTIFICATION = """
 INSERT INTO notifications (notification_id, customer_id, tier, team, manager_id, branch_id,
                            kind, priority, title, body, actions, source_event_id, created_at,
                            texts, risk_level, risk_assessed_on, risk_expired_on)
@@ -274,7 +274,9 @@ class DeliveryService:
 
         async def write() -> None:
             async with self._the_pool().acquire() as conn, conn.transaction():
-                await conn.executemany(_INSERT_NOTIFICATION, [_row(n) for n in notifications])
+                await conn.executemany(
+                    INSERT_NOTIFICATION, [notification_row(n) for n in notifications]
+                )
 
         await self._retry("write notifications", write, metric_label=POSTGRES)
         DELIVERIES.labels(POSTGRES, "delivered").inc(len(notifications))
@@ -320,7 +322,8 @@ class DeliveryService:
         letter.log()
 
 
-def _row(n: Notification) -> tuple[Any, ...]:
+def notification_row(n: Notification) -> tuple[Any, ...]:
+    """``n`` as :data:`INSERT_NOTIFICATION` takes it: the inbox's row of a notification."""
     return (
         n.notification_id,
         n.customer_id,
