@@ -118,8 +118,15 @@ def average_due(state: CustomerState, policy: Policy) -> int | None:
         bound = policy.lower_bound(TIERS[tier + 1])
         moments.append(first_moment(state, policy, bound, True, after))
     if basis.downgrade == ADB and tier > Tier.ORDINARY:
-        in_grace = tier in state.below_since
-        moments.append(first_moment(state, policy, policy.lower_bound(tier), in_grace, after))
+        # the bounds the average is below are the top ones, from the lowest such rank up to
+        # the tier: watch it falling below the next one down, and climbing back over that rank's
+        lowest = min((r for r in state.below_since if r <= tier), default=tier + 1)
+        if lowest > Tier.POTENTIAL:
+            bound = policy.lower_bound(TIERS[lowest - 1])
+            moments.append(first_moment(state, policy, bound, False, after))
+        if lowest <= tier:
+            bound = policy.lower_bound(TIERS[lowest])
+            moments.append(first_moment(state, policy, bound, True, after))
     found = [m for m in moments if m is not None]
     return min(found) if found else None
 

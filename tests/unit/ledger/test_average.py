@@ -227,3 +227,24 @@ def test_the_partitions_sweep_decides_an_average_on_stream_time() -> None:
     [up] = [c for _, c in out.changes if c.customer_id == "C1"]
     assert (up.new_tier, up.event_time_ms) == (Tier.POTENTIAL, FEBRUARY + 2 * DAY_MS)
     assert out.balances["C1"].average_fen == 5_000_000
+
+
+def test_each_bound_the_average_leaves_starts_its_own_grace_then() -> None:
+    """An emptied PREMIUM account: the average leaves PREMIUM's bound, later POTENTIAL's; each
+    grace period runs from the moment the average left that bound, as on the balance."""
+    c = Customer(THIRTY_DAYS)
+    c.post("600000.00", at=FEBRUARY)
+    c.post("600000.00", txn_type=TxnType.WITHDRAWAL, at=FEBRUARY + 10 * DAY_MS)
+    state = c.state
+    assert state is not None
+    assert state.tier is Tier.PREMIUM
+    left_premium = first_moment(state, THIRTY_DAYS, 50_000_000, False, state.clock_ms)
+    left_potential = first_moment(state, THIRTY_DAYS, 5_000_000, False, state.clock_ms)
+    assert left_premium is not None
+    assert left_potential is not None
+    end = left_potential + POLICY.downgrade_grace_ms
+    changes = expire_due(state, "C1", end, THIRTY_DAYS).changes
+    assert [(ch.new_tier, ch.event_time_ms) for ch in changes] == [
+        (Tier.POTENTIAL, left_premium + POLICY.downgrade_grace_ms),
+        (Tier.ORDINARY, end),
+    ]
