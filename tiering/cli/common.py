@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from aiokafka.errors import KafkaConnectionError
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
@@ -52,6 +53,10 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     except OSError as exc:
         raise click.ClickException(f"cannot reach a service: {exc}") from None
+    except KafkaConnectionError as exc:  # aiokafka's, which is no OSError
+        raise click.ClickException(
+            f"cannot reach Kafka (TIERING_KAFKA_BOOTSTRAP_SERVERS): {' '.join(map(str, exc.args))}"
+        ) from None
     except NotMigratedError as exc:
         raise click.ClickException(str(exc)) from None
 

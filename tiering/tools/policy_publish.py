@@ -46,8 +46,8 @@ async def published_versions(settings: Settings) -> list[PublishedVersion]:
     consumer = AIOKafkaConsumer(
         **kafka_client_options(settings), enable_auto_commit=False, group_id=None
     )
-    await consumer.start()
-    try:
+    try:  # stopped even when it could not start (no broker answered)
+        await consumer.start()
         if topic not in await consumer.topics():
             return []
         tp = TopicPartition(topic, 0)

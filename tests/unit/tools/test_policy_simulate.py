@@ -110,3 +110,18 @@ def test_the_files_and_the_page(tmp_path: Path) -> None:
     text = console.export_text()
     assert "2 of 5 customers would move" in text
     assert "Workload per team" in text
+
+
+def test_an_unreachable_kafka_ends_the_command_with_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from tiering.cli import main
+    from tiering.core.policy_file import default_policy_text
+
+    candidate = tmp_path / "candidate.toml"
+    candidate.write_text(f"effective_from = 2027-01-01T00:00:00\n{default_policy_text()}")
+    env = {"TIERING_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}  # nothing listens there
+    result = CliRunner().invoke(main, ["policy", "simulate", str(candidate)], env=env)
+    assert result.exit_code == 1, result.output
+    assert "cannot reach Kafka (TIERING_KAFKA_BOOTSTRAP_SERVERS)" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -37,8 +37,8 @@ async def read_states(settings: Settings, progress: Progress = lambda done, tota
         fetch_max_bytes=64 * 1024**2,
         max_partition_fetch_bytes=16 * 1024**2,
     )
-    await consumer.start()
-    try:
+    try:  # stopped even when it could not start (no broker answered)
+        await consumer.start()
         if topic not in await consumer.topics():  # no worker has stored a customer yet
             return {}
         tps = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
