@@ -109,6 +109,13 @@ def test_the_files_and_the_page(tmp_path: Path) -> None:
     show(console, sim, "en")
     text = console.export_text()
     assert "2 of 5 customers would move" in text
+    # per team, as the page shows it: each move concerns the team it leaves and the one it joins
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in text.splitlines()]
+    assert "Moves per team" in text
+    assert ["Customer managers", "Potential customer", "Ordinary customer", "2"] in rows
+    assert ["Branch tellers and lobby manager", "Potential customer", "Ordinary customer", "2"] in (
+        rows
+    )
     assert "Workload per team" in text
 
 

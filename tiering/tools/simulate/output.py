@@ -102,11 +102,13 @@ def show(console: Console, sim: Simulation, language: Language) -> None:
     console.print(headline(sim, language), soft_wrap=True)
     heads = {
         "moves": (_("From"), _("To"), _("Branch"), _("Customers")),
+        "teams": (_("Team"), _("From"), _("To"), _("Customers")),
         "notices": (_("Team"), _("Kind"), _("Notifications")),
         "workload": (_("Team"), _("Customers now"), _("Under the candidate"), _("Change")),
     }
     for name, title, rows, numeric_from in (
         ("moves", _("Moves between tiers"), t.moves, 3),
+        ("teams", _("Moves per team"), t.teams, 3),
         ("notices", _("Notifications the teams would get"), t.notices, 2),
         ("workload", _("Workload per team"), t.workload, 1),
     ):
