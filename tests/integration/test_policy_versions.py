@@ -17,6 +17,8 @@ from tests.harness.records import CODEC, DAY_MS, T0, posting
 from tests.harness.waiting import wait_for
 from tiering.core.bank_time import epoch_ms
 from tiering.core.policy_file import default_policy_text
+from tiering.core.teams import TEAM_OF
+from tiering.core.tiers import Tier
 from tiering.wire.codec import MANAGER_NOTIFICATION, TIER_CHANGE
 
 #: T0 is 2025-11-25 00:00 China time; the new version is in force ten days on
@@ -107,6 +109,10 @@ async def test_two_workers_switch_at_the_same_event_time_and_a_replay_agrees(
                 (r["from_tier"], r["to_tier"], r["branch_id"]): int(r["customers"])
                 for r in csv.DictReader(f)
             }
+        with (tmp_path / "sim" / "notifications.csv").open() as f:
+            notified = list(csv.DictReader(f))
+        with (tmp_path / "sim" / "workload.csv").open() as f:
+            workload = {r["team"]: int(r["customers_candidate"]) for r in csv.DictReader(f)}
         published = tiering("policy", "publish", str(policy_file), env=d.env)
         assert published.returncode == 0, published.stdout + published.stderr
         assert f"policy {VERSION}, in force from 2025-12-05 00:00:00 China time" in (
@@ -167,11 +173,24 @@ async def test_two_workers_switch_at_the_same_event_time_and_a_replay_agrees(
         }
         assert all(n["customer_id"] == "" for n in notices)
         assert len(notices) <= 2 * 3 * d.partitions
+        # simulate counted those notices beforehand, per team and branch (one per partition),
+        # and nothing falling due anyway
+        assert Counter((n["team"], n["kind"], n["branch_id"]) for n in notices) == Counter(
+            {
+                (r["team"], r["kind"], r["branch_id"]): int(r["notifications"])
+                for r in notified
+                if r["falls_due_anyway"] == "no"
+            }
+        )
+        assert [r for r in notified if r["falls_due_anyway"] == "yes"] == []
         rows = await d.fetch("SELECT tier, count(*) AS n FROM customer_balances GROUP BY tier")
         assert {r["tier"]: r["n"] for r in rows} == {
             "ORDINARY": CUSTOMERS // 2,
             "POTENTIAL": CUSTOMERS // 2,
         }
+        # and each team's workload under the candidate
+        teams = Counter({TEAM_OF[Tier[r["tier"]]].value: r["n"] for r in rows})
+        assert {team: n for team, n in workload.items() if n} == dict(teams)
     finally:
         release_test_port(second)
 
