@@ -151,19 +151,30 @@ def policy_simulate(file: Path, out: Path | None, language: Language | None) -> 
     from rich.console import Console
     from rich.progress import Progress
 
-    from tiering.tools.simulate.output import reading_label, render_html, show, write_csv, written
+    from tiering.tools.simulate.output import (
+        placing_label,
+        reading_label,
+        render_html,
+        show,
+        write_csv,
+        written,
+    )
     from tiering.tools.simulate.run import run_simulation
 
     s = settings()
     shown = language or s.language
     with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(reading_label(shown), total=None)
+        reading = bar.add_task(reading_label(shown), total=None)
+        placing = bar.add_task(placing_label(shown), total=None)
 
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+        def read(done: int, total: int) -> None:
+            bar.update(reading, completed=done, total=total)
+
+        def placed(done: int, total: int) -> None:
+            bar.update(placing, completed=done, total=total)
 
         try:
-            result = run(run_simulation(s, file.read_text("utf-8"), progress))
+            result = run(run_simulation(s, file.read_text("utf-8"), read, placed))
         except PolicyError as exc:
             raise click.ClickException(str(exc)) from None
     show(Console(), result, shown)

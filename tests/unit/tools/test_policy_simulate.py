@@ -132,3 +132,23 @@ def test_an_unreachable_kafka_ends_the_command_with_one_line(tmp_path: Path) -> 
     assert result.exit_code == 1, result.output
     assert "cannot reach Kafka (TIERING_KAFKA_BOOTSTRAP_SERVERS)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_second_bar_counts_every_customer_re_placed_and_no_reserved_key() -> None:
+    from tiering.ledger.state import encode_state
+    from tiering.ledger.store import policies_key
+    from tiering.tools.simulate.source import partitions
+
+    stored = {
+        p: {key.encode(): encode_state(state) for key, state in customers}
+        for p, customers in bank()
+    }
+    stored[0][policies_key(0)] = b"the partition's versions, not a customer's state"
+    told: list[tuple[int, int]] = []
+    sim = simulate(
+        partitions(stored, lambda done, total: told.append((done, total))),
+        PolicyVersions(POLICY),
+        dataclasses.replace(CANDIDATE, effective_from_ms=T0 + POLICY.downgrade_grace_ms + 10),
+    )
+    assert (told[0], told[-1]) == ((0, 5), (5, 5))
+    assert dict(sim.moves) == dict(run().moves)  # the same as from the states themselves

@@ -77,6 +77,11 @@ def reading_label(language: Language) -> str:
     return translations(language, "simulate").gettext("Reading the customers")
 
 
+def placing_label(language: Language) -> str:
+    """The progress bar's label while each customer is re-placed under the candidate."""
+    return translations(language, "simulate").gettext("Re-placing the customers")
+
+
 def written(paths: list[Path], language: Language) -> str:
     files = ", ".join(str(p) for p in paths)
     return translations(language, "simulate").gettext("Written: %(files)s") % {"files": files}

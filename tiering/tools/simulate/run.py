@@ -8,19 +8,22 @@ from tiering.core.policy_versions import PolicyVersions, published, read_version
 from tiering.settings import Settings
 from tiering.tools.policy_publish import check_publication, published_versions
 from tiering.tools.simulate.outcome import Simulation, simulate
-from tiering.tools.simulate.source import Progress, customers, read_states
+from tiering.tools.simulate.source import Progress, partitions, read_states
 
 
 async def run_simulation(
-    settings: Settings, text: str, progress: Progress = lambda done, total: None
+    settings: Settings,
+    text: str,
+    progress: Progress = lambda done, total: None,
+    placing: Progress = lambda done, total: None,
 ) -> Simulation:
     """What publishing the policy file ``text`` would do now; :class:`PolicyError` when it is
-    not valid, or publishing would refuse it."""
+    not valid, or publishing would refuse it. ``progress``: the records read of the changelog;
+    ``placing``: the customers re-placed."""
     candidate = published(text)
     known = await published_versions(settings)
     if not check_publication(candidate, known):
         raise PolicyError(f"policy {candidate.version} is published already: nothing to simulate")
     versions = PolicyVersions(settings.policy, known)
     stored = await read_states(settings, progress)
-    partitions = ((p, customers(states)) for p, states in sorted(stored.items()))
-    return simulate(partitions, versions, read_version(text))
+    return simulate(partitions(stored, placing), versions, read_version(text))
