@@ -152,3 +152,42 @@ def test_the_second_bar_counts_every_customer_re_placed_and_no_reserved_key() ->
     )
     assert (told[0], told[-1]) == ((0, 5), (5, 5))
     assert dict(sim.moves) == dict(run().moves)  # the same as from the states themselves
+
+
+def test_a_version_published_but_not_yet_in_force_re_places_first_and_is_not_counted() -> None:
+    from tiering.core.policy_file import default_policy_text
+    from tiering.core.policy_versions import published, read_version
+    from tiering.ledger.policy_switch import switch_customer
+
+    raised = default_policy_text().replace('POTENTIAL = "50000.00"', 'POTENTIAL = "100000.00"', 1)
+
+    def version(name: str, day: str, text: str) -> str:
+        text = text.replace("policy_version = ", f'policy_version = "{name}"\n# was: ', 1)
+        return f"effective_from = 2025-12-{day}T00:00:00\n{text}"
+
+    # published, in force from 2025-12-05: POTENTIAL from 100,000
+    first = published(version("2025.12-a", "05", raised))
+    # the candidate, from 2025-12-15: PREMIUM from 400,000 as well
+    candidate = read_version(
+        version("2025.12-b", "15", raised.replace('PREMIUM = "500000.00"', 'PREMIUM = "400000.00"'))
+    )
+    versions = PolicyVersions(POLICY, [first])
+
+    def states() -> list[tuple[str, CustomerState]]:
+        return [("C1", customer("C1", "70000.00", "B1")), ("C2", customer("C2", "450000.00", "B1"))]
+
+    # the worker has not reached 2025-12-05 yet: C1 goes down then, under 2025.12-a, not
+    # under the candidate; C2 goes up under the candidate
+    ahead = simulate([(0, states())], versions, candidate, {0: None})
+    assert dict(ahead.moves) == {(Tier.POTENTIAL, Tier.PREMIUM, "B1"): 1}
+    assert ahead.previous == "2025.12-a"
+    assert ahead.before == {Team.CUSTOMER_MANAGER: 2}
+    assert ahead.after == {Team.BRANCH_SERVICE: 1, Team.WEALTH_TEAM: 1}
+    # once it has switched (C1 re-placed already, the moment stored), the same
+    done = states()
+    for customer_id, state in done:
+        switch_customer(
+            state, customer_id, POLICY, read_version(first.text), first.effective_from_ms
+        )
+    after = simulate([(0, done)], versions, candidate, {0: first.effective_from_ms})
+    assert dict(after.moves) == dict(ahead.moves)

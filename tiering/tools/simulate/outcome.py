@@ -7,12 +7,12 @@ would get, and each team's workload before and after.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from tiering.core.kinds import NotificationKind
 from tiering.core.policy import Policy
-from tiering.core.policy_versions import PolicyVersions
+from tiering.core.policy_versions import PolicyVersions, read_version
 from tiering.core.signals import Signal
 from tiering.core.teams import TEAM_OF, Team, handover, route
 from tiering.core.tiers import Tier
@@ -62,21 +62,36 @@ def simulate(
     partitions: Iterable[tuple[int, Iterable[tuple[str, CustomerState]]]],
     versions: PolicyVersions,
     candidate: Policy,
+    switched: Mapping[int, int | None] | None = None,
 ) -> Simulation:
     """Re-place every customer (``(partition, [(customer_id, state), ...])``, states the caller
-    gives up: they are changed) under ``candidate`` at its ``effective_from``."""
+    gives up: they are changed) under ``candidate`` at its ``effective_from``.
+
+    ``switched``: per partition, the moment of the last version its customers were re-placed
+    under (``PolicyVersions.switched_ms`` as the partition stores it; a partition not named:
+    all of ``versions``). A version published but not yet switched to on a partition re-places
+    its customers first, as the workers will before the candidate's moment: its own moves are
+    not the candidate's and are not counted, what falls due before it is."""
     at = candidate.effective_from_ms
     if at is None:
         raise ValueError("a candidate version names its effective_from")
     old = versions.in_force(at - 1)
     out = Simulation(candidate.version, at, previous=old.version)
     for partition, customers in partitions:
+        pending = _pending(versions, (switched or {}).get(partition), at)
         changes = []
         for customer_id, state in customers:
             if state.tier is None:
                 continue
             out.customers += 1
             out.before[TEAM_OF[state.tier]] += 1
+            for before, version, moment in pending:
+                earlier = switch_customer(state, customer_id, before, version, moment)
+                for change in earlier.changes:
+                    if change is not earlier.replacement:
+                        _told(out, tier_change_signal(change))
+                for signal in earlier.signals:
+                    _told(out, signal)
             done = switch_customer(state, customer_id, old, candidate, at)
             assert state.tier is not None
             out.after[TEAM_OF[state.tier]] += 1
@@ -93,6 +108,19 @@ def simulate(
         for signal in retiering_signals(candidate, at, partition, moves):
             out.notices[TEAM_OF[signal.tier], signal.branch_id] += 1
     return out
+
+
+def _pending(
+    versions: PolicyVersions, switched_ms: int | None, at_ms: int
+) -> list[tuple[Policy, Policy, int]]:
+    """The versions a partition switched to up to ``switched_ms`` has yet to switch to before
+    ``at_ms``, oldest first: (the version before it, it, its moment)."""
+    pending = []
+    for v in versions.versions:
+        moment = v.effective_from_ms
+        if moment < at_ms and (switched_ms is None or moment > switched_ms):
+            pending.append((versions.in_force(moment - 1), read_version(v.text), moment))
+    return pending
 
 
 def _told(out: Simulation, signal: Signal) -> None:

@@ -8,7 +8,7 @@ from tiering.core.policy_versions import PolicyVersions, published, read_version
 from tiering.settings import Settings
 from tiering.tools.policy_publish import check_publication, published_versions
 from tiering.tools.simulate.outcome import Simulation, simulate
-from tiering.tools.simulate.source import Progress, partitions, read_states
+from tiering.tools.simulate.source import Progress, partitions, read_states, switched
 
 
 async def run_simulation(
@@ -26,4 +26,9 @@ async def run_simulation(
         raise PolicyError(f"policy {candidate.version} is published already: nothing to simulate")
     versions = PolicyVersions(settings.policy, known)
     stored = await read_states(settings, progress)
-    return simulate(partitions(stored, placing), versions, read_version(text))
+    return simulate(
+        partitions(stored, placing),
+        versions,
+        read_version(text),
+        switched(stored, settings.policy),
+    )

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import msgpack
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from tiering.core.policy import Policy
+from tiering.core.policy_versions import PolicyVersions
 from tiering.ledger.state import CustomerState, decode_state
-from tiering.ledger.store import RESERVED
+from tiering.ledger.store import RESERVED, policies_key
 from tiering.runtime.agents import LEDGER_TABLE
 from tiering.settings import Settings
 from tiering.wire.kafka_clients import kafka_client_options
@@ -93,3 +96,14 @@ def partitions(
     for partition, states in sorted(stored.items()):
         yield partition, customers(states)
     progress(total, total)
+
+
+def switched(stored: Stored, base: Policy) -> dict[int, int | None]:
+    """Per partition, the moment of the last policy version its worker re-placed the customers
+    under, as the worker keeps it in its table (None: none yet)."""
+    moments: dict[int, int | None] = {}
+    for partition, states in stored.items():
+        raw = states.get(policies_key(partition))
+        fields = None if raw is None else msgpack.unpackb(raw)
+        moments[partition] = PolicyVersions.decode(fields, base).switched_ms
+    return moments
