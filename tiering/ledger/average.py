@@ -23,6 +23,7 @@ that millisecond. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+import bisect
 from datetime import date, timedelta
 
 from tiering.core.bank_time import DAY_MS, bank_day, day_start_ms
@@ -56,16 +57,32 @@ def window_start(policy: Policy, at_ms: int) -> int:
     return at_ms - policy.basis.days * DAY_MS
 
 
-def track_balance(state: CustomerState, policy: Policy, now_ms: int) -> None:
+def track_balance(
+    state: CustomerState,
+    policy: Policy,
+    now_ms: int,
+    known_since: tuple[int, int] | None = None,
+) -> None:
     """The customer's deposit balance is ``state.total_fen`` from ``now_ms`` on: keep it in the
-    history while ``policy`` averages (starting the history at the first such event), and only
-    what a window from now on can still reach. A policy that averages nothing keeps none."""
+    history while ``policy`` averages, and only what a window from now on can still reach. A
+    policy that averages nothing keeps none.
+
+    The history starts at the first event under an averaging policy; for a customer known
+    before it (``known_since``: the moment of their previous event and the balance they held
+    from then), at that earlier moment, so that a deposit made as the history starts counts
+    for its own time only, not as the customer's whole average."""
     if not policy.basis.averaged:
         state.history_since, state.balance_history = None, []
         return
     total, history = state.total_fen, state.balance_history
     if state.history_since is None or not history:
-        state.history_since, state.balance_history = now_ms, [(now_ms, total)]
+        if known_since is not None and known_since[0] < now_ms:
+            state.history_since, state.balance_history = known_since[0], [known_since]
+        else:
+            state.history_since, state.balance_history = now_ms, []
+        history = state.balance_history
+    if not history:
+        history.append((now_ms, total))
         return
     if history[-1][1] != total:
         if history[-1][0] == now_ms:
@@ -148,21 +165,24 @@ def first_moment(
     def holds(integral: int, length: int) -> bool:
         return (integral >= bound * length) if reaching else (integral < bound * length)
 
-    t = after_ms + 1
+    sinces = [s for s, _ in history]
+    t, integral = after_ms + 1, None
     for _ in range(len(history) + 4):
         start = max(window_start(policy, t), since)
         if t <= start:  # a window of no length: the balance itself, and so on from here
             return t if holds(now_balance, 1) else None
-        integral, length = _integral(history, start, t), t - start
+        length = t - start
+        if integral is None:  # once; each piece then carries it on (linear within a piece)
+            integral = _integral(history, start, t)
         if policy.basis.window == CALENDAR_MONTH:
             end: int | None = next_month_start(t)
             slope, grows = now_balance, 1
         elif t - policy.basis.days * DAY_MS < since:  # the window still grows from the start
             end, slope, grows = since + policy.basis.days * DAY_MS, now_balance, 1
         else:  # the window slides: a past balance leaves it as the balance now comes in
-            leaving = _balance_at(history, start)
-            later = [s for s, _ in history if s > start]
-            end = later[0] + policy.basis.days * DAY_MS if later else None
+            after = bisect.bisect_right(sinces, start)
+            leaving = history[max(after - 1, 0)][1]
+            end = sinces[after] + policy.basis.days * DAY_MS if after < len(sinces) else None
             slope, grows = now_balance - leaving, 0
             if start >= last_change:
                 return t if holds(integral, length) else None  # constant from here
@@ -171,6 +191,7 @@ def first_moment(
             return t + step
         if end is None:
             return None
+        integral += slope * (end - t)
         t = end
     return None
 

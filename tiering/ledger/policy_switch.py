@@ -68,7 +68,8 @@ def switch_customer(
     if held is None:
         return done
     if new.basis.averaged and state.history_since is None:
-        track_balance(state, new, now)  # an average kept from the switch on
+        # an average kept from the customer's last event on: their balance is known since
+        track_balance(state, new, now, (state.clock_ms, state.total_fen))
         done.changed = True
     below_before = dict(state.below_since)
     up = classify(basis_fen(state, new, "upgrade", now), new.lower_bounds_fen)

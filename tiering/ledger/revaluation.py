@@ -50,7 +50,8 @@ def revalue_holder(
     The moment is the start of the rate's bank day, or the customer's own time if that is
     later (a rate that arrives for a day the customer has already posted in).
     """
-    now = max(state.clock_ms, day_start_ms(effective_day))
+    clock_before = state.clock_ms
+    now = max(clock_before, day_start_ms(effective_day))
     due = expire_due(state, customer_id, now, policy)
     done = Revalued(changes=due.changes, signals=due.signals, departed=due.departed)
     previous, tier_before = state.total_fen, state.tier
@@ -60,7 +61,8 @@ def revalue_holder(
     done.changed = True
     state.clock_ms = now
     state.version += 1
-    track_balance(state, policy, now)  # for an average-balance basis ([basis] adb)
+    # for an average-balance basis ([basis] adb), kept from the customer's last event
+    track_balance(state, policy, now, (clock_before, previous))
     record_peak(state, now, total, policy)
     if state.tier is not None and total != previous:
         change = decide_by_total(state, customer_id, now, policy, trigger, now)

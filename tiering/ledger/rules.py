@@ -113,7 +113,8 @@ def apply_posting(
             f"a {posting.currency} posting on an account kept in {account.currency} "
             "(a BALANCE_SNAPSHOT in the account's currency restates it)",
         )
-    now = max(state.clock_ms, posting.event_time_ms)
+    clock_before = state.clock_ms
+    now = max(clock_before, posting.event_time_ms)
     lookup = rates or fallback(policy.rates)
     rate = lookup(posting.currency, bank_day(now))
     if rate is None:
@@ -152,7 +153,9 @@ def apply_posting(
     # §3: each account counts toward the deposit balance at no less than zero
     total = state.total_fen = previous_total + deposit_fen(account.value_fen) - before
     applied.previous_total_fen, applied.total_fen = previous_total, total
-    track_balance(state, policy, now)  # for an average-balance basis ([basis] adb)
+    # for an average-balance basis ([basis] adb); a customer known before it from their last event
+    known = (clock_before, previous_total) if tier_before is not None else None
+    track_balance(state, policy, now, known)
     record_peak(state, now, total, policy)
     change = _decide_tier(state, posting, total, now, policy)
     if change is not None:

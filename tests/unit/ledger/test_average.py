@@ -248,3 +248,19 @@ def test_each_bound_the_average_leaves_starts_its_own_grace_then() -> None:
         (Tier.POTENTIAL, left_premium + POLICY.downgrade_grace_ms),
         (Tier.ORDINARY, end),
     ]
+
+
+def test_a_customer_known_before_the_average_is_not_lifted_by_the_deposit_that_starts_it() -> None:
+    """A worker restarted on an averaging policy: the customer's history starts at their last
+    event, with the balance they held since, not at the deposit that first meets the policy."""
+    c = Customer(POLICY)
+    c.post("600000.00", txn_type=TxnType.BALANCE_SNAPSHOT, at=MARCH)
+    assert c.tier is Tier.PREMIUM
+    c.policy = MONTHLY
+    applied = c.post("3000000.00", at=MARCH + 20 * DAY_MS)
+    assert (c.tier, applied.changes) == (Tier.PREMIUM, [])
+    state = c.state
+    assert state is not None
+    assert state.history_since == MARCH
+    # the day of 3,600,000 counts for its day: the month's average is far from HIGH_END's bound
+    assert average_fen(state, MONTHLY, MARCH + 21 * DAY_MS) < 300_000_000
