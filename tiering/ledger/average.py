@@ -72,7 +72,8 @@ def track_balance(
     from then), at that earlier moment, so that a deposit made as the history starts counts
     for its own time only, not as the customer's whole average."""
     if not policy.basis.averaged:
-        state.history_since, state.balance_history = None, []
+        if state.history_since is not None:  # a version that averaged no longer in force
+            state.history_since, state.balance_history = None, []
         return
     total, history = state.total_fen, state.balance_history
     if state.history_since is None or not history:

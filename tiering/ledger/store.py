@@ -160,13 +160,17 @@ class LedgerStore(BatchStore[CustomerState]):
         """The policy in force on ``partition`` at its stream time."""
         return self.policies(partition).in_force(self.stream_time.get(partition, 0))
 
-    def customers(self, partition: int) -> list[bytes]:
-        """The keys of every customer of ``partition``, this batch's included, in key order."""
+    def customers(self, partition: int) -> list[tuple[bytes, CustomerState]]:
+        """Every customer of ``partition`` (key and state, read as :meth:`get` reads them, this
+        batch's included), in key order; each state decoded once."""
         keys = {key for key, (_, p) in self._dirty.items() if p == partition}
-        for key, raw in self._scan(partition):
-            if not key.startswith(RESERVED) and decode_standing(raw).partition == partition:
-                keys.add(key)
-        return sorted(keys)
+        keys.update(key for key, _ in self._scan(partition) if not key.startswith(RESERVED))
+        found = []
+        for key in sorted(keys):
+            state = self.get(key)  # the memory store scans every partition held: tell them apart
+            if state is not None and state.partition == partition:
+                found.append((key, state))
+        return found
 
     def holding(self, partition: int, currency: str) -> list[bytes]:
         """The customers of ``partition`` holding an account in ``currency``, this batch's

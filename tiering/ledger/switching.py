@@ -53,10 +53,7 @@ def switch_due(store: LedgerStore, partition: int, upto_ms: int) -> Iterator[Par
         assert at is not None  # published versions have it
         old = versions.in_force(at - 1)
         customers = []
-        for key in store.customers(partition):
-            state = store.get(key)
-            if state is None:
-                continue
+        for key, state in store.customers(partition):
             customer_id = key.decode()
             due_before = next_deadline(state, old)
             done = switch_customer(state, customer_id, old, new, at)
