@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 from tiering.core.kinds import NotificationKind
 from tiering.core.policy import Policy
-from tiering.core.policy_versions import PolicyVersions, read_version
+from tiering.core.policy_versions import PolicyVersions
 from tiering.core.signals import Signal
 from tiering.core.teams import TEAM_OF, Team, handover, route
 from tiering.core.tiers import Tier
-from tiering.ledger.policy_switch import moves_of, retiering_signals, switch_customer
+from tiering.ledger.policy_switch import Switched, moves_of, retiering_signals, switch_customer
 from tiering.ledger.records import tier_change_signal
 from tiering.ledger.state import CustomerState
 
@@ -86,23 +86,13 @@ def simulate(
             out.customers += 1
             out.before[TEAM_OF[state.tier]] += 1
             for before, version, moment in pending:
-                earlier = switch_customer(state, customer_id, before, version, moment)
-                for change in earlier.changes:
-                    if change is not earlier.replacement:
-                        _told(out, tier_change_signal(change))
-                for signal in earlier.signals:
-                    _told(out, signal)
+                _fell_due(out, switch_customer(state, customer_id, before, version, moment))
             done = switch_customer(state, customer_id, old, candidate, at)
             assert state.tier is not None
             out.after[TEAM_OF[state.tier]] += 1
-            replacement = done.replacement
-            for change in done.changes:
-                if change is replacement:
-                    changes.append(change)
-                    continue
-                _told(out, tier_change_signal(change))
-            for signal in done.signals:
-                _told(out, signal)
+            _fell_due(out, done)
+            if done.replacement is not None:
+                changes.append(done.replacement)
         moves = moves_of(changes)
         out.moves.update(moves)
         for signal in retiering_signals(candidate, at, partition, moves):
@@ -115,12 +105,24 @@ def _pending(
 ) -> list[tuple[Policy, Policy, int]]:
     """The versions a partition switched to up to ``switched_ms`` has yet to switch to before
     ``at_ms``, oldest first: (the version before it, it, its moment)."""
+    partition = PolicyVersions(versions.base, versions.versions)
+    partition.switched_ms = switched_ms
     pending = []
-    for v in versions.versions:
-        moment = v.effective_from_ms
-        if moment < at_ms and (switched_ms is None or moment > switched_ms):
-            pending.append((versions.in_force(moment - 1), read_version(v.text), moment))
+    for version in partition.due(at_ms - 1):
+        moment = version.effective_from_ms
+        assert moment is not None  # published versions have it
+        pending.append((versions.in_force(moment - 1), version, moment))
     return pending
+
+
+def _fell_due(out: Simulation, done: Switched) -> None:
+    """What a switch decided besides its re-placement (what fell due before it), counted as the
+    notifier would tell it."""
+    for change in done.changes:
+        if change is not done.replacement:
+            _told(out, tier_change_signal(change))
+    for signal in done.signals:
+        _told(out, signal)
 
 
 def _told(out: Simulation, signal: Signal) -> None:
