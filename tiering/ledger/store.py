@@ -27,6 +27,7 @@ from tiering.ledger.departure import spell_end
 from tiering.ledger.fx import RateTable, foreign_currencies
 from tiering.ledger.idle import spell_deadline
 from tiering.ledger.state import CustomerState, decode_standing, decode_state, encode_state
+from tiering.ledger.versions_table import RESERVED, policies_key, stored_versions
 from tiering.processing import BatchStore
 
 #: the kept entries: the partition's summary, and one deadline per customer with one pending:
@@ -35,8 +36,6 @@ _SUMMARY = b"s"
 _DEADLINE = b"d"
 #: one entry per customer and foreign currency they hold: ``h`` + the ISO code + the key
 _HOLDER = b"h"
-#: keys of the table that are no customer's: they start with a zero byte
-RESERVED = b"\x00"
 #: the summary's layout: [format, grace ms, customers per tier, fen per tier, stream time,
 #: idle ms, departure ms]. 2: fen per tier sums the customers' deposit balances with overdrawn
 #: accounts at zero (§3). 3: the deadlines include idle funds, and the idle days are kept. 4: the
@@ -53,30 +52,6 @@ Holders = dict[int, dict[str, set[bytes]]]
 def rates_key(partition: int) -> bytes:
     """The key of a partition's dated exchange rates in the ledger's table."""
     return RESERVED + b"fx-rates:" + str(partition).encode()
-
-
-def policies_key(partition: int) -> bytes:
-    """The key of a partition's policy versions (and how far it switched) in the table."""
-    return RESERVED + b"policy-versions:" + str(partition).encode()
-
-
-class VersionsInTable:
-    """The policy versions the ledger keeps in its table, for the agents that read that table
-    beside their own (the profile, the notifier: co-partitioned, held by the same worker), so
-    they too apply the version in force at each event's time."""
-
-    def __init__(self, read: Callable[[bytes], bytes | None], base: Policy) -> None:
-        self._read = read
-        self._base = base
-        self._known: dict[int, tuple[bytes | None, PolicyVersions]] = {}
-
-    def policy_at(self, partition: int, at_ms: int) -> Policy:
-        raw = self._read(policies_key(partition))
-        known = self._known.get(partition)
-        if known is None or known[0] != raw:
-            fields = None if raw is None else msgpack.unpackb(raw)
-            known = self._known[partition] = (raw, PolicyVersions.decode(fields, self._base))
-        return known[1].in_force(at_ms)
 
 
 class LedgerStore(BatchStore[CustomerState]):
@@ -147,9 +122,8 @@ class LedgerStore(BatchStore[CustomerState]):
         """``partition``'s policy versions, as stored (with this batch's new ones)."""
         versions = self._versions.get(partition)
         if versions is None:
-            raw = self._read(policies_key(partition))
-            fields = None if raw is None else msgpack.unpackb(raw)
-            versions = self._versions[partition] = PolicyVersions.decode(fields, self._policy)
+            versions = stored_versions(self._read, partition, self._policy)
+            self._versions[partition] = versions
         return versions
 
     def policies_changed(self, partition: int) -> None:

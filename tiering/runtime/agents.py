@@ -12,7 +12,8 @@ from tiering.core.policy import Policy
 from tiering.core.tiers import Tier
 from tiering.ledger.processor import LedgerProcessor
 from tiering.ledger.state import stored_branch, stored_tier
-from tiering.ledger.store import LedgerStore, VersionsInTable
+from tiering.ledger.store import LedgerStore
+from tiering.ledger.versions_table import VersionsInTable
 from tiering.notify.processor import NotifierProcessor, NotifierStore
 from tiering.processing import Processor
 from tiering.profile.processor import ProfileProcessor, ProfileStore

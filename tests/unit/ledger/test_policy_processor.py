@@ -10,7 +10,8 @@ from tiering.core.kinds import SignalKind
 from tiering.core.policy_versions import published
 from tiering.core.tiers import Direction, Tier
 from tiering.ledger.processor import LedgerProcessor
-from tiering.ledger.store import LedgerStore, VersionsInTable, policies_key
+from tiering.ledger.store import LedgerStore
+from tiering.ledger.versions_table import VersionsInTable, policies_key
 from tiering.settings import Settings
 from tiering.wire.codec import POLICY_VERSION
 from tiering.wire.inbound import Inbound

@@ -136,7 +136,7 @@ def test_an_unreachable_kafka_ends_the_command_with_one_line(tmp_path: Path) -> 
 
 def test_the_second_bar_counts_every_customer_re_placed_and_no_reserved_key() -> None:
     from tiering.ledger.state import encode_state
-    from tiering.ledger.store import policies_key
+    from tiering.ledger.versions_table import policies_key
     from tiering.tools.simulate.source import partitions
 
     stored = {

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-import msgpack
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from tiering.core.policy import Policy
-from tiering.core.policy_versions import PolicyVersions
 from tiering.ledger.state import CustomerState, decode_state
-from tiering.ledger.store import RESERVED, policies_key
+from tiering.ledger.versions_table import RESERVED, stored_versions
 from tiering.runtime.agents import LEDGER_TABLE
 from tiering.settings import Settings
 from tiering.wire.kafka_clients import kafka_client_options
@@ -103,7 +101,5 @@ def switched(stored: Stored, base: Policy) -> dict[int, int | None]:
     under, as the worker keeps it in its table (None: none yet)."""
     moments: dict[int, int | None] = {}
     for partition, states in stored.items():
-        raw = states.get(policies_key(partition))
-        fields = None if raw is None else msgpack.unpackb(raw)
-        moments[partition] = PolicyVersions.decode(fields, base).switched_ms
+        moments[partition] = stored_versions(states.get, partition, base).switched_ms
     return moments
