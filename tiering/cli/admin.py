@@ -62,8 +62,7 @@ def policy_check(file: Path | None) -> None:
         raise click.ClickException(str(exc)) from None
     click.echo(f"policy {p.version}: OK")
     if p.effective_from_ms is not None:
-        moment = from_epoch_ms(p.effective_from_ms).astimezone(CHINA_STANDARD_TIME)
-        click.echo(f"  in force from {moment:%Y-%m-%d %H:%M:%S} China time, once published")
+        click.echo(f"  in force from {china_time(p.effective_from_ms)}, once published")
     for tier in Tier:
         if tier is not Tier.ORDINARY:
             click.echo(f"  {tier.name:<10} from {format_yuan(p.lower_bound(tier)):>16} CNY")
@@ -113,7 +112,6 @@ def policy_publish(file: Path, dry_run: bool) -> None:
     except PolicyError as exc:
         raise click.ClickException(str(exc)) from None
     v = done.version
-    moment = from_epoch_ms(v.effective_from_ms).astimezone(CHINA_STANDARD_TIME)
     what = (
         "checked, not sent (--dry-run)"
         if dry_run
@@ -121,7 +119,7 @@ def policy_publish(file: Path, dry_run: bool) -> None:
         if done.sent
         else "published already, unchanged"
     )
-    click.echo(f"policy {v.version}, in force from {moment:%Y-%m-%d %H:%M:%S} China time: {what}")
+    click.echo(f"policy {v.version}, in force from {china_time(v.effective_from_ms)}: {what}")
     if done.late:
         click.echo(
             "warning: that moment has passed; a worker whose postings are already later "
@@ -194,8 +192,7 @@ def policy_versions() -> None:
     if not versions:
         click.echo("no version published: the workers' TIERING_POLICY_FILE is in force")
     for v in versions:
-        moment = from_epoch_ms(v.effective_from_ms).astimezone(CHINA_STANDARD_TIME)
-        click.echo(f"{v.version}  in force from {moment:%Y-%m-%d %H:%M:%S} China time")
+        click.echo(f"{v.version}  in force from {china_time(v.effective_from_ms)}")
 
 
 @click.group()
@@ -221,3 +218,8 @@ def managers_token(manager_id: str) -> None:
         f"sign-in token for {manager_id} (shown once; any earlier one no longer works):", err=True
     )
     click.echo(token)
+
+
+def china_time(ms: int) -> str:
+    """A policy version's moment as operators read it: ``2027-01-01 00:00:00 China time``."""
+    return f"{from_epoch_ms(ms).astimezone(CHINA_STANDARD_TIME):%Y-%m-%d %H:%M:%S} China time"
