@@ -27,10 +27,10 @@ from tiering.core.kinds import SignalKind
 from tiering.core.policy import Policy
 from tiering.core.policy_versions import POLICY_SWITCH_PREFIX
 from tiering.core.signals import Signal
-from tiering.core.tiers import TIERS, Direction, Tier, classify
+from tiering.core.tiers import Direction, Tier, classify
 from tiering.ledger.average import basis_fen, track_balance
 from tiering.ledger.revaluation import Revalued
-from tiering.ledger.rules import TierDecision, expire_due, record_change
+from tiering.ledger.rules import TierDecision, expire_due, mark_below, record_change
 from tiering.ledger.state import CustomerState
 
 
@@ -84,11 +84,7 @@ def switch_customer(
         state.below_since.clear()
         new_tier, direction = down, Direction.DOWNGRADE
     else:
-        for rank in range(1, held + 1):
-            if down_basis < new.lower_bound(TIERS[rank]):
-                state.below_since.setdefault(rank, now)
-            else:
-                state.below_since.pop(rank, None)
+        mark_below(state, down_basis, new, now)
     if new_tier is not None:
         trigger = switch_trigger(new)
         done.changes.append(

@@ -366,12 +366,19 @@ def decide_by_total(
     if by_balance > state.tier:
         state.below_since.clear()
         return change(by_balance, Direction.UPGRADE)
-    for rank in range(1, state.tier + 1):
-        if held < bounds[rank - 1]:
-            state.below_since.setdefault(rank, now)
-        else:
-            state.below_since.pop(rank, None)
+    mark_below(state, held, policy, now)
     down = classify(held, bounds)
     if down < state.tier and policy.downgrade_grace_ms == 0:
         return change(down, Direction.DOWNGRADE)
     return None
+
+
+def mark_below(state: CustomerState, amount_fen: int, policy: Policy, now: int) -> None:
+    """§3: each bound up to the customer's tier that ``amount_fen`` (the downgrade's basis) is
+    below keeps (or starts, at ``now``) its grace period; each it reaches ends its own."""
+    assert state.tier is not None
+    for rank in range(1, state.tier + 1):
+        if amount_fen < policy.lower_bounds_fen[rank - 1]:
+            state.below_since.setdefault(rank, now)
+        else:
+            state.below_since.pop(rank, None)
